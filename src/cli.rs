@@ -1,0 +1,293 @@
+//! Command line: clap definitions, one function per command, and the one
+//! place that chooses exit codes.
+//!
+//! Commands write to the streams they are given (a `Vec<u8>` in tests), never
+//! with `println!`, so a closed pipe is an error value, not a panic.
+
+use std::ffi::OsString;
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crate::check::{self, Checked};
+use crate::diag::{self, Report, plural};
+use crate::model;
+
+/// Generates change-window scripts and runbooks for Exchange 2007 CCR estates.
+///
+/// runsheet reads one YAML topology, validates it against the JSON Schema and
+/// the platform's rules, and points at the line of every mistake.
+#[derive(Debug, Parser)]
+#[command(name = "runsheet", version, propagate_version = true)]
+#[command(
+    after_help = "Exit codes: 0 success, 1 invalid topology, 2 usage error, 3 template error, 4 I/O error.\n\
+Start with `runsheet init > estate.yaml`, then `runsheet validate estate.yaml`."
+)]
+pub struct Cli {
+    /// When to colour diagnostics: auto colours on a terminal unless NO_COLOR is set.
+    #[arg(long, value_enum, global = true, default_value_t = Color::Auto)]
+    pub color: Color,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check topology files against the schema and the platform's rules.
+    ///
+    /// Findings go to stderr rustc-style (or to stdout as JSON with
+    /// --format json). Exit 0 when every file is valid (warnings allowed),
+    /// 1 when any has an error, 4 when a file cannot be read.
+    Validate {
+        /// Topology files to check.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Output format for findings.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Print the JSON Schema (draft 2020-12) of the topology format.
+    ///
+    /// Point your editor at it with a first line such as
+    /// `# yaml-language-server: $schema=schemas/topology.schema.json`.
+    Schema,
+    /// Print a commented example topology (the seed estate) to start from.
+    Init,
+    /// Print shell completions.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Output format of findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// rustc-style text with the source line and a caret.
+    Human,
+    /// A JSON array of {code, severity, message, file, line, column, pointer, help}.
+    Json,
+}
+
+/// Colour choice for diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+/// What a command achieved, when it ran to the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    /// Findings with errors were reported.
+    Invalid,
+    /// An input could not be read; the reason was already printed.
+    Unreadable,
+}
+
+/// Failures that stop a command.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read {path}: {message}")]
+    Read { path: PathBuf, message: String },
+    #[error(transparent)]
+    Output(#[from] io::Error),
+}
+
+/// The only place that chooses a process exit code (see docs/design: Commands).
+pub fn exit_code(result: &Result<Outcome, Error>) -> u8 {
+    match result {
+        Ok(Outcome::Success) => 0,
+        Ok(Outcome::Invalid) => 1,
+        Ok(Outcome::Unreadable) => 4,
+        Err(Error::Read { .. }) | Err(Error::Output(_)) => 4,
+    }
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let stdout = io::stdout();
+    let stderr = io::stderr();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let mut err = stderr.lock();
+    let code = run(std::env::args_os(), &mut out, &mut err);
+    let code = match out.flush() {
+        Err(error) if error.kind() != io::ErrorKind::BrokenPipe && code == 0 => 4,
+        _ => code,
+    };
+    ExitCode::from(code)
+}
+
+/// Parses arguments and runs one command; returns the exit code.
+pub fn run(
+    args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let target: &mut dyn Write = if error.use_stderr() { err } else { out };
+            let _ = write!(target, "{}", error.render());
+            return u8::try_from(error.exit_code()).unwrap_or(2);
+        }
+    };
+    let color = match cli.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stderr().is_terminal()
+        }
+    };
+    let result = match cli.command {
+        Command::Validate { files, format } => validate(&files, format, color, out, err),
+        Command::Schema => out
+            .write_all(model::schema_text().as_bytes())
+            .map(|()| Outcome::Success)
+            .map_err(Error::from),
+        Command::Init => out
+            .write_all(INIT_EXAMPLE.as_bytes())
+            .map(|()| Outcome::Success)
+            .map_err(Error::from),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "runsheet", out);
+            Ok(Outcome::Success)
+        }
+    };
+    report(result, err)
+}
+
+/// Prints a failure, and turns the result into the exit code. A closed
+/// output pipe ends quietly with the code already earned.
+fn report(result: Result<Outcome, Error>, err: &mut dyn Write) -> u8 {
+    match &result {
+        Err(Error::Output(error)) if error.kind() == io::ErrorKind::BrokenPipe => return 0,
+        Err(error) => {
+            let _ = writeln!(err, "error: {error}");
+        }
+        Ok(_) => {}
+    }
+    exit_code(&result)
+}
+
+/// The seed estate, commented, as `runsheet init` prints it.
+pub const INIT_EXAMPLE: &str = include_str!("../examples/contoso-ccr.yaml");
+
+/// A topology file read into memory.
+pub struct SourceFile {
+    /// The path as the user wrote it, for messages.
+    pub name: String,
+    pub text: String,
+}
+
+/// Reads a topology file: UTF-8 text, not a directory, not absurdly large.
+pub fn read_source(path: &Path) -> Result<SourceFile, Error> {
+    let fail = |message: String| Error::Read {
+        path: path.to_owned(),
+        message,
+    };
+    if path.is_dir() {
+        return Err(fail(
+            "it is a directory; give the path of a topology file".into(),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|error| fail(io_message(&error)))?;
+    let text = String::from_utf8(bytes).map_err(|error| {
+        fail(format!(
+            "it is not UTF-8 text (invalid byte at offset {}); save the file as UTF-8",
+            error.utf8_error().valid_up_to()
+        ))
+    })?;
+    // A BOM is what Notepad writes; it carries no meaning in YAML.
+    let text = text
+        .strip_prefix('\u{feff}')
+        .map(str::to_owned)
+        .unwrap_or(text);
+    Ok(SourceFile {
+        name: path.display().to_string(),
+        text,
+    })
+}
+
+fn io_message(error: &io::Error) -> String {
+    match error.kind() {
+        io::ErrorKind::NotFound => "no such file; check the path".to_owned(),
+        io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => error.to_string(),
+    }
+}
+
+fn validate(
+    files: &[PathBuf],
+    format: Format,
+    color: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Outcome, Error> {
+    let mut outcome = Outcome::Success;
+    let mut read_failure = false;
+    let mut json = Vec::new();
+    for path in files {
+        let source = match read_source(path) {
+            Ok(source) => source,
+            Err(error) => {
+                // Keep going: every file given is reported, then the I/O code wins.
+                writeln!(err, "error: {error}")?;
+                read_failure = true;
+                continue;
+            }
+        };
+        let checked: Checked = check::check(&source.text);
+        if checked.has_errors() {
+            outcome = Outcome::Invalid;
+        }
+        let report = Report {
+            file: &source.name,
+            source: &source.text,
+            map: &checked.map,
+            diagnostics: &checked.diagnostics,
+        };
+        match format {
+            Format::Json => json.extend(
+                report
+                    .to_json()
+                    .into_iter()
+                    .map(|d| serde_json::to_value(d).unwrap_or_default()),
+            ),
+            Format::Human => {
+                report.write_human(err, color)?;
+                let (errors, warnings) = diag::summary(&checked.diagnostics);
+                if errors > 0 {
+                    writeln!(
+                        err,
+                        "{}: invalid: {}, {}",
+                        source.name,
+                        plural(errors, "error"),
+                        plural(warnings, "warning")
+                    )?;
+                } else {
+                    writeln!(
+                        out,
+                        "{}: valid ({})",
+                        source.name,
+                        plural(warnings, "warning")
+                    )?;
+                }
+            }
+        }
+    }
+    if format == Format::Json {
+        serde_json::to_writer_pretty(&mut *out, &json).map_err(io::Error::from)?;
+        writeln!(out)?;
+    }
+    Ok(if read_failure {
+        Outcome::Unreadable
+    } else {
+        outcome
+    })
+}

@@ -1,0 +1,3 @@
+//! Validated plan → artifact files: scripts, runbooks.
+
+pub mod escape;
