@@ -14,6 +14,9 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use crate::check::{self, Checked};
 use crate::diag::{self, Report, plural};
 use crate::model;
+use crate::plan::Kind;
+use crate::render::registry::{Registry, TEMPLATES, TemplateError};
+use crate::write::{self, WriteError};
 
 /// Generates change-window scripts and runbooks for Exchange 2007 CCR estates.
 ///
@@ -54,8 +57,46 @@ pub enum Command {
     /// Point your editor at it with a first line such as
     /// `# yaml-language-server: $schema=schemas/topology.schema.json`.
     Schema,
+    /// Write the scripts, runbook and plan that build the estate.
+    ///
+    /// The tree is built beside DIR and renamed into place, so a failed build
+    /// leaves nothing half-written. A non-empty DIR that is not an earlier
+    /// runsheet output is refused unless --force.
+    Build {
+        /// The topology file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The output directory.
+        #[arg(short, long, value_name = "DIR")]
+        output: PathBuf,
+        /// Replace DIR even if it is not an earlier runsheet output.
+        #[arg(long)]
+        force: bool,
+        /// Directory of templates that replace the embedded ones by name
+        /// (see `runsheet templates`).
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
+    },
+    /// Print the ordered steps of the build without writing anything.
+    Plan {
+        /// The topology file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
+        format: PlanFormat,
+    },
     /// Print a commented example topology (the seed estate) to start from.
     Init,
+    /// Write the embedded templates to DIR, to start an override for --templates.
+    Templates {
+        /// Where to write them.
+        #[arg(short, long, value_name = "DIR")]
+        output: PathBuf,
+        /// Overwrite files that exist.
+        #[arg(long)]
+        force: bool,
+    },
     /// Print shell completions.
     Completions {
         /// The shell to complete for.
@@ -69,6 +110,15 @@ pub enum Format {
     /// rustc-style text with the source line and a caret.
     Human,
     /// A JSON array of {code, severity, message, file, line, column, pointer, help}.
+    Json,
+}
+
+/// Output format of `plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// One aligned line per step.
+    Table,
+    /// The steps as a JSON array.
     Json,
 }
 
@@ -96,6 +146,10 @@ pub enum Error {
     #[error("cannot read {path}: {message}")]
     Read { path: PathBuf, message: String },
     #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error(transparent)]
     Output(#[from] io::Error),
 }
 
@@ -105,7 +159,8 @@ pub fn exit_code(result: &Result<Outcome, Error>) -> u8 {
         Ok(Outcome::Success) => 0,
         Ok(Outcome::Invalid) => 1,
         Ok(Outcome::Unreadable) => 4,
-        Err(Error::Read { .. }) | Err(Error::Output(_)) => 4,
+        Err(Error::Template(_)) => 3,
+        Err(Error::Read { .. }) | Err(Error::Write(_)) | Err(Error::Output(_)) => 4,
     }
 }
 
@@ -150,6 +205,14 @@ pub fn run(
             .write_all(model::schema_text().as_bytes())
             .map(|()| Outcome::Success)
             .map_err(Error::from),
+        Command::Build {
+            file,
+            output,
+            force,
+            templates,
+        } => build(&file, &output, force, templates.as_deref(), color, out, err),
+        Command::Plan { file, format } => plan(&file, format, color, out, err),
+        Command::Templates { output, force } => write_templates(&output, force, out),
         Command::Init => out
             .write_all(INIT_EXAMPLE.as_bytes())
             .map(|()| Outcome::Success)
@@ -183,6 +246,8 @@ pub struct SourceFile {
     /// The path as the user wrote it, for messages.
     pub name: String,
     pub text: String,
+    /// sha256 of the file's bytes, as every artifact records it.
+    pub sha256: String,
 }
 
 /// Reads a topology file: UTF-8 text, not a directory, not absurdly large.
@@ -197,6 +262,7 @@ pub fn read_source(path: &Path) -> Result<SourceFile, Error> {
         ));
     }
     let bytes = std::fs::read(path).map_err(|error| fail(io_message(&error)))?;
+    let sha256 = crate::artifact::sha256_hex(&bytes);
     let text = String::from_utf8(bytes).map_err(|error| {
         fail(format!(
             "it is not UTF-8 text (invalid byte at offset {}); save the file as UTF-8",
@@ -211,6 +277,7 @@ pub fn read_source(path: &Path) -> Result<SourceFile, Error> {
     Ok(SourceFile {
         name: path.display().to_string(),
         text,
+        sha256,
     })
 }
 
@@ -290,4 +357,132 @@ fn validate(
     } else {
         outcome
     })
+}
+
+/// Reads and checks a topology for the commands that need a valid one:
+/// findings are printed (errors and warnings), and `None` means invalid.
+fn load_checked(
+    path: &Path,
+    color: bool,
+    err: &mut dyn Write,
+) -> Result<(SourceFile, Option<Checked>), Error> {
+    let source = read_source(path)?;
+    let checked = check::check(&source.text);
+    let report = Report {
+        file: &source.name,
+        source: &source.text,
+        map: &checked.map,
+        diagnostics: &checked.diagnostics,
+    };
+    report.write_human(err, color)?;
+    if checked.has_errors() {
+        let (errors, warnings) = diag::summary(&checked.diagnostics);
+        writeln!(
+            err,
+            "{}: invalid: {}, {}",
+            source.name,
+            plural(errors, "error"),
+            plural(warnings, "warning")
+        )?;
+        return Ok((source, None));
+    }
+    Ok((source, Some(checked)))
+}
+
+fn build(
+    file: &Path,
+    output: &Path,
+    force: bool,
+    templates: Option<&Path>,
+    color: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Outcome, Error> {
+    let (source, checked) = load_checked(file, color, err)?;
+    let Some(checked) = checked else {
+        return Ok(Outcome::Invalid);
+    };
+    let registry = Registry::new(templates)?;
+    let generated = crate::generate(&source, &checked, &registry)?;
+    write::write_tree(output, &generated.artifacts, force)?;
+    writeln!(
+        out,
+        "{}: wrote {} files for {} steps to {}",
+        source.name,
+        generated.artifacts.len(),
+        generated.plan.steps.len(),
+        output.display()
+    )?;
+    Ok(Outcome::Success)
+}
+
+fn plan(
+    file: &Path,
+    format: PlanFormat,
+    color: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Outcome, Error> {
+    let (_, checked) = load_checked(file, color, err)?;
+    let Some(validated) = checked.as_ref().and_then(Checked::validated) else {
+        return Ok(Outcome::Invalid);
+    };
+    let plan = crate::plan::plan(validated);
+    match format {
+        PlanFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, &plan.steps).map_err(io::Error::from)?;
+            writeln!(out)?;
+        }
+        PlanFormat::Table => {
+            let host_width = plan
+                .steps
+                .iter()
+                .map(|s| s.host.len())
+                .max()
+                .unwrap_or(4)
+                .max(4);
+            writeln!(
+                out,
+                "{:<4} {:<host_width$} {:<6} {:<5} TITLE",
+                "STEP", "HOST", "KIND", "PHASE"
+            )?;
+            for step in &plan.steps {
+                let kind = match step.kind {
+                    Kind::Cmd => "cmd",
+                    Kind::Ps1 => "ps1",
+                    Kind::Manual => "manual",
+                };
+                let cluster = step
+                    .cluster_name
+                    .as_deref()
+                    .map(|c| format!(" [{c}]"))
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "{:<4} {:<host_width$} {kind:<6} {:<5} {}{cluster}",
+                    step.label(),
+                    step.host,
+                    step.phase,
+                    step.title
+                )?;
+            }
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+fn write_templates(output: &Path, force: bool, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let files: Vec<(&str, &[u8])> = TEMPLATES
+        .iter()
+        .map(|(name, _, text)| (*name, text.as_bytes()))
+        .collect();
+    write::write_new_files(output, &files, force)?;
+    writeln!(
+        out,
+        "wrote {} templates to {}; edit any of them and pass --templates {}",
+        files.len(),
+        output.display(),
+        output.display()
+    )?;
+    Ok(Outcome::Success)
 }

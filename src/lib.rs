@@ -4,8 +4,65 @@
 //! load (`model::load`) → schema (`check::schema`) → checks (`check`) →
 //! plan → render → write. Everything before `write` is pure.
 
+pub mod artifact;
 pub mod check;
 pub mod cli;
 pub mod diag;
 pub mod model;
+pub mod plan;
 pub mod render;
+pub mod write;
+
+use artifact::ArtifactSet;
+use check::Checked;
+use cli::SourceFile;
+use render::context::Provenance;
+use render::registry::{Registry, TemplateError};
+
+/// What `build` produces for a valid topology, in memory.
+pub struct Generated {
+    pub plan: plan::Plan,
+    pub artifacts: ArtifactSet,
+}
+
+/// Plans and renders a checked topology. `checked` must be free of errors;
+/// a topology with errors yields an empty plan and no files.
+pub fn generate(
+    source: &SourceFile,
+    checked: &Checked,
+    registry: &Registry,
+) -> Result<Generated, TemplateError> {
+    let Some(validated) = checked.validated() else {
+        return Ok(Generated {
+            plan: plan::Plan { steps: Vec::new() },
+            artifacts: ArtifactSet::default(),
+        });
+    };
+    let plan = plan::plan(validated);
+    let provenance = Provenance::new(source.sha256.clone());
+    // Warnings name the file without its directory, so output does not depend on where it was run.
+    let file_name = std::path::Path::new(&source.name).file_name().map_or_else(
+        || source.name.clone(),
+        |name| name.to_string_lossy().into_owned(),
+    );
+    let report = diag::Report {
+        file: &file_name,
+        source: &source.text,
+        map: &checked.map,
+        diagnostics: &checked.diagnostics,
+    };
+    let warnings = report
+        .to_json()
+        .into_iter()
+        .map(|d| {
+            serde_json::json!({
+                "code": d.code.as_str(),
+                "location": format!("{}:{}:{}", d.file, d.line, d.column),
+                "message": d.message,
+                "help": d.help,
+            })
+        })
+        .collect();
+    let artifacts = render::render(validated, &plan, &provenance, registry, warnings)?;
+    Ok(Generated { plan, artifacts })
+}

@@ -1,8 +1,13 @@
 //! The one integration-test binary (`autotests = false`): each module is a
 //! family of tests against the public library and the real binary.
 
+mod build;
 mod cli;
+mod coverage;
+mod golden;
 mod harness;
 mod invalid;
+mod markdown;
+mod powershell;
 mod readme;
 mod schema;

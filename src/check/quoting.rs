@@ -65,7 +65,7 @@ pub(super) fn check(topology: &Topology, found: &mut Vec<Diagnostic>) {
             );
         }
         const NAME_HELP: &str = "remove `\\`, `/`, `\"` and control characters from the name";
-        const PATH_HELP: &str = "use a path Windows accepts, without control characters";
+        const PATH_HELP: &str = "use a path Windows accepts: no control characters, no `<`, `>`, `\"`, `|`, `?` or `*`, and `:` only after the drive letter";
         for (j, group) in mailbox.storage_groups.iter().enumerate() {
             let group_base = format!("{base}/mailbox/storage_groups/{j}");
             refuse(

@@ -63,6 +63,27 @@ pub fn cmd_text(value: &str) -> Result<String, Unsafe> {
     Ok(out)
 }
 
+/// A dotted IPv4 address or mask for a `.cmd` line, where it may stand
+/// unquoted (`/ipaddr:192.168.10.30/255.255.255.0`, `findstr`). Anything but
+/// an address is refused, so nothing else can slip in unquoted.
+pub fn cmd_ip(value: &str) -> Result<String, Unsafe> {
+    value
+        .parse::<std::net::Ipv4Addr>()
+        .map(|address| address.to_string())
+        .map_err(|_| Unsafe(format!("{value:?} is not an IPv4 address")))
+}
+
+/// A drive root (`E:\`) for `if exist`, from a bare letter.
+pub fn cmd_drive(value: &str) -> Result<String, Unsafe> {
+    let mut chars = value.chars();
+    match (chars.next(), chars.next()) {
+        (Some(letter), None) if letter.is_ascii_alphabetic() => {
+            Ok(format!("{}:\\", letter.to_ascii_uppercase()))
+        }
+        _ => Err(Unsafe(format!("{value:?} is not a drive letter"))),
+    }
+}
+
 /// Characters PowerShell takes as a single quote. U+2018..U+201B count, so a
 /// name typed in Word ("O’Brien") would end the literal early.
 fn is_ps_single_quote(c: char) -> bool {
@@ -96,6 +117,16 @@ pub fn ps_literal(value: &str) -> Result<String, Unsafe> {
     }
     out.push('\'');
     Ok(out)
+}
+
+/// Text in a PowerShell `#` comment: anything but a line break is inert there.
+pub fn ps_comment(value: &str) -> Result<String, Unsafe> {
+    match ps_refusal(value) {
+        Some(reason) => Err(Unsafe(format!(
+            "cannot write {value:?} in a PowerShell comment: it contains {reason}"
+        ))),
+        None => Ok(value.to_owned()),
+    }
 }
 
 /// Why a value cannot be an Exchange or cluster object name.
@@ -135,20 +166,39 @@ pub fn md_code(value: &str) -> Result<String, Unsafe> {
     Ok(format!("{fence}{pad}{value}{pad}{fence}"))
 }
 
-/// Markdown text: every ASCII punctuation that Markdown might read is
-/// backslash-escaped (CommonMark allows that for all ASCII punctuation).
+/// Markdown text: the characters that could start markup are
+/// backslash-escaped (CommonMark allows that for any ASCII punctuation), the
+/// rest stays readable in the raw file.
 pub fn md_text(value: &str) -> Result<String, Unsafe> {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {
-            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '.'
-            | '!' | '|' | '<' | '>' | '&' | '~' | '"' | '\'' | '$' | '%' | '^' | ';' | ':'
-            | '=' | '@' | '?' | ',' | '/' => {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '|' | '~' | '#' | '!' => {
                 out.push('\\');
                 out.push(c);
             }
             '\n' | '\r' => out.push(' '),
             _ => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
+/// Blueprint prose (why, expect, verify…), which marks commands with
+/// backticks: balanced code spans are kept, everything else is escaped as
+/// [`md_text`]. Not for model values, which go through `md_text`/`md_code`.
+pub fn md_prose(value: &str) -> Result<String, Unsafe> {
+    if !value.matches('`').count().is_multiple_of(2) {
+        return md_text(value);
+    }
+    let mut out = String::with_capacity(value.len());
+    for (index, part) in value.split('`').enumerate() {
+        if !index.is_multiple_of(2) {
+            out.push('`');
+            out.push_str(&part.replace(['\n', '\r'], " "));
+            out.push('`');
+        } else {
+            out.push_str(&md_text(part)?);
         }
     }
     Ok(out)
@@ -221,6 +271,14 @@ mod tests {
         assert!(cmd_arg("say \"hi\"").is_err());
         assert!(cmd_arg("C:\\dir\\").is_err());
         assert!(cmd_arg("caf\u{e9}").is_err());
+    }
+
+    #[test]
+    fn cmd_ip_and_drive_accept_only_their_shape() {
+        assert_eq!(cmd_ip("10.0.0.1").unwrap(), "10.0.0.1");
+        assert!(cmd_ip("10.0.0.1 & calc").is_err());
+        assert_eq!(cmd_drive("e").unwrap(), "E:\\");
+        assert!(cmd_drive("E:").is_err());
     }
 
     #[test]

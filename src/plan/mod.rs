@@ -1,0 +1,412 @@
+//! Validated topology → ordered, numbered steps.
+//!
+//! A blueprint is one ordered table of [`StepDef`]s (see `ccr2007.rs`). The
+//! table order is the execution order; expanding it over the clusters and
+//! hosts of a topology gives the steps, which are numbered globally in tens
+//! (`010`, `020`, …) so that one sequence runs across every host. Pure: no
+//! file system, no templates.
+
+pub mod ccr2007;
+
+use serde::Serialize;
+
+use crate::check::Validated;
+use crate::model::{Cluster, FIRST_STORAGE_GROUP, Topology, Windows};
+use crate::render::escape::slug;
+
+/// How a step is carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A `.cmd` batch file.
+    Cmd,
+    /// A Windows PowerShell script.
+    Ps1,
+    /// Clicks an operator makes, described in the runbook.
+    Manual,
+}
+
+impl Kind {
+    /// The file extension of a scripted step.
+    pub fn extension(self) -> Option<&'static str> {
+        match self {
+            Kind::Cmd => Some("cmd"),
+            Kind::Ps1 => Some("ps1"),
+            Kind::Manual => None,
+        }
+    }
+}
+
+/// A kind that may differ between Windows dialects.
+#[derive(Debug, Clone, Copy)]
+pub struct ByDialect {
+    pub w2008: Kind,
+    pub w2008r2: Kind,
+}
+
+impl ByDialect {
+    /// The same kind on every dialect.
+    pub const fn same(kind: Kind) -> ByDialect {
+        ByDialect {
+            w2008: kind,
+            w2008r2: kind,
+        }
+    }
+
+    pub fn on(self, windows: Windows) -> Kind {
+        match windows {
+            Windows::W2008 => self.w2008,
+            Windows::W2008R2 => self.w2008r2,
+        }
+    }
+}
+
+/// Which hosts a step runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum On {
+    /// Every host of the estate, once (not per cluster).
+    EveryHost,
+    /// Both nodes of each cluster.
+    EachNode,
+    /// The first node of each cluster: it creates the cluster and is active.
+    FirstNode,
+    /// The second node of each cluster.
+    SecondNode,
+    /// The witness host of each cluster, once per cluster it serves.
+    Witness,
+}
+
+/// When a step applies to a cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    Always,
+    /// The topology lists `First Storage Group`, which the build moves.
+    MovesFirstStorageGroup,
+    /// The topology lists storage groups for the build to create.
+    CreatesStorageGroups,
+}
+
+/// One phase of the build, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Phase {
+    pub number: u8,
+    pub title: &'static str,
+}
+
+/// One row of a blueprint table.
+#[derive(Debug, Clone, Copy)]
+pub struct StepDef {
+    /// Stable kebab-case id; also names the template (`cmd/<id>.cmd.hbs`).
+    pub id: &'static str,
+    pub phase: Phase,
+    pub on: On,
+    pub kind: ByDialect,
+    pub when: When,
+    pub title: &'static str,
+    /// Why the step is done.
+    pub why: &'static str,
+    /// What the operator should see when it works.
+    pub expect: &'static str,
+    /// What to check after it.
+    pub verify: &'static str,
+    /// What to do when it fails.
+    pub on_failure: &'static str,
+    /// Steps (by id, same cluster) this one waits for.
+    pub after: &'static [&'static str],
+    /// What the command reference could not confirm: the runbook says
+    /// "verify on first use" with this text.
+    pub unconfirmed: Option<&'static str>,
+}
+
+/// A step of a concrete plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    /// Global position in tens: 10, 20, …
+    #[serde(serialize_with = "serialize_number")]
+    pub number: u32,
+    /// Stable id: `ccr.<cluster>.<step>[.<host>]` or `estate.<step>.<host>`.
+    pub id: String,
+    /// The blueprint row this step comes from.
+    #[serde(rename = "step")]
+    pub def_id: &'static str,
+    pub phase: u8,
+    pub phase_title: &'static str,
+    pub host: String,
+    /// Index of the cluster in the topology, for cluster steps.
+    #[serde(skip)]
+    pub cluster: Option<usize>,
+    #[serde(rename = "cluster")]
+    pub cluster_name: Option<String>,
+    pub kind: Kind,
+    pub title: &'static str,
+    pub why: &'static str,
+    pub expect: &'static str,
+    pub verify: &'static str,
+    pub on_failure: &'static str,
+    /// Ids of the steps this one waits for.
+    pub after: Vec<String>,
+    /// Path of the script in the output tree; none for manual steps.
+    pub file: Option<String>,
+    pub unconfirmed: Option<&'static str>,
+}
+
+fn serialize_number<S: serde::Serializer>(number: &u32, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(&format_args!("{number:03}"))
+}
+
+impl Step {
+    /// The step number as printed everywhere: three digits at least.
+    pub fn label(&self) -> String {
+        format!("{:03}", self.number)
+    }
+}
+
+/// The ordered steps of a build.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    /// The step with that id.
+    pub fn step(&self, id: &str) -> Option<&Step> {
+        self.steps.iter().find(|step| step.id == id)
+    }
+
+    /// Steps in phase order, grouped: (phase number, title, steps).
+    pub fn phases(&self) -> Vec<(u8, &'static str, Vec<&Step>)> {
+        let mut phases: Vec<(u8, &'static str, Vec<&Step>)> = Vec::new();
+        for step in &self.steps {
+            match phases.last_mut() {
+                Some((number, _, steps)) if *number == step.phase => steps.push(step),
+                _ => phases.push((step.phase, step.phase_title, vec![step])),
+            }
+        }
+        phases
+    }
+}
+
+/// Expands the CCR 2007 blueprint over a validated topology.
+pub fn plan(validated: Validated<'_>) -> Plan {
+    expand(validated.topology, ccr2007::STEPS)
+}
+
+fn hosts_for<'a>(topology: &'a Topology, cluster: &'a Cluster, on: On) -> Vec<&'a str> {
+    match on {
+        On::EveryHost => topology.hosts.iter().map(|h| h.name.as_str()).collect(),
+        On::EachNode => cluster.nodes.iter().map(String::as_str).collect(),
+        On::FirstNode => cluster
+            .nodes
+            .first()
+            .map(String::as_str)
+            .into_iter()
+            .collect(),
+        On::SecondNode => cluster
+            .nodes
+            .get(1)
+            .map(String::as_str)
+            .into_iter()
+            .collect(),
+        On::Witness => vec![cluster.witness.host.as_str()],
+    }
+}
+
+fn applies(cluster: &Cluster, when: When) -> bool {
+    let moves_first = cluster
+        .mailbox
+        .storage_groups
+        .iter()
+        .any(|g| g.name.eq_ignore_ascii_case(FIRST_STORAGE_GROUP));
+    match when {
+        When::Always => true,
+        When::MovesFirstStorageGroup => moves_first,
+        When::CreatesStorageGroups => {
+            cluster.mailbox.storage_groups.len() > usize::from(moves_first)
+        }
+    }
+}
+
+/// The host name as it appears in ids and paths: as written in `hosts`.
+fn canonical_host<'a>(topology: &'a Topology, name: &'a str) -> &'a str {
+    topology.host(name).map_or(name, |host| host.name.as_str())
+}
+
+fn expand(topology: &Topology, table: &[StepDef]) -> Plan {
+    let several = topology.clusters.len() > 1;
+    let mut steps: Vec<Step> = Vec::new();
+    for def in table {
+        let kind = def.kind.on(topology.platform.windows);
+        if def.on == On::EveryHost {
+            for host in &topology.hosts {
+                steps.push(make(
+                    def,
+                    kind,
+                    &host.name,
+                    None,
+                    None,
+                    format!("estate.{}.{}", def.id, slug(&host.name)),
+                ));
+            }
+            continue;
+        }
+        for (index, cluster) in topology.clusters.iter().enumerate() {
+            if !applies(cluster, def.when) {
+                continue;
+            }
+            for host in hosts_for(topology, cluster, def.on) {
+                let host = canonical_host(topology, host);
+                let mut id = format!("ccr.{}.{}", slug(&cluster.name), def.id);
+                if matches!(def.on, On::EachNode) {
+                    id = format!("{id}.{}", slug(host));
+                }
+                let mut step = make(def, kind, host, Some(index), Some(cluster.name.clone()), id);
+                step.after = dependencies(topology, table, def, index, host);
+                if let Some(ext) = kind.extension() {
+                    let suffix = if several {
+                        format!("-{}", slug(&cluster.name))
+                    } else {
+                        String::new()
+                    };
+                    step.file = Some(format!("{}{}.{ext}", def.id, suffix));
+                }
+                steps.push(step);
+            }
+        }
+    }
+    for (position, step) in steps.iter_mut().enumerate() {
+        let number = u32::try_from(position + 1).unwrap_or(u32::MAX / 10) * 10;
+        step.number = number;
+        if let Some(name) = step.file.take() {
+            step.file = Some(format!("hosts/{}/{number:03}-{name}", step.host));
+        }
+    }
+    Plan { steps }
+}
+
+fn make(
+    def: &StepDef,
+    kind: Kind,
+    host: &str,
+    cluster: Option<usize>,
+    cluster_name: Option<String>,
+    id: String,
+) -> Step {
+    let file = match (def.on, kind.extension()) {
+        (On::EveryHost, Some(ext)) => Some(format!("{}.{ext}", def.id)),
+        _ => None,
+    };
+    Step {
+        number: 0,
+        id,
+        def_id: def.id,
+        phase: def.phase.number,
+        phase_title: def.phase.title,
+        host: host.to_owned(),
+        cluster,
+        cluster_name,
+        kind,
+        title: def.title,
+        why: def.why,
+        expect: def.expect,
+        verify: def.verify,
+        on_failure: def.on_failure,
+        after: Vec::new(),
+        file,
+        // Unconfirmed command facts concern scripts; a manual step has none.
+        unconfirmed: if kind == Kind::Manual {
+            None
+        } else {
+            def.unconfirmed
+        },
+    }
+}
+
+/// Concrete ids of what a step waits for: the named steps of the same
+/// cluster (on every host they run on), and for host-wide steps (pre-flight)
+/// only the one on this host. Clusters never wait for each other.
+fn dependencies(
+    topology: &Topology,
+    table: &[StepDef],
+    def: &StepDef,
+    index: usize,
+    host: &str,
+) -> Vec<String> {
+    let cluster = &topology.clusters[index];
+    let mut ids = Vec::new();
+    for wanted in def.after {
+        let Some(other) = table.iter().find(|d| d.id == *wanted) else {
+            continue;
+        };
+        // Host-wide steps (pre-flight), and per-node steps waiting on
+        // per-node steps, wait only for the one on the same host.
+        if other.on == On::EveryHost || (def.on == On::EachNode && other.on == On::EachNode) {
+            if other.on == On::EachNode {
+                ids.push(format!(
+                    "ccr.{}.{}.{}",
+                    slug(&cluster.name),
+                    other.id,
+                    slug(host)
+                ));
+                continue;
+            }
+            ids.push(format!("estate.{}.{}", other.id, slug(host)));
+            continue;
+        }
+        if !applies(cluster, other.when) {
+            continue;
+        }
+        let base = format!("ccr.{}.{}", slug(&cluster.name), other.id);
+        if matches!(other.on, On::EachNode) {
+            for node in &cluster.nodes {
+                ids.push(format!("{base}.{}", slug(canonical_host(topology, node))));
+            }
+        } else {
+            ids.push(base);
+        }
+    }
+    ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_is_well_formed() {
+        let table = ccr2007::STEPS;
+        for (index, def) in table.iter().enumerate() {
+            assert!(
+                def.id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{} is not kebab-case",
+                def.id
+            );
+            assert!(
+                table[..index].iter().all(|earlier| earlier.id != def.id),
+                "{} twice",
+                def.id
+            );
+            for wanted in def.after {
+                assert!(
+                    table[..index].iter().any(|earlier| earlier.id == *wanted),
+                    "{}: {wanted} is not an earlier step",
+                    def.id
+                );
+            }
+            if index > 0 {
+                assert!(
+                    table[index - 1].phase <= def.phase,
+                    "{} is out of phase order",
+                    def.id
+                );
+            }
+        }
+        let phases: std::collections::BTreeSet<u8> = table.iter().map(|d| d.phase.number).collect();
+        assert_eq!(
+            phases,
+            (1..=15).collect(),
+            "all fifteen phases of the design"
+        );
+    }
+}

@@ -1,0 +1,410 @@
+//! The values a template sees, as JSON: derived once from the topology and
+//! the plan, so templates hold no logic beyond loops and conditions.
+//! Nothing here is escaped: that happens in the templates, through helpers.
+
+use serde_json::{Value, json};
+
+use crate::model::{Cluster, FIRST_DATABASE, FIRST_STORAGE_GROUP, Topology, Windows};
+use crate::plan::{Kind, Plan, Step};
+
+/// Where the operator copies a host's scripts; the runbook says so.
+pub const STAGING_ROOT: &str = r"C:\runsheet";
+
+/// Exchange setup's default installation folder.
+const DEFAULT_INSTALL_PATH: &str = r"C:\Program Files\Microsoft\Exchange Server";
+
+/// The Setup.com switch that gives the CMS its address on Windows Server 2008.
+/// Unconfirmed by the reference (section 9): kept in one place to change.
+pub const CMS_ADDRESS_SWITCH: &str = "/CMSIPv4Addresses:";
+
+/// Facts about the run that every artifact repeats.
+#[derive(Debug, Clone)]
+pub struct Provenance {
+    pub generator: String,
+    pub version: String,
+    pub topology_sha256: String,
+}
+
+impl Provenance {
+    pub fn new(topology_sha256: String) -> Provenance {
+        Provenance {
+            generator: env!("CARGO_PKG_NAME").to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            topology_sha256,
+        }
+    }
+}
+
+fn estate(topology: &Topology) -> Value {
+    json!({
+        "name": topology.name,
+        "fqdn": topology.domain.fqdn,
+        "netbios": topology.domain.netbios,
+        "windows": topology.platform.windows.as_str(),
+        "windows_name": topology.platform.windows.display_name(),
+        "windows_2008": topology.platform.windows == Windows::W2008,
+        "exchange_name": "Exchange Server 2007 SP3",
+        "staging": format!("{STAGING_ROOT}\\{}", topology.name),
+    })
+}
+
+/// The command line that runs a step's file on its host.
+pub fn command_line(topology: &Topology, step: &Step) -> Option<String> {
+    let file = step.file.as_deref()?;
+    let name = file.rsplit('/').next().unwrap_or(file);
+    let path = format!("{STAGING_ROOT}\\{}\\{name}", topology.name);
+    Some(match step.kind {
+        Kind::Cmd => path,
+        // -File arrived with PowerShell 2.0; -Command works on 1.0 and keeps the exit code.
+        Kind::Ps1 => {
+            format!("powershell.exe -NoProfile -Command \"& '{path}'; exit $LASTEXITCODE\"")
+        }
+        Kind::Manual => return None,
+    })
+}
+
+fn step_value(topology: &Topology, plan: &Plan, step: &Step) -> Value {
+    let after: Vec<Value> = step
+        .after
+        .iter()
+        .filter_map(|id| plan.step(id))
+        .map(|other| json!({ "number": other.label(), "id": other.id, "host": other.host, "title": other.title }))
+        .collect();
+    json!({
+        "number": step.label(),
+        "id": step.id,
+        "title": step.title,
+        "phase": step.phase,
+        "phase_title": step.phase_title,
+        "host": step.host,
+        "kind": step.kind,
+        "why": step.why,
+        "expect": step.expect,
+        "verify": step.verify,
+        "on_failure": step.on_failure,
+        "unconfirmed": step.unconfirmed,
+        "file": step.file,
+        "command": command_line(topology, step),
+        "after": after,
+        "label": format!("Step {} ({})", step.label(), step.id),
+    })
+}
+
+fn host_value(topology: &Topology, name: &str) -> Value {
+    let Some(host) = topology.host(name) else {
+        return Value::Null;
+    };
+    let is_node = topology
+        .clusters
+        .iter()
+        .any(|c| c.nodes.iter().any(|n| n.eq_ignore_ascii_case(&host.name)));
+    let addresses: Vec<Value> = topology
+        .networks
+        .iter()
+        .filter_map(|network| {
+            host.addresses
+                .get(&network.name)
+                .map(|address| (network, address))
+        })
+        .map(
+            |(network, address)| json!({ "network": network.name, "address": address.to_string() }),
+        )
+        .collect();
+    let drives: Vec<String> = host.drives.iter().map(|d| d.letter().to_string()).collect();
+    json!({ "name": host.name, "is_node": is_node, "addresses": addresses, "drives": drives })
+}
+
+/// Numbers of the steps of this cluster (on one host, if given), by
+/// blueprint id in snake case, for messages such as "finish step 040 first".
+fn step_numbers(plan: &Plan, cluster: &Cluster, host: Option<&str>) -> Value {
+    let mut numbers = serde_json::Map::new();
+    let steps = plan
+        .steps
+        .iter()
+        .filter(|s| s.cluster_name.as_deref() == Some(cluster.name.as_str()))
+        .filter(|s| host.is_none_or(|host| s.host == host));
+    for step in steps {
+        let entry = numbers
+            .entry(step.def_id.replace('-', "_"))
+            .or_insert_with(|| Value::String(String::new()));
+        if let Value::String(text) = entry {
+            if !text.is_empty() {
+                text.push_str(" and ");
+            }
+            text.push_str(&step.label());
+        }
+    }
+    Value::Object(numbers)
+}
+
+fn parent_folder(path: &str) -> String {
+    path.rsplit_once('\\')
+        .map_or_else(|| path.to_owned(), |(head, _)| head.to_owned())
+}
+
+fn file_name(path: &str) -> String {
+    path.rsplit_once('\\')
+        .map_or_else(|| path.to_owned(), |(_, tail)| tail.to_owned())
+}
+
+fn cluster_value(topology: &Topology, cluster: &Cluster) -> Value {
+    let first = cluster.nodes.first().cloned().unwrap_or_default();
+    let second = cluster.nodes.get(1).cloned().unwrap_or_default();
+    let nodes: Vec<_> = cluster
+        .nodes
+        .iter()
+        .filter_map(|n| topology.host(n))
+        .collect();
+    let networks: Vec<Value> = topology
+        .networks
+        .iter()
+        .filter(|network| {
+            !nodes.is_empty()
+                && nodes
+                    .iter()
+                    .all(|node| node.addresses.contains_key(&network.name))
+        })
+        .map(|network| {
+            // Cluster network roles: 1 = cluster traffic only, 3 = cluster and client.
+            let (role, role_name) = if network.clients {
+                ("3", "cluster and client")
+            } else {
+                ("1", "cluster only")
+            };
+            json!({
+                "name": network.name,
+                "subnet": network.subnet.to_string(),
+                "address": network.subnet.network().to_string(),
+                "mask": network.subnet.mask().to_string(),
+                "role": role,
+                "role_name": role_name,
+            })
+        })
+        .collect();
+    let mask = topology
+        .networks
+        .iter()
+        .find(|network| network.clients && network.subnet.contains(cluster.address))
+        .map(|network| network.subnet.mask().to_string())
+        .unwrap_or_default();
+    let mailbox = &cluster.mailbox;
+    let install = mailbox
+        .install_path
+        .clone()
+        .unwrap_or_else(|| DEFAULT_INSTALL_PATH.to_owned());
+    let identity = |group: &str| format!("{}\\{group}", mailbox.name);
+
+    let mut first_group = Value::Null;
+    let mut new_groups = Vec::new();
+    let mut folders: Vec<String> = Vec::new();
+    for group in &mailbox.storage_groups {
+        let databases: Vec<Value> = group
+            .databases
+            .iter()
+            .map(|database| {
+                json!({
+                    "name": database.name,
+                    "identity": format!("{}\\{}", identity(&group.name), database.name),
+                    "edb_path": database.edb_path,
+                    "edb_folder": parent_folder(&database.edb_path),
+                    "edb_file": file_name(&database.edb_path),
+                })
+            })
+            .collect();
+        let value = json!({
+            "name": group.name,
+            "identity": identity(&group.name),
+            "log_path": group.log_path,
+            "system_path": group.system_path,
+            "databases": databases,
+        });
+        if group.name.eq_ignore_ascii_case(FIRST_STORAGE_GROUP) {
+            let default_folder = format!("{install}\\Mailbox\\{FIRST_STORAGE_GROUP}");
+            let database = group.databases.first();
+            first_group = json!({
+                "group": value,
+                "database_name": database.map_or(FIRST_DATABASE, |d| d.name.as_str()),
+                "database_identity": format!("{}\\{}", identity(FIRST_STORAGE_GROUP), database.map_or(FIRST_DATABASE, |d| d.name.as_str())),
+                "edb_path": database.map(|d| d.edb_path.clone()),
+                "edb_folder": database.map(|d| parent_folder(&d.edb_path)),
+                "default_folder": default_folder,
+                "default_edb": format!("{default_folder}\\{FIRST_DATABASE}.edb"),
+            });
+        } else {
+            for folder in [group.log_path.clone(), group.system_path.clone()]
+                .into_iter()
+                .chain(group.databases.iter().map(|d| parent_folder(&d.edb_path)))
+            {
+                if !folders
+                    .iter()
+                    .any(|known| known.eq_ignore_ascii_case(&folder))
+                {
+                    folders.push(folder);
+                }
+            }
+            new_groups.push(value);
+        }
+    }
+    json!({
+        "name": cluster.name,
+        "address": cluster.address.to_string(),
+        "mask": mask,
+        "account": format!("{}\\{}$", topology.domain.netbios, cluster.name),
+        "first_node": first,
+        "second_node": second,
+        "nodes": cluster.nodes,
+        "networks": networks,
+        "witness": {
+            "host": cluster.witness.host,
+            "folder": cluster.witness.folder,
+            "share": cluster.witness.share,
+            "unc": format!("\\\\{}\\{}", cluster.witness.host, cluster.witness.share),
+            "remark": format!("File share witness for cluster {}", cluster.name),
+        },
+        "cms": {
+            "name": mailbox.name,
+            "address": mailbox.address.to_string(),
+            "setup": mailbox.setup,
+            "install_path": mailbox.install_path,
+            "target_dir": install,
+            "name_switch": format!("/CMSName:{}", mailbox.name),
+            "address_switch": format!("{CMS_ADDRESS_SWITCH}{}", mailbox.address),
+            "target_dir_switch": mailbox.install_path.as_ref().map(|path| format!("/TargetDir:{path}")),
+        },
+        "first_storage_group": first_group,
+        "new_storage_groups": new_groups,
+        "folders": folders,
+    })
+}
+
+/// The context of one step's script or manual text.
+pub fn step_context(
+    topology: &Topology,
+    plan: &Plan,
+    step: &Step,
+    provenance: &Provenance,
+) -> Value {
+    let cluster = step.cluster.and_then(|index| topology.clusters.get(index));
+    // The step that installs Exchange on this host, for "finish step N first".
+    let exchange_step = cluster.and_then(|cluster| {
+        let active = cluster
+            .nodes
+            .first()
+            .is_some_and(|node| node.eq_ignore_ascii_case(&step.host));
+        let def = if active {
+            "setup-active-cms"
+        } else {
+            "setup-passive-node"
+        };
+        plan.steps
+            .iter()
+            .find(|s| s.def_id == def && s.cluster_name.as_deref() == Some(cluster.name.as_str()))
+            .map(Step::label)
+    });
+    json!({
+        "exchange_step": exchange_step,
+        "generator": provenance.generator,
+        "version": provenance.version,
+        "topology_sha256": provenance.topology_sha256,
+        "estate": estate(topology),
+        "step": step_value(topology, plan, step),
+        "host": host_value(topology, &step.host),
+        "cluster": cluster.map(|c| cluster_value(topology, c)),
+        "steps": cluster.map(|c| step_numbers(plan, c, None)),
+        "host_steps": cluster.map(|c| step_numbers(plan, c, Some(&step.host))),
+    })
+}
+
+/// The context of the runbook: the estate, its tables, and every step with
+/// its rendered manual text.
+pub fn runbook_context(
+    topology: &Topology,
+    plan: &Plan,
+    provenance: &Provenance,
+    warnings: Vec<Value>,
+) -> Value {
+    let hosts: Vec<Value> = topology
+        .hosts
+        .iter()
+        .map(|host| {
+            let mut roles: Vec<String> = Vec::new();
+            for cluster in &topology.clusters {
+                if let Some(position) = cluster.nodes.iter().position(|n| n.eq_ignore_ascii_case(&host.name)) {
+                    let role = if position == 0 { "first node (active)" } else { "second node (passive)" };
+                    roles.push(format!("{role} of {}", cluster.name));
+                }
+                if cluster.witness.host.eq_ignore_ascii_case(&host.name) {
+                    roles.push(format!("witness of {}", cluster.name));
+                }
+            }
+            let addresses: Vec<String> = topology
+                .networks
+                .iter()
+                .map(|network| host.addresses.get(&network.name).map_or_else(|| "-".to_owned(), ToString::to_string))
+                .collect();
+            let drives: Vec<String> = host.drives.iter().map(|d| format!("{}:", d.letter())).collect();
+            json!({ "name": host.name, "roles": roles.join("; "), "addresses": addresses, "drives": drives.join(" ") })
+        })
+        .collect();
+    let networks: Vec<Value> = topology
+        .networks
+        .iter()
+        .map(|network| {
+            json!({
+                "name": network.name,
+                "subnet": network.subnet.to_string(),
+                "mask": network.subnet.mask().to_string(),
+                "clients": if network.clients { "yes" } else { "no (heartbeat)" },
+            })
+        })
+        .collect();
+    let clusters: Vec<Value> = topology
+        .clusters
+        .iter()
+        .map(|cluster| cluster_value(topology, cluster))
+        .collect();
+    let storage: Vec<Value> = topology
+        .clusters
+        .iter()
+        .flat_map(|cluster| {
+            cluster
+                .mailbox
+                .storage_groups
+                .iter()
+                .flat_map(move |group| {
+                    let action = if group.name.eq_ignore_ascii_case(FIRST_STORAGE_GROUP) {
+                        "moved"
+                    } else {
+                        "created"
+                    };
+                    group.databases.iter().map(move |database| {
+                        json!({
+                            "cms": cluster.mailbox.name,
+                            "group": group.name,
+                            "log_path": group.log_path,
+                            "system_path": group.system_path,
+                            "database": database.name,
+                            "edb_path": database.edb_path,
+                            "action": action,
+                        })
+                    })
+                })
+        })
+        .collect();
+    let network_names: Vec<&str> = topology.networks.iter().map(|n| n.name.as_str()).collect();
+    let has_storage = !storage.is_empty();
+    json!({
+        "generator": provenance.generator,
+        "version": provenance.version,
+        "topology_sha256": provenance.topology_sha256,
+        "estate": estate(topology),
+        "network_names": network_names,
+        "hosts": hosts,
+        "networks": networks,
+        "clusters": clusters,
+        "storage": storage,
+        "has_storage": has_storage,
+        "warnings": warnings,
+        "step_count": plan.steps.len().to_string(),
+    })
+}

@@ -1,0 +1,513 @@
+//! The template registries: one per output language, built once per run.
+//!
+//! Every registry runs in strict mode (a missing value is an error, not an
+//! empty string) with HTML escaping off (handlebars would otherwise turn `&`
+//! into `&amp;` inside a `.cmd`). Values reach output only through the
+//! escaping helpers of [`HELPERS`]; the same table drives registration and the
+//! scan that refuses a template with a raw interpolation, embedded or
+//! overriding.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use handlebars::{
+    Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderError,
+    RenderErrorReason, Renderable,
+};
+
+use super::escape::{self, Unsafe};
+
+/// The language a template writes, which decides the helpers it may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Language {
+    Cmd,
+    PowerShell,
+    Markdown,
+}
+
+type EscapeFn = fn(&str) -> Result<String, Unsafe>;
+
+/// Escaping helpers: name, function, language that may use it.
+pub const HELPERS: &[(&str, EscapeFn, Language)] = &[
+    ("cmd", escape::cmd_arg, Language::Cmd),
+    ("cmd_text", escape::cmd_text, Language::Cmd),
+    ("cmd_ip", escape::cmd_ip, Language::Cmd),
+    ("cmd_drive", escape::cmd_drive, Language::Cmd),
+    ("ps", escape::ps_literal, Language::PowerShell),
+    ("ps_comment", escape::ps_comment, Language::PowerShell),
+    ("md_code", escape::md_code, Language::Markdown),
+    ("md_text", escape::md_text, Language::Markdown),
+    ("md_prose", escape::md_prose, Language::Markdown),
+    ("md_cell", escape::md_cell, Language::Markdown),
+];
+
+/// Block helpers: they render their own content, which is scanned like the rest.
+pub const BLOCK_HELPERS: &[(&str, Language)] = &[("say", Language::Cmd)];
+
+/// The embedded templates: name (also the override file name), language, text.
+pub const TEMPLATES: &[(&str, Language, &str)] = &[
+    (
+        "cmd/_footer.cmd.hbs",
+        Language::Cmd,
+        include_str!("../../templates/cmd/_footer.cmd.hbs"),
+    ),
+    (
+        "cmd/_header.cmd.hbs",
+        Language::Cmd,
+        include_str!("../../templates/cmd/_header.cmd.hbs"),
+    ),
+    (
+        "cmd/_servermanager.cmd.hbs",
+        Language::Cmd,
+        include_str!("../../templates/cmd/_servermanager.cmd.hbs"),
+    ),
+    (
+        "cmd/add-node.cmd.hbs",
+        Language::Cmd,
+        include_str!("../../templates/cmd/add-node.cmd.hbs"),
+    ),
+    (
+        "cmd/create-cluster.cmd.hbs",
+        Language::Cmd,
+        include_str!("../../templates/cmd/create-cluster.cmd.hbs"),
+    ),
+    (
+        "cmd/exchange-prerequisites.cmd.hbs",
+        Language::Cmd,
+        include_str!("../../templates/cmd/exchange-prerequisites.cmd.hbs"),
+    ),
+    (
+        "cmd/failover-clustering.cmd.hbs",
+        Language::Cmd,
+        include_str!("../../templates/cmd/failover-clustering.cmd.hbs"),
+    ),
+    (
+        "cmd/preflight.cmd.hbs",
+        Language::Cmd,
+        include_str!("../../templates/cmd/preflight.cmd.hbs"),
+    ),
+    (
+        "cmd/quorum.cmd.hbs",
+        Language::Cmd,
+        include_str!("../../templates/cmd/quorum.cmd.hbs"),
+    ),
+    (
+        "cmd/witness-share.cmd.hbs",
+        Language::Cmd,
+        include_str!("../../templates/cmd/witness-share.cmd.hbs"),
+    ),
+    (
+        "ps1/_exchange.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/_exchange.ps1.hbs"),
+    ),
+    (
+        "ps1/_header.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/_header.ps1.hbs"),
+    ),
+    (
+        "ps1/cluster-networks.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/cluster-networks.ps1.hbs"),
+    ),
+    (
+        "ps1/create-storage-folders.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/create-storage-folders.ps1.hbs"),
+    ),
+    (
+        "ps1/create-storage-groups.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/create-storage-groups.ps1.hbs"),
+    ),
+    (
+        "ps1/final-verification.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/final-verification.ps1.hbs"),
+    ),
+    (
+        "ps1/mount-and-resume.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/mount-and-resume.ps1.hbs"),
+    ),
+    (
+        "ps1/move-database-files.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/move-database-files.ps1.hbs"),
+    ),
+    (
+        "ps1/setup-active-cms.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/setup-active-cms.ps1.hbs"),
+    ),
+    (
+        "ps1/setup-passive-node.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/setup-passive-node.ps1.hbs"),
+    ),
+    (
+        "ps1/suspend-and-move-paths.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/suspend-and-move-paths.ps1.hbs"),
+    ),
+    (
+        "ps1/validate-cluster.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/validate-cluster.ps1.hbs"),
+    ),
+    (
+        "ps1/verify-cms.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/verify-cms.ps1.hbs"),
+    ),
+    (
+        "runbook/phase.md.hbs",
+        Language::Markdown,
+        include_str!("../../templates/runbook/phase.md.hbs"),
+    ),
+    (
+        "runbook/runbook.md.hbs",
+        Language::Markdown,
+        include_str!("../../templates/runbook/runbook.md.hbs"),
+    ),
+    (
+        "runbook/step-head.md.hbs",
+        Language::Markdown,
+        include_str!("../../templates/runbook/step-head.md.hbs"),
+    ),
+    (
+        "runbook/step-tail.md.hbs",
+        Language::Markdown,
+        include_str!("../../templates/runbook/step-tail.md.hbs"),
+    ),
+    (
+        "manual/check-cms-in-console.md.hbs",
+        Language::Markdown,
+        include_str!("../../templates/manual/check-cms-in-console.md.hbs"),
+    ),
+    (
+        "manual/restart-active-node.md.hbs",
+        Language::Markdown,
+        include_str!("../../templates/manual/restart-active-node.md.hbs"),
+    ),
+    (
+        "manual/restart-if-asked.md.hbs",
+        Language::Markdown,
+        include_str!("../../templates/manual/restart-if-asked.md.hbs"),
+    ),
+    (
+        "manual/restart-passive-node.md.hbs",
+        Language::Markdown,
+        include_str!("../../templates/manual/restart-passive-node.md.hbs"),
+    ),
+    (
+        "manual/validate-cluster.md.hbs",
+        Language::Markdown,
+        include_str!("../../templates/manual/validate-cluster.md.hbs"),
+    ),
+];
+
+/// A template that cannot be loaded, compiled or rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error(
+        "{path}: not a runsheet template name; known names are listed by `runsheet templates -o DIR`"
+    )]
+    Unknown { path: PathBuf },
+    #[error("cannot read template {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("template {name}: {message}")]
+    Unsafe { name: String, message: String },
+    #[error("template {name} does not compile: {message}")]
+    Compile { name: String, message: String },
+    #[error("rendering {name}: {message}")]
+    Render { name: String, message: String },
+}
+
+/// The registries of one run.
+pub struct Registry {
+    cmd: Handlebars<'static>,
+    powershell: Handlebars<'static>,
+    markdown: Handlebars<'static>,
+    names: BTreeMap<String, Language>,
+}
+
+struct EscapeHelper(EscapeFn);
+
+impl HelperDef for EscapeHelper {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        helper: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        let param = helper
+            .param(0)
+            .ok_or(RenderErrorReason::ParamNotFoundForIndex("escape", 0))?;
+        if param.is_value_missing() {
+            let path = param.relative_path().cloned();
+            return Err(RenderErrorReason::MissingVariable(path).into());
+        }
+        let text = match param.value() {
+            serde_json::Value::String(text) => text.clone(),
+            serde_json::Value::Number(number) => number.to_string(),
+            serde_json::Value::Bool(value) => value.to_string(),
+            other => {
+                return Err(RenderErrorReason::Other(format!(
+                    "`{}` needs a text value, found {other}",
+                    helper.name()
+                ))
+                .into());
+            }
+        };
+        let escaped = (self.0)(&text)
+            .map_err(|error| RenderError::from(RenderErrorReason::Other(error.0)))?;
+        out.write(&escaped)?;
+        Ok(())
+    }
+}
+
+/// `{{#say}}text{{/say}}` in a `.cmd`: the message goes to the console and to
+/// the log beside the script (cmd has no tee).
+struct SayHelper;
+
+impl HelperDef for SayHelper {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        helper: &Helper<'rc>,
+        registry: &'reg Handlebars<'reg>,
+        context: &'rc Context,
+        render_context: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        let inner = match helper.template() {
+            Some(template) => template.renders(registry, context, render_context)?,
+            None => return Err(RenderErrorReason::BlockContentRequired.into()),
+        };
+        out.write(&format!("echo {inner}\r\n>>\"%LOG%\" echo {inner}"))?;
+        Ok(())
+    }
+}
+
+fn new_handlebars() -> Handlebars<'static> {
+    let mut handlebars = Handlebars::new();
+    handlebars.set_strict_mode(true);
+    handlebars.register_escape_fn(handlebars::no_escape);
+    for (name, function, _) in HELPERS {
+        handlebars.register_helper(name, Box::new(EscapeHelper(*function)));
+    }
+    handlebars.register_helper("say", Box::new(SayHelper));
+    handlebars
+}
+
+/// The name a partial is called by: `cmd/_header.cmd.hbs` → `cmd_header`.
+fn partial_name(name: &str) -> Option<String> {
+    let (dir, file) = name.split_once('/')?;
+    let stem = file.strip_prefix('_')?.split('.').next()?;
+    Some(format!("{dir}_{stem}"))
+}
+
+impl Registry {
+    /// Builds the registries from the embedded templates, replaced by any
+    /// same-named file under `overrides`.
+    pub fn new(overrides: Option<&Path>) -> Result<Registry, TemplateError> {
+        let mut sources: BTreeMap<String, (Language, String)> = TEMPLATES
+            .iter()
+            .map(|(name, language, text)| ((*name).to_owned(), (*language, (*text).to_owned())))
+            .collect();
+        if let Some(dir) = overrides {
+            for (name, path) in override_files(dir)? {
+                let Some((language, _)) = sources.get(&name).cloned() else {
+                    return Err(TemplateError::Unknown { path });
+                };
+                let text =
+                    std::fs::read_to_string(&path).map_err(|source| TemplateError::Read {
+                        path: path.clone(),
+                        source,
+                    })?;
+                sources.insert(name, (language, text));
+            }
+        }
+        let mut registry = Registry {
+            cmd: new_handlebars(),
+            powershell: new_handlebars(),
+            markdown: new_handlebars(),
+            names: BTreeMap::new(),
+        };
+        for (name, (language, text)) in &sources {
+            scan(name, *language, text)?;
+            let target = match language {
+                Language::Cmd => &mut registry.cmd,
+                Language::PowerShell => &mut registry.powershell,
+                Language::Markdown => &mut registry.markdown,
+            };
+            let compile = |error: handlebars::TemplateError| TemplateError::Compile {
+                name: name.clone(),
+                message: error.to_string(),
+            };
+            match partial_name(name) {
+                Some(partial) => target
+                    .register_partial(&partial, text.as_str())
+                    .map_err(compile)?,
+                None => target
+                    .register_template_string(name, text)
+                    .map_err(compile)?,
+            }
+            registry.names.insert(name.clone(), *language);
+        }
+        Ok(registry)
+    }
+
+    /// Whether a template of that name exists.
+    pub fn has(&self, name: &str) -> bool {
+        self.names.contains_key(name)
+    }
+
+    /// Renders a template with a JSON context.
+    pub fn render(&self, name: &str, context: &serde_json::Value) -> Result<String, TemplateError> {
+        let handlebars = match self.names.get(name) {
+            Some(Language::Cmd) => &self.cmd,
+            Some(Language::PowerShell) => &self.powershell,
+            Some(Language::Markdown) => &self.markdown,
+            None => {
+                return Err(TemplateError::Render {
+                    name: name.to_owned(),
+                    message: "no such template".into(),
+                });
+            }
+        };
+        handlebars
+            .render(name, context)
+            .map_err(|error| TemplateError::Render {
+                name: name.to_owned(),
+                message: render_message(&error),
+            })
+    }
+}
+
+fn render_message(error: &RenderError) -> String {
+    let mut message = error.reason().to_string();
+    if let (Some(line), Some(column)) = (error.line_no, error.column_no) {
+        message = format!("line {line}, column {column}: {message}");
+    }
+    message
+}
+
+/// Every file under an override directory, by template name.
+fn override_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, TemplateError> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let entries = std::fs::read_dir(&current).map_err(|source| TemplateError::Read {
+            path: current.clone(),
+            source,
+        })?;
+        for entry in entries {
+            let entry = entry.map_err(|source| TemplateError::Read {
+                path: current.clone(),
+                source,
+            })?;
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let relative = path.strip_prefix(dir).unwrap_or(&path);
+            let name = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            found.push((name, path));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Refuses a template with an interpolation that bypasses the escaping
+/// helpers of its language: every `{{…}}` is a block, a partial, a comment,
+/// `else`, or starts with one of its helpers.
+pub fn scan(name: &str, language: Language, text: &str) -> Result<(), TemplateError> {
+    let mut rest = text;
+    let mut line = 1;
+    while let Some(start) = rest.find("{{") {
+        line += rest[..start].matches('\n').count();
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            return Err(TemplateError::Unsafe {
+                name: name.to_owned(),
+                message: format!("line {line}: unclosed `{{{{`"),
+            });
+        };
+        let inner = after[..end]
+            .trim_start_matches('{')
+            .trim_start_matches('~')
+            .trim();
+        check_tag(inner, language).map_err(|message| TemplateError::Unsafe {
+            name: name.to_owned(),
+            message: format!("line {line}: `{{{{{}}}}}` {message}", &after[..end]),
+        })?;
+        if after[..end].starts_with('{') {
+            return Err(TemplateError::Unsafe {
+                name: name.to_owned(),
+                message: format!("line {line}: triple braces are not allowed"),
+            });
+        }
+        rest = &after[end + 2..];
+        line += after[..end].matches('\n').count();
+    }
+    Ok(())
+}
+
+fn check_tag(inner: &str, language: Language) -> Result<(), String> {
+    let first = inner.split_whitespace().next().unwrap_or_default();
+    if inner.starts_with('!') || inner.starts_with('>') || first == "else" {
+        return Ok(());
+    }
+    if let Some(block) = first.strip_prefix('#').or_else(|| first.strip_prefix('/')) {
+        return match block {
+            "if" | "unless" | "each" | "with" => Ok(()),
+            other
+                if BLOCK_HELPERS
+                    .iter()
+                    .any(|(name, lang)| *name == other && *lang == language) =>
+            {
+                Ok(())
+            }
+            other => Err(format!("uses block `{other}`, which is not allowed here")),
+        };
+    }
+    match HELPERS.iter().find(|(name, _, _)| *name == first) {
+        Some((_, _, lang)) if *lang == language => Ok(()),
+        Some(_) => Err(format!("uses `{first}`, a helper of another language")),
+        None => Err("interpolates a value without an escaping helper".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scan_refuses_raw_and_foreign_interpolation() {
+        assert!(scan("t", Language::Cmd, "echo {{cmd_text step.title}}").is_ok());
+        assert!(scan("t", Language::Cmd, "echo {{step.title}}").is_err());
+        assert!(scan("t", Language::Cmd, "echo {{{cmd step.title}}}").is_err());
+        assert!(scan("t", Language::Cmd, "echo {{ps step.title}}").is_err());
+        assert!(scan("t", Language::PowerShell, "{{#each x}}{{ps this}}{{/each}}").is_ok());
+        assert!(scan("t", Language::PowerShell, "{{#each x}}{{this}}{{/each}}").is_err());
+        assert!(scan("t", Language::PowerShell, "{{lookup x 'y'}}").is_err());
+    }
+
+    #[test]
+    fn every_embedded_template_passes_the_scan_and_compiles() {
+        Registry::new(None).unwrap();
+    }
+}

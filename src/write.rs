@@ -1,0 +1,160 @@
+//! The only writer of output trees. The tree is built in a temporary
+//! directory beside the target and renamed into place, so a failed build
+//! leaves nothing half-written; a non-empty target that is not an earlier
+//! runsheet output is refused unless forced.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::artifact::{ArtifactSet, PLAN_FILE, PLAN_FORMAT};
+
+/// Why an output tree could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(
+        "refusing to write into {path}: it is not empty and holds no runsheet {PLAN_FILE}; choose another directory or pass --force to replace it"
+    )]
+    Refused { path: PathBuf },
+    #[error("{path} already exists; pass --force to overwrite it")]
+    Exists { path: PathBuf },
+    #[error("{path} exists and is not a directory")]
+    NotADirectory { path: PathBuf },
+    #[error("cannot write {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
+    move |source| WriteError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Whether a directory holds an earlier runsheet output.
+fn is_runsheet_output(dir: &Path) -> bool {
+    let Ok(text) = fs::read_to_string(dir.join(PLAN_FILE)) else {
+        return false;
+    };
+    serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|value| {
+            value
+                .get("format")
+                .and_then(|f| f.as_str())
+                .map(|f| f == PLAN_FORMAT)
+        })
+        .unwrap_or(false)
+}
+
+/// Writes the set as the directory `target`, replacing an earlier output.
+pub fn write_tree(target: &Path, artifacts: &ArtifactSet, force: bool) -> Result<(), WriteError> {
+    let exists = match fs::symlink_metadata(target) {
+        Ok(metadata) if metadata.is_dir() => true,
+        Ok(_) => {
+            return Err(WriteError::NotADirectory {
+                path: target.to_owned(),
+            });
+        }
+        Err(error) if error.kind() == io::ErrorKind::NotFound => false,
+        Err(source) => {
+            return Err(WriteError::Io {
+                path: target.to_owned(),
+                source,
+            });
+        }
+    };
+    if exists {
+        let empty = fs::read_dir(target)
+            .map_err(io_error(target))?
+            .next()
+            .is_none();
+        if !empty && !force && !is_runsheet_output(target) {
+            return Err(WriteError::Refused {
+                path: target.to_owned(),
+            });
+        }
+    }
+    let parent = match target.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(io_error(&parent))?;
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let staging = parent.join(format!(".{name}.runsheet-new-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&staging);
+    if let Err(error) = fill(&staging, artifacts) {
+        let _ = fs::remove_dir_all(&staging);
+        return Err(error);
+    }
+    if exists {
+        let old = parent.join(format!(".{name}.runsheet-old-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&old);
+        if let Err(source) = fs::rename(target, &old) {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(WriteError::Io {
+                path: target.to_owned(),
+                source,
+            });
+        }
+        if let Err(source) = fs::rename(&staging, target) {
+            // Put the earlier output back: the user keeps what they had.
+            let _ = fs::rename(&old, target);
+            let _ = fs::remove_dir_all(&staging);
+            return Err(WriteError::Io {
+                path: target.to_owned(),
+                source,
+            });
+        }
+        let _ = fs::remove_dir_all(&old);
+    } else if let Err(source) = fs::rename(&staging, target) {
+        let _ = fs::remove_dir_all(&staging);
+        return Err(WriteError::Io {
+            path: target.to_owned(),
+            source,
+        });
+    }
+    Ok(())
+}
+
+fn fill(root: &Path, artifacts: &ArtifactSet) -> Result<(), WriteError> {
+    fs::create_dir_all(root).map_err(io_error(root))?;
+    for (relative, bytes) in artifacts.iter() {
+        let path = relative
+            .split('/')
+            .fold(root.to_path_buf(), |path, part| path.join(part));
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(io_error(dir))?;
+        }
+        fs::write(&path, bytes).map_err(io_error(&path))?;
+    }
+    Ok(())
+}
+
+/// Writes files under a directory without replacing any that exist (for
+/// `runsheet templates`); nothing is written if one would be overwritten.
+pub fn write_new_files(dir: &Path, files: &[(&str, &[u8])], force: bool) -> Result<(), WriteError> {
+    let paths: Vec<PathBuf> = files
+        .iter()
+        .map(|(relative, _)| {
+            relative
+                .split('/')
+                .fold(dir.to_path_buf(), |path, part| path.join(part))
+        })
+        .collect();
+    if !force && let Some(existing) = paths.iter().find(|path| path.exists()) {
+        return Err(WriteError::Exists {
+            path: existing.clone(),
+        });
+    }
+    for (path, (_, bytes)) in paths.iter().zip(files) {
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(io_error(parent))?;
+        }
+        fs::write(path, bytes).map_err(io_error(path))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! The runbooks are CommonMark with the structure an operator relies on, and
+//! clean under markdownlint with the committed `.markdownlint.jsonc`.
+
+use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+
+use crate::{golden, harness};
+
+#[test]
+fn runbooks_have_a_heading_per_phase_and_step_and_a_box_per_step() {
+    for (name, path) in golden::topologies() {
+        let files = golden::generate(&path);
+        let runbook = String::from_utf8(files["runbook.md"].clone()).expect("UTF-8");
+        let plan: serde_json::Value =
+            serde_json::from_slice(&files["plan.json"]).expect("plan.json");
+        let steps = plan["steps"].as_array().expect("steps");
+        let phases: std::collections::BTreeSet<u64> =
+            steps.iter().filter_map(|s| s["phase"].as_u64()).collect();
+
+        let mut headings = (0, 0);
+        let mut tables = 0;
+        let mut in_heading = None;
+        let mut heading_text = String::new();
+        let mut step_titles = Vec::new();
+        for event in Parser::new_ext(&runbook, Options::ENABLE_TABLES | Options::ENABLE_TASKLISTS) {
+            match event {
+                Event::Start(Tag::Heading { level, .. }) => {
+                    in_heading = Some(level);
+                    heading_text.clear();
+                }
+                Event::Text(text) | Event::Code(text) if in_heading.is_some() => {
+                    heading_text.push_str(&text)
+                }
+                Event::End(TagEnd::Heading(level)) => {
+                    if level == HeadingLevel::H2 && heading_text.starts_with("Phase ") {
+                        headings.0 += 1;
+                    }
+                    if level == HeadingLevel::H3 && heading_text.starts_with("Step ") {
+                        headings.1 += 1;
+                        step_titles.push(heading_text.clone());
+                    }
+                    in_heading = None;
+                }
+                Event::Start(Tag::Table(_)) => tables += 1,
+                _ => {}
+            }
+        }
+        assert_eq!(headings.0, phases.len(), "{name}: one heading per phase");
+        assert_eq!(headings.1, steps.len(), "{name}: one heading per step");
+        assert!(tables >= 5, "{name}: the summary tables");
+        for step in steps {
+            let number = step["number"].as_str().expect("number");
+            assert!(
+                runbook.contains(&format!("- [ ] Step {number} done")),
+                "{name}: no box for step {number}"
+            );
+            assert!(
+                step_titles
+                    .iter()
+                    .any(|t| t.starts_with(&format!("Step {number}:"))),
+                "{name}: no heading for {number}"
+            );
+        }
+    }
+}
+
+#[test]
+fn runbooks_pass_markdownlint() {
+    let tool = harness::root().join("node_modules/.bin/markdownlint-cli2");
+    if !tool.exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "markdownlint-cli2 is missing under CI: .ci/run must run `npm ci`"
+        );
+        eprintln!("SKIPPED runbooks_pass_markdownlint: run `npm ci` to install markdownlint-cli2");
+        return;
+    }
+    let dir = harness::scratch("markdownlint");
+    let mut files = Vec::new();
+    for (name, path) in golden::topologies() {
+        let file = dir.join(format!("{name}.md"));
+        std::fs::write(&file, &golden::generate(&path)["runbook.md"]).expect("write runbook");
+        files.push(file.display().to_string());
+    }
+    let output = std::process::Command::new(&tool)
+        .arg("--config")
+        .arg(harness::root().join(".markdownlint.jsonc"))
+        .args(&files)
+        .current_dir(harness::root())
+        .output()
+        .expect("markdownlint-cli2 runs");
+    assert!(
+        output.status.success(),
+        "markdownlint:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
