@@ -15,13 +15,10 @@ fn build_writes_the_golden_tree() {
         &out.display().to_string(),
     ]);
     assert_eq!(result.code, 0, "{}", result.stderr);
-    assert!(
-        result.stdout.contains("wrote 22 files for 26 steps"),
-        "{}",
-        result.stdout
-    );
     let written = golden::read_tree(&out);
     let expected = golden::read_tree(&harness::root().join("golden/contoso-ccr"));
+    let summary = format!("wrote {} files for 26 steps", expected.len());
+    assert!(result.stdout.contains(&summary), "{}", result.stdout);
     assert_eq!(golden::differences(&expected, &written), "");
     let leftovers: Vec<_> = std::fs::read_dir(&dir)
         .expect("dir")

@@ -6,6 +6,7 @@ mod cli;
 mod coverage;
 mod golden;
 mod harness;
+mod html;
 mod invalid;
 mod markdown;
 mod powershell;

@@ -356,7 +356,9 @@ pub const STEPS: &[StepDef] = &[
         verify: "Get-StorageGroupCopyStatus shows Healthy for the moved storage group.",
         on_failure: "If the copy does not become Healthy, reseed it on the passive node with Update-StorageGroupCopy.",
         after: &["move-database-files"],
-        unconfirmed: Some("`Get-MailboxDatabase -Status` and its `Mounted` property are recalled from the Exchange 2007 help, not confirmed by the reference"),
+        unconfirmed: Some(
+            "`Get-MailboxDatabase -Status` and its `Mounted` property are recalled from the Exchange 2007 help, not confirmed by the reference",
+        ),
     },
     StepDef {
         id: "create-storage-folders",

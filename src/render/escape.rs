@@ -166,6 +166,19 @@ pub fn md_code(value: &str) -> Result<String, Unsafe> {
     Ok(format!("{fence}{pad}{value}{pad}{fence}"))
 }
 
+/// A Markdown fenced code block holding one command line: the fence is
+/// longer than any backtick run inside, and a line break is refused.
+pub fn md_command(value: &str) -> Result<String, Unsafe> {
+    if value.contains(['\n', '\r']) {
+        return Err(Unsafe(format!(
+            "a command line cannot span lines: {value:?}"
+        )));
+    }
+    let longest = value.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat((longest + 1).max(3));
+    Ok(format!("{fence}text\n{value}\n{fence}"))
+}
+
 /// Markdown text: the characters that could start markup are
 /// backslash-escaped (CommonMark allows that for any ASCII punctuation), the
 /// rest stays readable in the raw file.
@@ -291,6 +304,16 @@ mod tests {
         assert_eq!(md_code("a`b").unwrap(), "``a`b``");
         assert_eq!(md_code("`x").unwrap(), "`` `x ``");
         assert_eq!(md_cell("a|b").unwrap(), "`a\\|b`");
+    }
+
+    #[test]
+    fn markdown_commands_are_fenced_beyond_any_backtick_run() {
+        assert_eq!(md_command("dir").unwrap(), "```text\ndir\n```");
+        assert_eq!(
+            md_command("a ```` b").unwrap(),
+            "`````text\na ```` b\n`````"
+        );
+        assert!(md_command("a\nb").is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod context;
 pub mod escape;
+pub mod html;
 pub mod registry;
 
 use serde_json::Value;
@@ -50,38 +51,93 @@ pub fn render(
         };
         artifacts.insert(path.clone(), bytes);
     }
-    let runbook = runbook(validated, plan, provenance, registry, warnings)?;
-    artifacts.insert("runbook.md", runbook.into_bytes());
+    let parts = runbook_parts(validated, plan, provenance, registry, warnings)?;
+    artifacts.insert("runbook.md", parts.markdown().into_bytes());
+    let page = html::page(topology, plan, provenance, registry, &parts)?;
+    artifacts.insert("runbook.html", page.into_bytes());
     artifacts.add_plan(&topology.name, plan, provenance);
     Ok(artifacts)
 }
 
-/// The Markdown runbook: the estate head, then every phase and step.
-pub fn runbook(
+/// The runbook's Markdown, in the pieces both runbooks are made of.
+pub struct RunbookParts {
+    /// Title, estate tables, warnings, checklist, how to run a step.
+    pub head: String,
+    pub phases: Vec<PhasePart>,
+}
+
+/// One phase: its heading and its steps.
+pub struct PhasePart {
+    pub number: u8,
+    pub title: &'static str,
+    pub heading: String,
+    pub steps: Vec<StepPart>,
+}
+
+/// One step's Markdown, with what the HTML runbook puts around it.
+pub struct StepPart {
+    pub number: String,
+    pub title: &'static str,
+    pub host: String,
+    pub manual: bool,
+    pub markdown: String,
+}
+
+/// Renders the runbook pieces from the templates.
+pub fn runbook_parts(
     validated: Validated<'_>,
     plan: &Plan,
     provenance: &Provenance,
     registry: &Registry,
     warnings: Vec<Value>,
-) -> Result<String, TemplateError> {
+) -> Result<RunbookParts, TemplateError> {
     let topology = validated.topology;
-    let head = context::runbook_context(topology, plan, provenance, warnings);
-    let mut text = registry.render("runbook/runbook.md.hbs", &head)?;
+    let head_context = context::runbook_context(topology, plan, provenance, warnings);
+    let head = registry.render("runbook/runbook.md.hbs", &head_context)?;
+    let mut phases = Vec::new();
     for (number, title, steps) in plan.phases() {
         let phase = serde_json::json!({ "number": number.to_string(), "title": title });
-        text.push_str(&registry.render("runbook/phase.md.hbs", &phase)?);
+        let heading = registry.render("runbook/phase.md.hbs", &phase)?;
+        let mut parts = Vec::new();
         for step in steps {
             let step_context = context::step_context(topology, plan, step, provenance);
-            text.push_str(&registry.render("runbook/step-head.md.hbs", &step_context)?);
+            let mut markdown = registry.render("runbook/step-head.md.hbs", &step_context)?;
             if step.kind == Kind::Manual {
-                text.push_str(
+                markdown.push_str(
                     &registry.render(&format!("manual/{}.md.hbs", step.def_id), &step_context)?,
                 );
             }
-            text.push_str(&registry.render("runbook/step-tail.md.hbs", &step_context)?);
+            markdown.push_str(&registry.render("runbook/step-tail.md.hbs", &step_context)?);
+            parts.push(StepPart {
+                number: step.label(),
+                title: step.title,
+                host: step.host.clone(),
+                manual: step.kind == Kind::Manual,
+                markdown,
+            });
         }
+        phases.push(PhasePart {
+            number,
+            title,
+            heading,
+            steps: parts,
+        });
     }
-    Ok(tidy_markdown(&text))
+    Ok(RunbookParts { head, phases })
+}
+
+impl RunbookParts {
+    /// The Markdown runbook: the pieces in order, tidied.
+    pub fn markdown(&self) -> String {
+        let mut text = self.head.clone();
+        for phase in &self.phases {
+            text.push_str(&phase.heading);
+            for step in &phase.steps {
+                text.push_str(&step.markdown);
+            }
+        }
+        tidy_markdown(&text)
+    }
 }
 
 /// LF → CRLF, for files Windows tools read.
@@ -90,7 +146,7 @@ fn crlf(text: &str) -> String {
 }
 
 /// One blank line at most between blocks, no trailing spaces, one final newline.
-fn tidy_markdown(text: &str) -> String {
+pub(crate) fn tidy_markdown(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut blank = 0;
     for line in text.lines() {

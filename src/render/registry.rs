@@ -23,6 +23,7 @@ pub enum Language {
     Cmd,
     PowerShell,
     Markdown,
+    Html,
 }
 
 type EscapeFn = fn(&str) -> Result<String, Unsafe>;
@@ -39,6 +40,8 @@ pub const HELPERS: &[(&str, EscapeFn, Language)] = &[
     ("md_text", escape::md_text, Language::Markdown),
     ("md_prose", escape::md_prose, Language::Markdown),
     ("md_cell", escape::md_cell, Language::Markdown),
+    ("md_command", escape::md_command, Language::Markdown),
+    ("html", escape::html, Language::Html),
 ];
 
 /// Block helpers: they render their own content, which is scanned like the rest.
@@ -162,6 +165,11 @@ pub const TEMPLATES: &[(&str, Language, &str)] = &[
         include_str!("../../templates/ps1/verify-cms.ps1.hbs"),
     ),
     (
+        "runbook/page.html.hbs",
+        Language::Html,
+        include_str!("../../templates/runbook/page.html.hbs"),
+    ),
+    (
         "runbook/phase.md.hbs",
         Language::Markdown,
         include_str!("../../templates/runbook/phase.md.hbs"),
@@ -170,6 +178,11 @@ pub const TEMPLATES: &[(&str, Language, &str)] = &[
         "runbook/runbook.md.hbs",
         Language::Markdown,
         include_str!("../../templates/runbook/runbook.md.hbs"),
+    ),
+    (
+        "runbook/signoff.html.hbs",
+        Language::Html,
+        include_str!("../../templates/runbook/signoff.html.hbs"),
     ),
     (
         "runbook/step-head.md.hbs",
@@ -233,6 +246,7 @@ pub struct Registry {
     cmd: Handlebars<'static>,
     powershell: Handlebars<'static>,
     markdown: Handlebars<'static>,
+    html: Handlebars<'static>,
     names: BTreeMap<String, Language>,
 }
 
@@ -338,6 +352,7 @@ impl Registry {
             cmd: new_handlebars(),
             powershell: new_handlebars(),
             markdown: new_handlebars(),
+            html: new_handlebars(),
             names: BTreeMap::new(),
         };
         for (name, (language, text)) in &sources {
@@ -346,6 +361,7 @@ impl Registry {
                 Language::Cmd => &mut registry.cmd,
                 Language::PowerShell => &mut registry.powershell,
                 Language::Markdown => &mut registry.markdown,
+                Language::Html => &mut registry.html,
             };
             let compile = |error: handlebars::TemplateError| TemplateError::Compile {
                 name: name.clone(),
@@ -375,6 +391,7 @@ impl Registry {
             Some(Language::Cmd) => &self.cmd,
             Some(Language::PowerShell) => &self.powershell,
             Some(Language::Markdown) => &self.markdown,
+            Some(Language::Html) => &self.html,
             None => {
                 return Err(TemplateError::Render {
                     name: name.to_owned(),
