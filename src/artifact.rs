@@ -31,10 +31,6 @@ impl ArtifactSet {
         self.files.insert(path.into(), bytes);
     }
 
-    pub fn get(&self, path: &str) -> Option<&[u8]> {
-        self.files.get(path).map(Vec::as_slice)
-    }
-
     /// Every file, by path.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
         self.files

@@ -153,7 +153,7 @@ pub enum Error {
     Output(#[from] io::Error),
 }
 
-/// The only place that chooses a process exit code (see docs/design: Commands).
+/// The only place that chooses a process exit code (the design doc's Commands table).
 pub fn exit_code(result: &Result<Outcome, Error>) -> u8 {
     match result {
         Ok(Outcome::Success) => 0,
@@ -330,13 +330,7 @@ fn validate(
                 report.write_human(err, color)?;
                 let (errors, warnings) = diag::summary(&checked.diagnostics);
                 if errors > 0 {
-                    writeln!(
-                        err,
-                        "{}: invalid: {}, {}",
-                        source.name,
-                        plural(errors, "error"),
-                        plural(warnings, "warning")
-                    )?;
+                    write_invalid(err, &source.name, &checked)?;
                 } else {
                     writeln!(
                         out,
@@ -359,6 +353,17 @@ fn validate(
     })
 }
 
+/// The closing line of a file with errors.
+fn write_invalid(err: &mut dyn Write, name: &str, checked: &Checked) -> io::Result<()> {
+    let (errors, warnings) = diag::summary(&checked.diagnostics);
+    writeln!(
+        err,
+        "{name}: invalid: {}, {}",
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    )
+}
+
 /// Reads and checks a topology for the commands that need a valid one:
 /// findings are printed (errors and warnings), and `None` means invalid.
 fn load_checked(
@@ -376,14 +381,7 @@ fn load_checked(
     };
     report.write_human(err, color)?;
     if checked.has_errors() {
-        let (errors, warnings) = diag::summary(&checked.diagnostics);
-        writeln!(
-            err,
-            "{}: invalid: {}, {}",
-            source.name,
-            plural(errors, "error"),
-            plural(warnings, "warning")
-        )?;
+        write_invalid(err, &source.name, &checked)?;
         return Ok((source, None));
     }
     Ok((source, Some(checked)))

@@ -286,11 +286,20 @@ impl Report<'_> {
         Ok(())
     }
 
+    /// The byte range to underline: the value, or one character where the
+    /// length is unknown; always on character boundaries inside the source.
     fn span(&self, position: Position) -> std::ops::Range<usize> {
-        let start = self.map.offset(self.source, position);
-        let end = start + position.len.max(1);
-        // A finding at the very end of the file still needs a character to point at.
-        start.min(self.source.len())..end.min(self.source.len().max(start + 1))
+        let source = self.source;
+        let start = self.map.offset(source, position).min(source.len());
+        let length = match position.len {
+            0 => source[start..].chars().next().map_or(0, char::len_utf8),
+            len => len,
+        };
+        let mut end = (start + length).min(source.len());
+        while !source.is_char_boundary(end) {
+            end -= 1;
+        }
+        start..end.max(start)
     }
 
     fn groups<'d>(&'d self, diagnostic: &'d Diagnostic) -> Vec<Group<'d>> {

@@ -380,11 +380,6 @@ impl Registry {
         Ok(registry)
     }
 
-    /// Whether a template of that name exists.
-    pub fn has(&self, name: &str) -> bool {
-        self.names.contains_key(name)
-    }
-
     /// Renders a template with a JSON context.
     pub fn render(&self, name: &str, context: &serde_json::Value) -> Result<String, TemplateError> {
         let handlebars = match self.names.get(name) {
