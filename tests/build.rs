@@ -129,6 +129,10 @@ fn templates_are_written_and_override_by_name() {
         1,
     );
     std::fs::write(overrides.join("cmd/quorum.cmd.hbs"), edited).expect("write");
+    // By file name alone, at the top of the directory, as mdBook themes work.
+    let add_node = std::fs::read_to_string(templates.join("cmd/add-node.cmd.hbs")).expect("read");
+    let add_node = add_node.replacen("{{> cmd_header}}", "{{> cmd_header}}\nrem Local edit", 1);
+    std::fs::write(overrides.join("add-node.cmd.hbs"), add_node).expect("write");
     let out = dir.join("out");
     let args = [
         "build",
@@ -146,6 +150,9 @@ fn templates_are_written_and_override_by_name() {
         quorum.contains("rem Reviewed by the change board: MAIL\r\n"),
         "{quorum}"
     );
+    let add_node =
+        std::fs::read_to_string(out.join("hosts/MAIL1/100-add-node.cmd")).expect("add-node");
+    assert!(add_node.contains("rem Local edit\r\n"), "{add_node}");
 }
 
 #[test]

@@ -90,7 +90,7 @@ pub const STEPS: &[StepDef] = &[
         ),
     },
     StepDef {
-        id: "failover-clustering",
+        id: "install-failover-clustering",
         phase: CLUSTERING,
         on: On::EachNode,
         kind: CMD,
@@ -114,7 +114,7 @@ pub const STEPS: &[StepDef] = &[
         expect: "The server is back and you are logged on again.",
         verify: "Run the previous step again: it reports the features as already installed and exits 0.",
         on_failure: "If the server does not come back, use its remote console before going on.",
-        after: &["failover-clustering"],
+        after: &["install-failover-clustering"],
         unconfirmed: None,
     },
     StepDef {
@@ -131,7 +131,7 @@ pub const STEPS: &[StepDef] = &[
         expect: "Every test Passed; warnings are read and understood.",
         verify: "The validation report is saved with the change record.",
         on_failure: "Read the failed test in the report, correct it (network, domain, updates) and validate again. Do not create the cluster on a failed validation.",
-        after: &["failover-clustering", "restart-if-asked"],
+        after: &["install-failover-clustering", "restart-if-asked"],
         unconfirmed: Some(
             "on Windows Server 2008 R2 the category string that `Test-Cluster -Ignore` accepts for the storage tests is unconfirmed: run `Test-Cluster -List` first",
         ),
@@ -191,7 +191,7 @@ pub const STEPS: &[StepDef] = &[
         expect: "Each role service reports installed or already installed.",
         verify: "ServerManagerCmd -query lists the Web Server role services as installed.",
         on_failure: "Exit code 4 is an unknown role service, 5 a shell that is not elevated. Read the ServerManager log.",
-        after: &["failover-clustering"],
+        after: &["install-failover-clustering"],
         unconfirmed: None,
     },
     StepDef {

@@ -355,6 +355,7 @@ pub fn runbook_context(
                 "subnet": network.subnet.to_string(),
                 "mask": network.subnet.mask().to_string(),
                 "clients": if network.clients { "yes" } else { "no (heartbeat)" },
+                "role": if network.clients { "cluster and client (3)" } else { "cluster only (1)" },
             })
         })
         .collect();

@@ -80,9 +80,9 @@ pub const TEMPLATES: &[(&str, Language, &str)] = &[
         include_str!("../../templates/cmd/exchange-prerequisites.cmd.hbs"),
     ),
     (
-        "cmd/failover-clustering.cmd.hbs",
+        "cmd/install-failover-clustering.cmd.hbs",
         Language::Cmd,
-        include_str!("../../templates/cmd/failover-clustering.cmd.hbs"),
+        include_str!("../../templates/cmd/install-failover-clustering.cmd.hbs"),
     ),
     (
         "cmd/preflight.cmd.hbs",
@@ -336,10 +336,14 @@ impl Registry {
             .map(|(name, language, text)| ((*name).to_owned(), (*language, (*text).to_owned())))
             .collect();
         if let Some(dir) = overrides {
-            for (name, path) in override_files(dir)? {
-                let Some((language, _)) = sources.get(&name).cloned() else {
+            for (relative, path) in override_files(dir)? {
+                let Some(name) = template_name(&relative) else {
                     return Err(TemplateError::Unknown { path });
                 };
+                let Some((language, _)) = sources.get(name).cloned() else {
+                    return Err(TemplateError::Unknown { path });
+                };
+                let name = name.to_owned();
                 let text =
                     std::fs::read_to_string(&path).map_err(|source| TemplateError::Read {
                         path: path.clone(),
@@ -411,7 +415,17 @@ fn render_message(error: &RenderError) -> String {
     message
 }
 
-/// Every file under an override directory, by template name.
+/// The template an override file replaces: by its path under the override
+/// directory (`cmd/quorum.cmd.hbs`, as `runsheet templates` writes them) or,
+/// as mdBook's themes do, by its file name alone (`quorum.cmd.hbs`); file
+/// names are unique across the template folders.
+fn template_name(relative: &str) -> Option<&'static str> {
+    TEMPLATES.iter().map(|(name, _, _)| *name).find(|name| {
+        *name == relative || (!relative.contains('/') && name.rsplit('/').next() == Some(relative))
+    })
+}
+
+/// Every file under an override directory, by relative path.
 fn override_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, TemplateError> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
@@ -516,6 +530,24 @@ mod tests {
         assert!(scan("t", Language::PowerShell, "{{#each x}}{{ps this}}{{/each}}").is_ok());
         assert!(scan("t", Language::PowerShell, "{{#each x}}{{this}}{{/each}}").is_err());
         assert!(scan("t", Language::PowerShell, "{{lookup x 'y'}}").is_err());
+    }
+
+    #[test]
+    fn template_file_names_are_unique_so_overrides_can_use_them_alone() {
+        let mut names: Vec<&str> = TEMPLATES
+            .iter()
+            .filter_map(|(name, _, _)| name.rsplit('/').next())
+            .collect();
+        names.sort_unstable();
+        let count = names.len();
+        names.dedup();
+        assert_eq!(names.len(), count);
+        assert_eq!(template_name("quorum.cmd.hbs"), Some("cmd/quorum.cmd.hbs"));
+        assert_eq!(
+            template_name("cmd/quorum.cmd.hbs"),
+            Some("cmd/quorum.cmd.hbs")
+        );
+        assert_eq!(template_name("ps1/quorum.cmd.hbs"), None);
     }
 
     #[test]
