@@ -32,6 +32,18 @@ trap {
     Fail ([string]$_)
 }
 
+# Runs a lookup and returns nothing, instead of failing the step, when the
+# object does not exist (some Exchange cmdlets throw for "not found").
+function Find-Object {
+    param([scriptblock]$Query)
+    $found = $null
+    trap {
+        continue
+    }
+    $found = & $Query
+    $found
+}
+
 if ($env:COMPUTERNAME -ne 'MAIL1') {
     Fail ('this script is for ' + 'MAIL1' + ', this computer is ' + $env:COMPUTERNAME)
 }
@@ -49,7 +61,7 @@ if (Get-PSSnapin -Registered | Where-Object { $_.Name -eq $snapin }) {
     if (-not (Get-PSSnapin | Where-Object { $_.Name -eq $snapin })) {
         Add-PSSnapin $snapin
     }
-    $existing = Get-ClusteredMailboxServerStatus -Identity $cms -ErrorAction SilentlyContinue
+    $existing = Find-Object { Get-ClusteredMailboxServerStatus -Identity $cms -ErrorAction SilentlyContinue }
     if ($existing) {
         Skip ('Clustered mailbox server ' + $cms + ' exists, state ' + $existing.State + '.')
     }

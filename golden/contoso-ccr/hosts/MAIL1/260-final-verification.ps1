@@ -32,6 +32,18 @@ trap {
     Fail ([string]$_)
 }
 
+# Runs a lookup and returns nothing, instead of failing the step, when the
+# object does not exist (some Exchange cmdlets throw for "not found").
+function Find-Object {
+    param([scriptblock]$Query)
+    $found = $null
+    trap {
+        continue
+    }
+    $found = & $Query
+    $found
+}
+
 if ($env:COMPUTERNAME -ne 'MAIL1') {
     Fail ('this script is for ' + 'MAIL1' + ', this computer is ' + $env:COMPUTERNAME)
 }

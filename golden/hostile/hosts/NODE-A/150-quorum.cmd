@@ -17,6 +17,7 @@ if errorlevel 1 (
     set "REASON=the shell is not elevated: open Command Prompt with Run as administrator"
     goto :fail
 )
+set "CHANGED="
 rem Waits for: both nodes (step 100) and the witness share (step 140).
 cluster /cluster:"CLU-1" node "NODE-B" >>"%LOG%" 2>&1
 if errorlevel 1 (

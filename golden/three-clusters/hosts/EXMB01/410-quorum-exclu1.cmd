@@ -17,6 +17,7 @@ if errorlevel 1 (
     set "REASON=the shell is not elevated: open Command Prompt with Run as administrator"
     goto :fail
 )
+set "CHANGED="
 rem Waits for: both nodes (step 260) and the witness share (step 380).
 cluster /cluster:"EXCLU1" node "EXMB02" >>"%LOG%" 2>&1
 if errorlevel 1 (

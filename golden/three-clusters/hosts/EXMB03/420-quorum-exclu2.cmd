@@ -17,6 +17,7 @@ if errorlevel 1 (
     set "REASON=the shell is not elevated: open Command Prompt with Run as administrator"
     goto :fail
 )
+set "CHANGED="
 rem Waits for: both nodes (step 270) and the witness share (step 390).
 cluster /cluster:"EXCLU2" node "EXMB04" >>"%LOG%" 2>&1
 if errorlevel 1 (

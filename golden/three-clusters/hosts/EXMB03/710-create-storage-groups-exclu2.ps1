@@ -32,6 +32,18 @@ trap {
     Fail ([string]$_)
 }
 
+# Runs a lookup and returns nothing, instead of failing the step, when the
+# object does not exist (some Exchange cmdlets throw for "not found").
+function Find-Object {
+    param([scriptblock]$Query)
+    $found = $null
+    trap {
+        continue
+    }
+    $found = & $Query
+    $found
+}
+
 if ($env:COMPUTERNAME -ne 'EXMB03') {
     Fail ('this script is for ' + 'EXMB03' + ', this computer is ' + $env:COMPUTERNAME)
 }
@@ -62,12 +74,12 @@ if (-not [System.IO.Directory]::Exists('M:\Databases\SG03')) {
 
 function New-GroupWithDatabase {
     param([string]$Name, [string]$Identity, [string]$LogPath, [string]$SystemPath, [string]$DatabaseName, [string]$DatabaseIdentity, [string]$EdbPath)
-    if (-not (Get-StorageGroup -Identity $Identity -ErrorAction SilentlyContinue)) {
+    if (-not (Find-Object { Get-StorageGroup -Identity $Identity -ErrorAction SilentlyContinue })) {
         Write-Host ('Creating storage group ' + $Identity)
         New-StorageGroup -Server $cms -Name $Name -LogFolderPath $LogPath -SystemFolderPath $SystemPath | Out-Host
         $script:created++
     }
-    if (-not (Get-MailboxDatabase -Identity $DatabaseIdentity -ErrorAction SilentlyContinue)) {
+    if (-not (Find-Object { Get-MailboxDatabase -Identity $DatabaseIdentity -ErrorAction SilentlyContinue })) {
         Write-Host ('Creating database ' + $DatabaseIdentity)
         New-MailboxDatabase -StorageGroup $Identity -Name $DatabaseName -EdbFilePath $EdbPath | Out-Host
         # A new database stays dismounted until it is mounted.

@@ -17,6 +17,7 @@ if errorlevel 1 (
     set "REASON=the shell is not elevated: open Command Prompt with Run as administrator"
     goto :fail
 )
+set "CHANGED="
 rem Waits for: both nodes (step 280) and the witness share (step 400).
 cluster /cluster:"EXCLU3" node "EXMB06" >>"%LOG%" 2>&1
 if errorlevel 1 (

@@ -32,6 +32,18 @@ trap {
     Fail ([string]$_)
 }
 
+# Runs a lookup and returns nothing, instead of failing the step, when the
+# object does not exist (some Exchange cmdlets throw for "not found").
+function Find-Object {
+    param([scriptblock]$Query)
+    $found = $null
+    trap {
+        continue
+    }
+    $found = & $Query
+    $found
+}
+
 if ($env:COMPUTERNAME -ne 'EXMB06') {
     Fail ('this script is for ' + 'EXMB06' + ', this computer is ' + $env:COMPUTERNAME)
 }
@@ -52,7 +64,7 @@ function Test-MemberOfCms {
     if (-not (Get-PSSnapin | Where-Object { $_.Name -eq $snapin })) {
         Add-PSSnapin $snapin
     }
-    $status = Get-ClusteredMailboxServerStatus -Identity $cms -ErrorAction SilentlyContinue
+    $status = Find-Object { Get-ClusteredMailboxServerStatus -Identity $cms -ErrorAction SilentlyContinue }
     if (-not $status) {
         return $false
     }
