@@ -86,7 +86,7 @@ pub const STEPS: &[StepDef] = &[
         on_failure: "Do not continue on this host. Fix what the failed check names (wrong server, missing address or drive, Standard edition) or correct the topology and rebuild the runbook.",
         after: &[],
         unconfirmed: Some(
-            "the edition is read with `wmic os get OperatingSystemSKU /value`, whose exact output format the reference could not confirm",
+            "on cluster nodes the edition is read with `wmic os get OperatingSystemSKU /value`, whose exact output format the reference could not confirm",
         ),
     },
     StepDef {
