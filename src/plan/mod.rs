@@ -231,6 +231,19 @@ fn canonical_host<'a>(topology: &'a Topology, name: &'a str) -> &'a str {
     topology.host(name).map_or(name, |host| host.name.as_str())
 }
 
+/// The stable id of a step: `estate.<step>.<host>` for host-wide steps,
+/// `ccr.<cluster>.<step>` for cluster steps, with `.<host>` for per-node ones
+/// (host-wide steps belong to no cluster and ignore `cluster`).
+fn step_id(def: &StepDef, cluster: &str, host: &str) -> String {
+    match def.on {
+        On::EveryHost => format!("estate.{}.{}", def.id, slug(host)),
+        On::EachNode => format!("ccr.{}.{}.{}", slug(cluster), def.id, slug(host)),
+        On::FirstNode | On::SecondNode | On::Witness => {
+            format!("ccr.{}.{}", slug(cluster), def.id)
+        }
+    }
+}
+
 fn expand(topology: &Topology, table: &[StepDef]) -> Plan {
     let several = topology.clusters.len() > 1;
     let mut steps: Vec<Step> = Vec::new();
@@ -238,37 +251,27 @@ fn expand(topology: &Topology, table: &[StepDef]) -> Plan {
         let kind = def.kind.on(topology.platform.windows);
         if def.on == On::EveryHost {
             for host in &topology.hosts {
-                steps.push(make(
-                    def,
-                    kind,
-                    &host.name,
-                    None,
-                    None,
-                    format!("estate.{}.{}", def.id, slug(&host.name)),
-                ));
+                let id = step_id(def, "", &host.name);
+                steps.push(make(def, kind, &host.name, None, id, ""));
             }
             continue;
         }
+        // With several clusters a host may run the same step for each (the
+        // witness); the cluster in the file name keeps them apart.
         for (index, cluster) in topology.clusters.iter().enumerate() {
             if !applies(cluster, def.when) {
                 continue;
             }
+            let suffix = if several {
+                format!("-{}", slug(&cluster.name))
+            } else {
+                String::new()
+            };
             for host in hosts_for(topology, cluster, def.on) {
                 let host = canonical_host(topology, host);
-                let mut id = format!("ccr.{}.{}", slug(&cluster.name), def.id);
-                if matches!(def.on, On::EachNode) {
-                    id = format!("{id}.{}", slug(host));
-                }
-                let mut step = make(def, kind, host, Some(index), Some(cluster.name.clone()), id);
-                step.after = dependencies(topology, table, def, index, host);
-                if let Some(ext) = kind.extension() {
-                    let suffix = if several {
-                        format!("-{}", slug(&cluster.name))
-                    } else {
-                        String::new()
-                    };
-                    step.file = Some(format!("{}{}.{ext}", def.id, suffix));
-                }
+                let id = step_id(def, &cluster.name, host);
+                let mut step = make(def, kind, host, Some((index, cluster)), id, &suffix);
+                step.after = dependencies(topology, table, def, cluster, host);
                 steps.push(step);
             }
         }
@@ -283,18 +286,16 @@ fn expand(topology: &Topology, table: &[StepDef]) -> Plan {
     Plan { steps }
 }
 
+/// A step before numbering; its file is `<id><suffix>.<ext>` until
+/// `expand` prefixes the host folder and the number.
 fn make(
     def: &StepDef,
     kind: Kind,
     host: &str,
-    cluster: Option<usize>,
-    cluster_name: Option<String>,
+    cluster: Option<(usize, &Cluster)>,
     id: String,
+    suffix: &str,
 ) -> Step {
-    let file = match (def.on, kind.extension()) {
-        (On::EveryHost, Some(ext)) => Some(format!("{}.{ext}", def.id)),
-        _ => None,
-    };
     Step {
         number: 0,
         id,
@@ -302,8 +303,8 @@ fn make(
         phase: def.phase.number,
         phase_title: def.phase.title,
         host: host.to_owned(),
-        cluster,
-        cluster_name,
+        cluster: cluster.map(|(index, _)| index),
+        cluster_name: cluster.map(|(_, cluster)| cluster.name.clone()),
         kind,
         title: def.title,
         why: def.why,
@@ -311,7 +312,9 @@ fn make(
         verify: def.verify,
         on_failure: def.on_failure,
         after: Vec::new(),
-        file,
+        file: kind
+            .extension()
+            .map(|ext| format!("{}{suffix}.{ext}", def.id)),
         // Unconfirmed command facts concern scripts; a manual step has none.
         unconfirmed: if kind == Kind::Manual {
             None
@@ -322,46 +325,36 @@ fn make(
 }
 
 /// Concrete ids of what a step waits for: the named steps of the same
-/// cluster (on every host they run on), and for host-wide steps (pre-flight)
-/// only the one on this host. Clusters never wait for each other.
+/// cluster, on every host they run on; but a host-wide step (pre-flight), or
+/// a per-node step that a per-node step waits for, only on this host.
+/// Clusters never wait for each other.
 fn dependencies(
     topology: &Topology,
     table: &[StepDef],
     def: &StepDef,
-    index: usize,
+    cluster: &Cluster,
     host: &str,
 ) -> Vec<String> {
-    let cluster = &topology.clusters[index];
     let mut ids = Vec::new();
     for wanted in def.after {
         let Some(other) = table.iter().find(|d| d.id == *wanted) else {
             continue;
         };
-        // Host-wide steps (pre-flight), and per-node steps waiting on
-        // per-node steps, wait only for the one on the same host.
-        if other.on == On::EveryHost || (def.on == On::EachNode && other.on == On::EachNode) {
-            if other.on == On::EachNode {
-                ids.push(format!(
-                    "ccr.{}.{}.{}",
-                    slug(&cluster.name),
-                    other.id,
-                    slug(host)
-                ));
-                continue;
-            }
-            ids.push(format!("estate.{}.{}", other.id, slug(host)));
-            continue;
-        }
         if !applies(cluster, other.when) {
             continue;
         }
-        let base = format!("ccr.{}.{}", slug(&cluster.name), other.id);
-        if matches!(other.on, On::EachNode) {
-            for node in &cluster.nodes {
-                ids.push(format!("{base}.{}", slug(canonical_host(topology, node))));
-            }
+        let same_host =
+            other.on == On::EveryHost || (def.on == On::EachNode && other.on == On::EachNode);
+        if same_host {
+            ids.push(step_id(other, &cluster.name, host));
         } else {
-            ids.push(base);
+            for other_host in hosts_for(topology, cluster, other.on) {
+                ids.push(step_id(
+                    other,
+                    &cluster.name,
+                    canonical_host(topology, other_host),
+                ));
+            }
         }
     }
     ids
