@@ -14,7 +14,6 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use crate::check::{self, Checked};
 use crate::diag::{self, Report, plural};
 use crate::model;
-use crate::plan::Kind;
 use crate::render::registry::{Registry, TEMPLATES, TemplateError};
 use crate::write::{self, WriteError};
 
@@ -445,11 +444,7 @@ fn plan(
                 "STEP", "HOST", "KIND", "PHASE"
             )?;
             for step in &plan.steps {
-                let kind = match step.kind {
-                    Kind::Cmd => "cmd",
-                    Kind::Ps1 => "ps1",
-                    Kind::Manual => "manual",
-                };
+                let kind = step.kind.as_str();
                 let cluster = step
                     .cluster_name
                     .as_deref()

@@ -27,6 +27,15 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The name shown in `plan` and `plan.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Cmd => "cmd",
+            Kind::Ps1 => "ps1",
+            Kind::Manual => "manual",
+        }
+    }
+
     /// The file extension of a scripted step.
     pub fn extension(self) -> Option<&'static str> {
         match self {
@@ -171,18 +180,6 @@ impl Plan {
     /// The step with that id.
     pub fn step(&self, id: &str) -> Option<&Step> {
         self.steps.iter().find(|step| step.id == id)
-    }
-
-    /// Steps in phase order, grouped: (phase number, title, steps).
-    pub fn phases(&self) -> Vec<(u8, &'static str, Vec<&Step>)> {
-        let mut phases: Vec<(u8, &'static str, Vec<&Step>)> = Vec::new();
-        for step in &self.steps {
-            match phases.last_mut() {
-                Some((number, _, steps)) if *number == step.phase => steps.push(step),
-                _ => phases.push((step.phase, step.phase_title, vec![step])),
-            }
-        }
-        phases
     }
 }
 

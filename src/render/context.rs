@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::model::{Cluster, FIRST_DATABASE, FIRST_STORAGE_GROUP, Topology, Windows};
+use crate::model::{Cluster, FIRST_DATABASE, FIRST_STORAGE_GROUP, Network, Topology, Windows};
 use crate::plan::{Kind, Plan, Step};
 
 /// Where the operator copies a host's scripts; the runbook says so.
@@ -137,6 +137,16 @@ fn step_numbers(plan: &Plan, cluster: &Cluster, host: Option<&str>) -> Value {
     Value::Object(numbers)
 }
 
+/// The cluster network role (`MSCluster_Network.Role`) a network gets:
+/// 1 cluster traffic only, for the heartbeat; 3 cluster and client.
+fn cluster_role(network: &Network) -> (&'static str, &'static str) {
+    if network.clients {
+        ("3", "cluster and client")
+    } else {
+        ("1", "cluster only")
+    }
+}
+
 fn parent_folder(path: &str) -> String {
     path.rsplit_once('\\')
         .map_or_else(|| path.to_owned(), |(head, _)| head.to_owned())
@@ -165,19 +175,12 @@ fn cluster_value(topology: &Topology, cluster: &Cluster) -> Value {
                     .all(|node| node.addresses.contains_key(&network.name))
         })
         .map(|network| {
-            // Cluster network roles: 1 = cluster traffic only, 3 = cluster and client.
-            let (role, role_name) = if network.clients {
-                ("3", "cluster and client")
-            } else {
-                ("1", "cluster only")
-            };
             json!({
                 "name": network.name,
                 "subnet": network.subnet.to_string(),
                 "address": network.subnet.network().to_string(),
                 "mask": network.subnet.mask().to_string(),
-                "role": role,
-                "role_name": role_name,
+                "role": cluster_role(network).0,
             })
         })
         .collect();
@@ -350,12 +353,13 @@ pub fn runbook_context(
         .networks
         .iter()
         .map(|network| {
+            let (code, role) = cluster_role(network);
             json!({
                 "name": network.name,
                 "subnet": network.subnet.to_string(),
                 "mask": network.subnet.mask().to_string(),
                 "clients": if network.clients { "yes" } else { "no (heartbeat)" },
-                "role": if network.clients { "cluster and client (3)" } else { "cluster only (1)" },
+                "role": format!("{role} ({code})"),
             })
         })
         .collect();

@@ -26,16 +26,19 @@ pub fn render(
     warnings: Vec<Value>,
 ) -> Result<ArtifactSet, TemplateError> {
     let topology = validated.topology;
+    // One context per step, shared by its script and its runbook entry.
+    let contexts: Vec<Value> = plan
+        .steps
+        .iter()
+        .map(|step| context::step_context(topology, plan, step, provenance))
+        .collect();
     let mut artifacts = ArtifactSet::default();
-    for step in &plan.steps {
+    for (step, step_context) in plan.steps.iter().zip(&contexts) {
         let (Some(path), Some(extension)) = (&step.file, step.kind.extension()) else {
             continue;
         };
         let name = format!("{extension}/{}.{extension}.hbs", step.def_id);
-        let text = registry.render(
-            &name,
-            &context::step_context(topology, plan, step, provenance),
-        )?;
+        let text = registry.render(&name, step_context)?;
         let bytes = match step.kind {
             Kind::Cmd => {
                 if let Some(c) = text.chars().find(|c| !c.is_ascii()) {
@@ -51,7 +54,7 @@ pub fn render(
         };
         artifacts.insert(path.clone(), bytes);
     }
-    let parts = runbook_parts(validated, plan, provenance, registry, warnings)?;
+    let parts = runbook_parts(validated, plan, &contexts, provenance, registry, warnings)?;
     artifacts.insert("runbook.md", parts.markdown().into_bytes());
     let page = html::page(topology, plan, provenance, registry, &parts)?;
     artifacts.insert("runbook.html", page.into_bytes());
@@ -83,32 +86,39 @@ pub struct StepPart {
     pub markdown: String,
 }
 
-/// Renders the runbook pieces from the templates.
+/// Renders the runbook pieces from the templates; `contexts` are the steps'
+/// contexts, in plan order.
 pub fn runbook_parts(
     validated: Validated<'_>,
     plan: &Plan,
+    contexts: &[Value],
     provenance: &Provenance,
     registry: &Registry,
     warnings: Vec<Value>,
 ) -> Result<RunbookParts, TemplateError> {
-    let topology = validated.topology;
-    let head_context = context::runbook_context(topology, plan, provenance, warnings);
+    let head_context = context::runbook_context(validated.topology, plan, provenance, warnings);
     let head = registry.render("runbook/runbook.md.hbs", &head_context)?;
-    let mut phases = Vec::new();
-    for (number, title, steps) in plan.phases() {
-        let phase = serde_json::json!({ "number": number.to_string(), "title": title });
-        let heading = registry.render("runbook/phase.md.hbs", &phase)?;
-        let mut parts = Vec::new();
-        for step in steps {
-            let step_context = context::step_context(topology, plan, step, provenance);
-            let mut markdown = registry.render("runbook/step-head.md.hbs", &step_context)?;
-            if step.kind == Kind::Manual {
-                markdown.push_str(
-                    &registry.render(&format!("manual/{}.md.hbs", step.def_id), &step_context)?,
-                );
-            }
-            markdown.push_str(&registry.render("runbook/step-tail.md.hbs", &step_context)?);
-            parts.push(StepPart {
+    let mut phases: Vec<PhasePart> = Vec::new();
+    for (step, step_context) in plan.steps.iter().zip(contexts) {
+        if phases.last().is_none_or(|phase| phase.number != step.phase) {
+            let phase =
+                serde_json::json!({ "number": step.phase.to_string(), "title": step.phase_title });
+            phases.push(PhasePart {
+                number: step.phase,
+                title: step.phase_title,
+                heading: registry.render("runbook/phase.md.hbs", &phase)?,
+                steps: Vec::new(),
+            });
+        }
+        let mut markdown = registry.render("runbook/step-head.md.hbs", step_context)?;
+        if step.kind == Kind::Manual {
+            markdown.push_str(
+                &registry.render(&format!("manual/{}.md.hbs", step.def_id), step_context)?,
+            );
+        }
+        markdown.push_str(&registry.render("runbook/step-tail.md.hbs", step_context)?);
+        if let Some(phase) = phases.last_mut() {
+            phase.steps.push(StepPart {
                 number: step.label(),
                 title: step.title,
                 host: step.host.clone(),
@@ -116,12 +126,6 @@ pub fn runbook_parts(
                 markdown,
             });
         }
-        phases.push(PhasePart {
-            number,
-            title,
-            heading,
-            steps: parts,
-        });
     }
     Ok(RunbookParts { head, phases })
 }
