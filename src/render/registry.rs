@@ -105,6 +105,11 @@ pub const TEMPLATES: &[(&str, Language, &str)] = &[
         include_str!("../../templates/ps1/_exchange.ps1.hbs"),
     ),
     (
+        "ps1/_snapin.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/_snapin.ps1.hbs"),
+    ),
+    (
         "ps1/_header.ps1.hbs",
         Language::PowerShell,
         include_str!("../../templates/ps1/_header.ps1.hbs"),

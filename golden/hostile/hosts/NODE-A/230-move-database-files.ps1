@@ -53,12 +53,30 @@ if ($groups -notmatch 'S-1-16-12288') {
 }
 
 # The Exchange 2007 management shell is Windows PowerShell plus this snap-in.
-$snapin = 'Microsoft.Exchange.Management.PowerShell.Admin'
-if (-not (Get-PSSnapin | Where-Object { $_.Name -eq $snapin })) {
+# Loads it when the Exchange tools are installed; says whether they are.
+function Use-ExchangeSnapin {
+    $snapin = 'Microsoft.Exchange.Management.PowerShell.Admin'
+    if (Get-PSSnapin | Where-Object { $_.Name -eq $snapin }) {
+        return $true
+    }
     if (-not (Get-PSSnapin -Registered | Where-Object { $_.Name -eq $snapin })) {
-        Fail ('the Exchange management tools are not installed on this node: finish step ' + '160' + ' first')
+        return $false
     }
     Add-PSSnapin $snapin
+    return $true
+}
+
+function Assert-CmsOnline {
+    param([string]$Name)
+    $status = Get-ClusteredMailboxServerStatus -Identity $Name
+    $status | Format-List | Out-Host
+    if ($status.State -ne 'Online') {
+        Fail ('clustered mailbox server ' + $Name + ' is ' + $status.State + ', not Online')
+    }
+}
+
+if (-not (Use-ExchangeSnapin)) {
+    Fail ('the Exchange management tools are not installed on this node: finish step ' + '160' + ' first')
 }
 
 $database = 'CMS-1\First Storage Group\Mailbox Database'

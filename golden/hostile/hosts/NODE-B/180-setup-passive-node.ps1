@@ -52,17 +52,36 @@ if ($groups -notmatch 'S-1-16-12288') {
     Fail 'the shell is not elevated: start Windows PowerShell with Run as administrator'
 }
 
-$setup = 'D:\Media (x86) & 100%\it''s $here ^ `now; ok!\Setup.com'
-$cms = 'CMS-1'
-$cmsAddress = '10.1.0.51'
-$snapin = 'Microsoft.Exchange.Management.PowerShell.Admin'
-
-function Test-MemberOfCms {
+# The Exchange 2007 management shell is Windows PowerShell plus this snap-in.
+# Loads it when the Exchange tools are installed; says whether they are.
+function Use-ExchangeSnapin {
+    $snapin = 'Microsoft.Exchange.Management.PowerShell.Admin'
+    if (Get-PSSnapin | Where-Object { $_.Name -eq $snapin }) {
+        return $true
+    }
     if (-not (Get-PSSnapin -Registered | Where-Object { $_.Name -eq $snapin })) {
         return $false
     }
-    if (-not (Get-PSSnapin | Where-Object { $_.Name -eq $snapin })) {
-        Add-PSSnapin $snapin
+    Add-PSSnapin $snapin
+    return $true
+}
+
+function Assert-CmsOnline {
+    param([string]$Name)
+    $status = Get-ClusteredMailboxServerStatus -Identity $Name
+    $status | Format-List | Out-Host
+    if ($status.State -ne 'Online') {
+        Fail ('clustered mailbox server ' + $Name + ' is ' + $status.State + ', not Online')
+    }
+}
+
+$setup = 'D:\Media (x86) & 100%\it''s $here ^ `now; ok!\Setup.com'
+$cms = 'CMS-1'
+$cmsAddress = '10.1.0.51'
+
+function Test-MemberOfCms {
+    if (-not (Use-ExchangeSnapin)) {
+        return $false
     }
     $status = Find-Object { Get-ClusteredMailboxServerStatus -Identity $cms -ErrorAction SilentlyContinue }
     if (-not $status) {

@@ -52,15 +52,34 @@ if ($groups -notmatch 'S-1-16-12288') {
     Fail 'the shell is not elevated: start Windows PowerShell with Run as administrator'
 }
 
+# The Exchange 2007 management shell is Windows PowerShell plus this snap-in.
+# Loads it when the Exchange tools are installed; says whether they are.
+function Use-ExchangeSnapin {
+    $snapin = 'Microsoft.Exchange.Management.PowerShell.Admin'
+    if (Get-PSSnapin | Where-Object { $_.Name -eq $snapin }) {
+        return $true
+    }
+    if (-not (Get-PSSnapin -Registered | Where-Object { $_.Name -eq $snapin })) {
+        return $false
+    }
+    Add-PSSnapin $snapin
+    return $true
+}
+
+function Assert-CmsOnline {
+    param([string]$Name)
+    $status = Get-ClusteredMailboxServerStatus -Identity $Name
+    $status | Format-List | Out-Host
+    if ($status.State -ne 'Online') {
+        Fail ('clustered mailbox server ' + $Name + ' is ' + $status.State + ', not Online')
+    }
+}
+
 $setup = 'D:\Media\Exchange2007SP3\Setup.com'
 $cms = 'EXCMS2'
-$snapin = 'Microsoft.Exchange.Management.PowerShell.Admin'
 
 # Already done: the Exchange tools are installed and know the CMS.
-if (Get-PSSnapin -Registered | Where-Object { $_.Name -eq $snapin }) {
-    if (-not (Get-PSSnapin | Where-Object { $_.Name -eq $snapin })) {
-        Add-PSSnapin $snapin
-    }
+if (Use-ExchangeSnapin) {
     $existing = Find-Object { Get-ClusteredMailboxServerStatus -Identity $cms -ErrorAction SilentlyContinue }
     if ($existing) {
         Skip ('Clustered mailbox server ' + $cms + ' exists, state ' + $existing.State + '.')
@@ -84,15 +103,8 @@ Write-Host ('Running ' + $setup + ' ' + ($arguments -join ' '))
 Write-Host ('Setup.com exited with ' + $LASTEXITCODE + '; see C:\ExchangeSetupLogs\ExchangeSetup.log')
 
 # Setup's exit codes are not documented for this use: judge by the CMS itself.
-if (-not (Get-PSSnapin -Registered | Where-Object { $_.Name -eq $snapin })) {
+if (-not (Use-ExchangeSnapin)) {
     Fail 'setup did not install the Exchange management tools'
 }
-if (-not (Get-PSSnapin | Where-Object { $_.Name -eq $snapin })) {
-    Add-PSSnapin $snapin
-}
-$status = Get-ClusteredMailboxServerStatus -Identity $cms
-$status | Format-List | Out-Host
-if ($status.State -ne 'Online') {
-    Fail ('clustered mailbox server ' + $cms + ' is ' + $status.State + ', not Online')
-}
+Assert-CmsOnline $cms
 Stop-Step 3010 ($stepLabel + ': done. Restart this node now (next step in the runbook).')
