@@ -174,7 +174,7 @@ pub const STEPS: &[StepDef] = &[
         when: When::Always,
         title: "Name the cluster networks and set their roles",
         why: "Named networks make troubleshooting possible; the heartbeat network must not carry client traffic (the seed's \"allow clients to connect\" unticked), client networks carry both.",
-        expect: "One line per network: renamed, role set, or already right.",
+        expect: "A line for each network renamed or given its role; when every network is already right, the script says the step is already done.",
         verify: "Failover Cluster Manager, Networks: each network has its topology name; the heartbeat shows \"Internal\" use only.",
         on_failure: "A network that is not found means a node has no address on that subnet: check the adapters. The cluster provider needs an elevated shell on a node.",
         after: &["add-node"],
