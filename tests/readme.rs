@@ -27,3 +27,14 @@ fn ci_runs_the_readme_test_command() {
         ".ci/run does not run `{command}`"
     );
 }
+
+#[test]
+fn readme_lists_every_escaping_helper() {
+    let readme = std::fs::read_to_string(harness::root().join("README.md")).expect("README");
+    for (name, _, _) in runsheet::render::registry::HELPERS {
+        assert!(
+            readme.contains(&format!("`{name}`")),
+            "README.md does not list the `{name}` helper"
+        );
+    }
+}
