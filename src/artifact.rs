@@ -48,6 +48,18 @@ impl ArtifactSet {
 
     /// Adds `plan.json`, which lists every file already in the set.
     pub fn add_plan(&mut self, estate: &str, plan: &Plan, provenance: &Provenance) {
+        self.add_plan_with(estate, plan, provenance, None);
+    }
+
+    /// Adds `plan.json` for a build, or with `changes` for a change window
+    /// (`"kind": "change"`, both topology hashes and the change set).
+    pub fn add_plan_with(
+        &mut self,
+        estate: &str,
+        plan: &Plan,
+        provenance: &Provenance,
+        changes: Option<serde_json::Value>,
+    ) {
         let step_of = |path: &str| {
             plan.steps
                 .iter()
@@ -65,10 +77,13 @@ impl ArtifactSet {
             .collect();
         let document = PlanDocument {
             format: PLAN_FORMAT,
+            kind: changes.as_ref().map(|_| "change"),
             generator: &provenance.generator,
             version: &provenance.version,
             estate,
+            from_topology_sha256: provenance.from_topology_sha256.as_deref(),
             topology_sha256: &provenance.topology_sha256,
+            changes,
             steps: &plan.steps,
             files,
         };
@@ -86,10 +101,16 @@ pub const PLAN_FORMAT: &str = "runsheet-plan/1";
 #[derive(Serialize)]
 struct PlanDocument<'a> {
     format: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'a str>,
     generator: &'a str,
     version: &'a str,
     estate: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from_topology_sha256: Option<&'a str>,
     topology_sha256: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changes: Option<serde_json::Value>,
     steps: &'a [Step],
     files: Vec<FileEntry>,
 }

@@ -148,6 +148,9 @@ pub struct Step {
     pub cluster_name: Option<String>,
     pub kind: Kind,
     pub title: &'static str,
+    /// What a change step acts on (`CCRMAIL\SG2`); none in a build.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
     pub why: &'static str,
     pub expect: &'static str,
     pub verify: &'static str,
@@ -167,6 +170,14 @@ impl Step {
     /// The step number as printed everywhere: three digits at least.
     pub fn label(&self) -> String {
         format!("{:03}", self.number)
+    }
+
+    /// The title with its subject, as headings and the contents show it.
+    pub fn full_title(&self) -> String {
+        match &self.subject {
+            Some(subject) => format!("{}: {subject}", self.title),
+            None => self.title.to_owned(),
+        }
     }
 }
 
@@ -273,6 +284,13 @@ fn expand(topology: &Topology, table: &[StepDef]) -> Plan {
             }
         }
     }
+    number_steps(&mut steps);
+    Plan { steps }
+}
+
+/// Numbers steps in tens in their order and puts each file under its host
+/// folder with the number in front (`hosts/MAIL1/030-<name>`).
+pub(crate) fn number_steps(steps: &mut [Step]) {
     for (position, step) in steps.iter_mut().enumerate() {
         let number = u32::try_from(position + 1).unwrap_or(u32::MAX / 10) * 10;
         step.number = number;
@@ -280,12 +298,11 @@ fn expand(topology: &Topology, table: &[StepDef]) -> Plan {
             step.file = Some(format!("hosts/{}/{number:03}-{name}", step.host));
         }
     }
-    Plan { steps }
 }
 
 /// A step before numbering; its file is `<id><suffix>.<ext>` until
-/// `expand` prefixes the host folder and the number.
-fn make(
+/// `number_steps` prefixes the host folder and the number.
+pub(crate) fn make(
     def: &StepDef,
     kind: Kind,
     host: &str,
@@ -304,6 +321,7 @@ fn make(
         cluster_name: cluster.map(|(_, cluster)| cluster.name.clone()),
         kind,
         title: def.title,
+        subject: None,
         why: def.why,
         expect: def.expect,
         verify: def.verify,

@@ -11,7 +11,7 @@ use crate::plan::{Kind, Plan, Step};
 pub const STAGING_ROOT: &str = r"C:\runsheet";
 
 /// Exchange setup's default installation folder.
-const DEFAULT_INSTALL_PATH: &str = r"C:\Program Files\Microsoft\Exchange Server";
+pub const DEFAULT_INSTALL_PATH: &str = r"C:\Program Files\Microsoft\Exchange Server";
 
 /// The Setup.com switch that gives the CMS its address on Windows Server 2008.
 /// Unconfirmed by the reference (section 9): kept in one place to change.
@@ -22,7 +22,10 @@ pub const CMS_ADDRESS_SWITCH: &str = "/CMSIPv4Addresses:";
 pub struct Provenance {
     pub generator: String,
     pub version: String,
+    /// The topology the artifacts build, or the one a change leads to.
     pub topology_sha256: String,
+    /// For a change: the topology it starts from.
+    pub from_topology_sha256: Option<String>,
 }
 
 impl Provenance {
@@ -31,11 +34,20 @@ impl Provenance {
             generator: env!("CARGO_PKG_NAME").to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             topology_sha256,
+            from_topology_sha256: None,
+        }
+    }
+
+    /// The provenance of a change from one topology to another.
+    pub fn change(from_sha256: String, to_sha256: String) -> Provenance {
+        Provenance {
+            from_topology_sha256: Some(from_sha256),
+            ..Provenance::new(to_sha256)
         }
     }
 }
 
-fn estate(topology: &Topology) -> Value {
+pub(crate) fn estate(topology: &Topology) -> Value {
     json!({
         "name": topology.name,
         "fqdn": topology.domain.fqdn,
@@ -73,7 +85,7 @@ fn step_value(topology: &Topology, plan: &Plan, step: &Step) -> Value {
     json!({
         "number": step.label(),
         "id": step.id,
-        "title": step.title,
+        "title": step.full_title(),
         "phase": step.phase,
         "phase_title": step.phase_title,
         "host": step.host,
@@ -147,7 +159,7 @@ fn cluster_role(network: &Network) -> (&'static str, &'static str) {
     }
 }
 
-fn parent_folder(path: &str) -> String {
+pub(crate) fn parent_folder(path: &str) -> String {
     path.rsplit_once('\\')
         .map_or_else(|| path.to_owned(), |(head, _)| head.to_owned())
 }
@@ -157,7 +169,7 @@ fn file_name(path: &str) -> String {
         .map_or_else(|| path.to_owned(), |(_, tail)| tail.to_owned())
 }
 
-fn cluster_value(topology: &Topology, cluster: &Cluster) -> Value {
+pub(crate) fn cluster_value(topology: &Topology, cluster: &Cluster) -> Value {
     let first = cluster.nodes.first().cloned().unwrap_or_default();
     let second = cluster.nodes.get(1).cloned().unwrap_or_default();
     let nodes: Vec<_> = cluster
@@ -309,6 +321,7 @@ pub fn step_context(
         "generator": provenance.generator,
         "version": provenance.version,
         "topology_sha256": provenance.topology_sha256,
+        "from_topology_sha256": provenance.from_topology_sha256,
         "estate": estate(topology),
         "step": step_value(topology, plan, step),
         "host": host_value(topology, &step.host),

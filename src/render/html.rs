@@ -31,13 +31,15 @@ pub fn markdown_to_html(markdown: &str) -> String {
     html
 }
 
-/// The whole page.
+/// The whole page; `change` is the change summary for a change runbook's
+/// cover, null for a build.
 pub fn page(
     topology: &Topology,
     plan: &Plan,
     provenance: &Provenance,
     registry: &Registry,
     parts: &RunbookParts,
+    change: Value,
 ) -> Result<String, TemplateError> {
     let phases: Vec<Value> = parts
         .phases
@@ -62,6 +64,8 @@ pub fn page(
         "generator": provenance.generator,
         "version": provenance.version,
         "topology_sha256": provenance.topology_sha256,
+        "from_topology_sha256": provenance.from_topology_sha256,
+        "change": change,
         "estate": {
             "name": topology.name,
             "fqdn": topology.domain.fqdn,
@@ -104,6 +108,11 @@ pub fn page(
             )?);
             body.push_str("</section>\n");
         }
+        body.push_str("</section>\n");
+    }
+    if !parts.tail.is_empty() {
+        body.push_str("<section class=\"phase backout\" id=\"backout\">\n");
+        body.push_str(&markdown_to_html(&super::tidy_markdown(&parts.tail)));
         body.push_str("</section>\n");
     }
     Ok(format!("{before}{body}{after}"))

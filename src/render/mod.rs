@@ -32,8 +32,27 @@ pub fn render(
         .iter()
         .map(|step| context::step_context(topology, plan, step, provenance))
         .collect();
+    let mut artifacts = render_scripts(plan, &contexts, registry)?;
+    let head_context = context::runbook_context(topology, plan, provenance, warnings);
+    let head = registry.render("runbook/runbook.md.hbs", &head_context)?;
+    let parts = runbook_parts(head, String::new(), plan, &contexts, registry)?;
+    artifacts.insert("runbook.md", parts.markdown().into_bytes());
+    let page = html::page(topology, plan, provenance, registry, &parts, Value::Null)?;
+    artifacts.insert("runbook.html", page.into_bytes());
+    artifacts.add_plan(&topology.name, plan, provenance);
+    Ok(artifacts)
+}
+
+/// The script of every scripted step, rendered from the template its
+/// blueprint id names, with the context of the same index. `build` and
+/// `change` both write their scripts here, so both follow one convention.
+pub fn render_scripts(
+    plan: &Plan,
+    contexts: &[Value],
+    registry: &Registry,
+) -> Result<ArtifactSet, TemplateError> {
     let mut artifacts = ArtifactSet::default();
-    for (step, step_context) in plan.steps.iter().zip(&contexts) {
+    for (step, step_context) in plan.steps.iter().zip(contexts) {
         let (Some(path), Some(extension)) = (&step.file, step.kind.extension()) else {
             continue;
         };
@@ -54,11 +73,6 @@ pub fn render(
         };
         artifacts.insert(path.clone(), bytes);
     }
-    let parts = runbook_parts(validated, plan, &contexts, provenance, registry, warnings)?;
-    artifacts.insert("runbook.md", parts.markdown().into_bytes());
-    let page = html::page(topology, plan, provenance, registry, &parts)?;
-    artifacts.insert("runbook.html", page.into_bytes());
-    artifacts.add_plan(&topology.name, plan, provenance);
     Ok(artifacts)
 }
 
@@ -67,6 +81,8 @@ pub struct RunbookParts {
     /// Title, estate tables, warnings, checklist, how to run a step.
     pub head: String,
     pub phases: Vec<PhasePart>,
+    /// What follows the steps (a change's back-out section); empty for a build.
+    pub tail: String,
 }
 
 /// One phase: its heading and its steps.
@@ -80,24 +96,21 @@ pub struct PhasePart {
 /// One step's Markdown, with what the HTML runbook puts around it.
 pub struct StepPart {
     pub number: String,
-    pub title: &'static str,
+    pub title: String,
     pub host: String,
     pub manual: bool,
     pub markdown: String,
 }
 
-/// Renders the runbook pieces from the templates; `contexts` are the steps'
-/// contexts, in plan order.
+/// Renders the runbook pieces from the templates around a rendered head and
+/// tail; `contexts` are the steps' contexts, in plan order.
 pub fn runbook_parts(
-    validated: Validated<'_>,
+    head: String,
+    tail: String,
     plan: &Plan,
     contexts: &[Value],
-    provenance: &Provenance,
     registry: &Registry,
-    warnings: Vec<Value>,
 ) -> Result<RunbookParts, TemplateError> {
-    let head_context = context::runbook_context(validated.topology, plan, provenance, warnings);
-    let head = registry.render("runbook/runbook.md.hbs", &head_context)?;
     let mut phases: Vec<PhasePart> = Vec::new();
     for (step, step_context) in plan.steps.iter().zip(contexts) {
         if phases.last().is_none_or(|phase| phase.number != step.phase) {
@@ -120,14 +133,14 @@ pub fn runbook_parts(
         if let Some(phase) = phases.last_mut() {
             phase.steps.push(StepPart {
                 number: step.label(),
-                title: step.title,
+                title: step.full_title(),
                 host: step.host.clone(),
                 manual: step.kind == Kind::Manual,
                 markdown,
             });
         }
     }
-    Ok(RunbookParts { head, phases })
+    Ok(RunbookParts { head, phases, tail })
 }
 
 impl RunbookParts {
@@ -140,12 +153,13 @@ impl RunbookParts {
                 text.push_str(&step.markdown);
             }
         }
+        text.push_str(&self.tail);
         tidy_markdown(&text)
     }
 }
 
 /// LF → CRLF, for files Windows tools read.
-fn crlf(text: &str) -> String {
+pub(crate) fn crlf(text: &str) -> String {
     text.replace("\r\n", "\n").replace('\n', "\r\n")
 }
 
