@@ -4,6 +4,7 @@
 //! files go into an [`ArtifactSet`] in memory. Line endings, byte-order mark
 //! and the ASCII rule of `.cmd` files are applied here, once, for every script.
 
+pub mod change;
 pub mod context;
 pub mod escape;
 pub mod html;
