@@ -820,7 +820,7 @@ const REMOVE_GROUP: StepDef = StepDef {
     verify: "Get-StorageGroup no longer lists the storage group.",
     on_failure: "A database that still holds mailboxes is refused: move them (Move-Mailbox) and run the step again.",
     unconfirmed: Some(
-        "removing a storage group of a CCR cluster with Remove-MailboxDatabase and Remove-StorageGroup, without disabling replication first, follows the Exchange 2007 procedure for clustered storage groups; check it on a test cluster",
+        "removing a storage group of a CCR cluster with Remove-MailboxDatabase and Remove-StorageGroup, without disabling replication first, and that Exchange leaves the database and log files in place on both nodes, follow the Exchange 2007 procedure for clustered storage groups; check both on a test cluster",
     ),
     ..CHANGE_STEP
 };
@@ -1015,5 +1015,87 @@ pub fn plan(new: &Topology, set: &ChangeSet) -> ChangePlan {
     ChangePlan {
         plan: Plan { steps },
         change_of,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed() -> Topology {
+        let checked = crate::check::check(crate::cli::INIT_EXAMPLE);
+        checked
+            .validated()
+            .expect("the seed is valid")
+            .topology
+            .clone()
+    }
+
+    #[test]
+    fn the_same_model_is_no_change_whatever_the_case_of_names_and_paths() {
+        let old = seed();
+        let mut new = old.clone();
+        let group = &mut new.clusters[0].mailbox.storage_groups[0];
+        group.name = group.name.to_uppercase();
+        group.log_path = group.log_path.to_lowercase();
+        new.clusters[0].mailbox.setup = r"E:\Media\Setup.com".into();
+        assert!(change_set(&old, &new).is_empty());
+    }
+
+    #[test]
+    fn a_renamed_cluster_is_found_by_its_cms_and_refused_at_its_name() {
+        let old = seed();
+        let mut new = old.clone();
+        new.clusters[0].name = "MAILX".into();
+        let set = change_set(&old, &new);
+        assert_eq!(set.refusals.len(), 1, "{:?}", set.refusals);
+        assert_eq!(set.refusals[0].pointer, "/clusters/0/name");
+        assert_eq!(set.refusals[0].summary, "cluster name MAIL → MAILX");
+    }
+
+    #[test]
+    fn the_first_storage_group_listed_anew_moves_from_setup_defaults() {
+        let mut old = seed();
+        let new = seed();
+        old.clusters[0].mailbox.storage_groups.clear();
+        let set = change_set(&old, &new);
+        assert!(set.refusals.is_empty());
+        let ChangeKind::Move {
+            old: from,
+            from_setup_default,
+            ..
+        } = &set.changes[0].kind
+        else {
+            panic!("a move: {:?}", set.changes);
+        };
+        assert!(from_setup_default);
+        assert_eq!(
+            from.edb.as_deref(),
+            Some(
+                r"C:\Program Files\Microsoft\Exchange Server\Mailbox\First Storage Group\Mailbox Database.edb"
+            )
+        );
+        // The other way round is not a removal: it is refused.
+        let back = change_set(&new, &old);
+        assert!(back.changes.is_empty());
+        assert_eq!(
+            back.refusals[0].pointer,
+            "/clusters/0/mailbox/storage_groups"
+        );
+    }
+
+    #[test]
+    fn a_plan_numbers_steps_and_phases_without_gaps() {
+        let old = seed();
+        let mut new = old.clone();
+        new.clusters[0].mailbox.storage_groups[0].log_path = r"E:\Logs".into();
+        new.clusters[0].mailbox.storage_groups[0].system_path = r"E:\Logs".into();
+        let set = change_set(&old, &new);
+        let change_plan = plan(&new, &set);
+        let numbers: Vec<u32> = change_plan.plan.steps.iter().map(|s| s.number).collect();
+        assert_eq!(numbers, [10, 20, 30, 40, 50, 60]);
+        let phases: Vec<u8> = change_plan.plan.steps.iter().map(|s| s.phase).collect();
+        assert_eq!(phases, [1, 2, 2, 2, 2, 3]);
+        assert_eq!(change_plan.change_of[1], Some(0));
     }
 }

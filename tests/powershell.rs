@@ -4,7 +4,21 @@
 use proptest::prelude::*;
 use tree_sitter::{Node, Parser, Tree};
 
-use crate::golden;
+use crate::{change, golden};
+
+/// Every tree runsheet generates in the tests: each build, then each change.
+fn all_trees() -> Vec<(String, std::collections::BTreeMap<String, Vec<u8>>)> {
+    let mut trees: Vec<_> = golden::topologies()
+        .into_iter()
+        .map(|(name, path)| (name, golden::generate(&path)))
+        .collect();
+    trees.extend(
+        change::trees()
+            .into_iter()
+            .map(|(name, tree)| (format!("change/{name}"), tree)),
+    );
+    trees
+}
 
 fn parse(source: &str) -> Tree {
     let mut parser = Parser::new();
@@ -43,8 +57,8 @@ fn kinds<'a>(node: Node<'a>, kind: &str, found: &mut Vec<Node<'a>>) {
 #[test]
 fn every_generated_script_parses_without_error_or_missing_nodes() {
     let mut checked = 0;
-    for (name, path) in golden::topologies() {
-        for (file, bytes) in golden::generate(&path) {
+    for (name, tree) in all_trees() {
+        for (file, bytes) in tree {
             if !file.ends_with(".ps1") {
                 continue;
             }
@@ -73,16 +87,45 @@ fn every_generated_script_parses_without_error_or_missing_nodes() {
                     "{name}/{file} uses `{construct}`, which PowerShell 1.0 lacks"
                 );
             }
+            // Change trees hold the whole 2.0-and-later list already.
+            if name.starts_with("change/") {
+                for construct in POWERSHELL_2 {
+                    assert!(
+                        !text.contains(construct),
+                        "{name}/{file} uses `{construct}`, which PowerShell 1.0 lacks"
+                    );
+                }
+            }
             checked += 1;
         }
     }
     assert!(checked > 20, "only {checked} scripts checked");
 }
 
+/// Text that only PowerShell 2.0 and later can parse or run.
+const POWERSHELL_2: &[&str] = &[
+    "try {",
+    "catch {",
+    "finally {",
+    "<#",
+    "Import-Module",
+    "Add-Type",
+    "[CmdletBinding",
+    "[Parameter(",
+    "$PSScriptRoot",
+    "$PSCmdlet",
+    "$PSItem",
+    " -join ",
+    " -split ",
+    " -in ",
+    " -notin ",
+    " -File ",
+];
+
 #[test]
 fn cmd_files_are_ascii_with_crlf() {
-    for (name, path) in golden::topologies() {
-        for (file, bytes) in golden::generate(&path) {
+    for (name, tree) in all_trees() {
+        for (file, bytes) in tree {
             if file.ends_with(".cmd") {
                 assert!(bytes.is_ascii(), "{name}/{file} is not ASCII");
                 let text = String::from_utf8(bytes).expect("ASCII");
