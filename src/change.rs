@@ -742,7 +742,7 @@ const MOVE_CONFIGURATION: StepDef = StepDef {
     verify: "Get-StorageGroup and Get-MailboxDatabase show the new paths; the database is dismounted.",
     on_failure: "Follow the back-out section for this storage group: both -ConfigurationOnly moves back to the old paths, mount, resume. Never accept an offer to create an empty database.",
     unconfirmed: Some(
-        "the Exchange 2007 help pages of Move-DatabasePath and Move-StorageGroupPath were not at hand; the parameters follow the documented procedure and community walkthroughs. `-Confirm:$false` is passed; if the shell still asks, answer Yes only to the path change",
+        "the Exchange 2007 help pages of Move-DatabasePath and Move-StorageGroupPath were not at hand; the parameters follow the documented procedure and community walkthroughs. `-Confirm:$false` is passed; if the shell still asks, answer Yes only to the path change. The dismount is checked with the `Mounted` property of `Get-MailboxDatabase -Status`",
     ),
     ..CHANGE_STEP
 };

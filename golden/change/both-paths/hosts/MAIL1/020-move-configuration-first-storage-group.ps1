@@ -291,7 +291,13 @@ if ((Get-MailboxDatabase -Identity $database -Status).Mounted) {
 }
 
 # On a CCR cluster the cmdlets refuse to move files: -ConfigurationOnly, and
-# the files follow by hand on both nodes.
+# the files follow by hand on both nodes. The new folders exist here first.
+foreach ($folder in @($newLog, $newSystem, [System.IO.Path]::GetDirectoryName($newEdb))) {
+    if (-not [System.IO.Directory]::Exists($folder)) {
+        [void][System.IO.Directory]::CreateDirectory($folder)
+        Write-Host ('OK   created ' + $folder)
+    }
+}
 $current = Get-MailboxDatabase -Identity $database
 if ((Get-PathState ('the database file of ' + $database) ([string]$current.EdbFilePath) $oldEdb $newEdb) -eq 'old') {
     Write-Host ('Database file -> ' + $newEdb)
