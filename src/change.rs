@@ -1054,6 +1054,20 @@ mod tests {
     }
 
     #[test]
+    fn clusters_and_hosts_added_or_removed_are_refused() {
+        let old = seed();
+        let mut new = old.clone();
+        new.clusters.clear();
+        new.hosts.pop();
+        let set = change_set(&old, &new);
+        let summaries: Vec<&str> = set.refusals.iter().map(|r| r.summary.as_str()).collect();
+        assert_eq!(summaries, ["host HUB1 removed", "cluster MAIL removed"]);
+        let back = change_set(&new, &old);
+        let pointers: Vec<&str> = back.refusals.iter().map(|r| r.pointer.as_str()).collect();
+        assert_eq!(pointers, ["/hosts/2/name", "/clusters/0/name"]);
+    }
+
+    #[test]
     fn the_first_storage_group_listed_anew_moves_from_setup_defaults() {
         let mut old = seed();
         let new = seed();

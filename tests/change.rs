@@ -448,9 +448,15 @@ fn change_prints_the_change_set_and_writes_the_tree() {
 /// NEW as the seed estate with one edit per (from, to) pair, written beside
 /// an unedited OLD; returns their paths.
 fn edited_pair(case: &str, edits: &[(&str, &str)]) -> (PathBuf, PathBuf, String) {
+    edited_pair_on("", case, edits)
+}
+
+/// As `edited_pair`, with `extra` appended to the hosts of both OLD and NEW.
+fn edited_pair_on(extra: &str, case: &str, edits: &[(&str, &str)]) -> (PathBuf, PathBuf, String) {
     let dir = harness::scratch(&format!("change-{case}"));
-    let seed =
-        std::fs::read_to_string(harness::root().join("examples/contoso-ccr.yaml")).expect("seed");
+    let seed = std::fs::read_to_string(harness::root().join("examples/contoso-ccr.yaml"))
+        .expect("seed")
+        .replacen("clusters:\n", &format!("{extra}clusters:\n"), 1);
     let mut edited = seed.clone();
     for (from, to) in edits {
         assert!(edited.contains(from), "{case}: `{from}` is not in the seed");
@@ -543,6 +549,35 @@ fn each_unsupported_change_is_refused_at_its_line_in_new() {
         );
         assert!(!out.exists(), "{case}: nothing written");
     }
+}
+
+#[test]
+fn a_new_witness_host_is_refused_at_its_line() {
+    let extra = "  - name: HUB2\n    addresses: { Public: 192.168.10.11 }\n    drives: [C]\n";
+    let (old, new, text) = edited_pair_on(extra, "witness-host", &[("host: HUB1", "host: HUB2")]);
+    let new_name = new.display().to_string();
+    let out = old.parent().expect("dir").join("out");
+    let result = run(&[
+        "change",
+        &old.display().to_string(),
+        &new_name,
+        "-o",
+        &out.display().to_string(),
+    ]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_eq!(
+        result.stderr.matches("error[unsupported-change]").count(),
+        1,
+        "{}",
+        result.stderr
+    );
+    let location = format!("--> {new_name}:{}:13", line_of(&text, "host: HUB2"));
+    assert!(
+        result.stderr.contains(&location),
+        "no {location}:\n{}",
+        result.stderr
+    );
+    assert!(!out.exists());
 }
 
 #[test]
