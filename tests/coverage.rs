@@ -81,7 +81,7 @@ fn networks_are_renamed_and_the_heartbeat_is_cluster_only() {
     let files = seed();
     let path = file_with(&files, "MAIL1", "MSCluster_Network").expect("network step on MAIL1");
     let script = text(&files[path]);
-    assert!(script.contains("InvokeMethod('Rename'"), "rename");
+    assert!(script.contains("[void]$network.Rename($Name)"), "rename");
     assert!(
         script.contains("Set-ClusterNetwork 'Heartbeat' '10.10.10.0' '255.255.255.0' '1'"),
         "heartbeat: cluster only"

@@ -156,6 +156,10 @@ pub struct Step {
     pub after: Vec<String>,
     /// Path of the script in the output tree; none for manual steps.
     pub file: Option<String>,
+    /// For a PowerShell step, the `.cmd` beside its script that runs it: the
+    /// operator runs this, so a script that never ran is a failure too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launcher: Option<String>,
     pub unconfirmed: Option<&'static str>,
 }
 
@@ -277,7 +281,11 @@ fn expand(topology: &Topology, table: &[StepDef]) -> Plan {
         let number = u32::try_from(position + 1).unwrap_or(u32::MAX / 10) * 10;
         step.number = number;
         if let Some(name) = step.file.take() {
-            step.file = Some(format!("hosts/{}/{number:03}-{name}", step.host));
+            let path = format!("hosts/{}/{number:03}-{name}", step.host);
+            if step.kind == Kind::Ps1 {
+                step.launcher = path.strip_suffix(".ps1").map(|stem| format!("{stem}.cmd"));
+            }
+            step.file = Some(path);
         }
     }
     Plan { steps }
@@ -312,6 +320,7 @@ fn make(
         file: kind
             .extension()
             .map(|ext| format!("{}{suffix}.{ext}", def.id)),
+        launcher: None,
         // Unconfirmed command facts concern scripts; a manual step has none.
         unconfirmed: if kind == Kind::Manual {
             None

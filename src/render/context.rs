@@ -48,19 +48,16 @@ fn estate(topology: &Topology) -> Value {
     })
 }
 
-/// The command line that runs a step's file on its host.
+/// The command line that runs a step on its host: its `.cmd`, which for a
+/// PowerShell step is the launcher beside the script.
 pub fn command_line(topology: &Topology, step: &Step) -> Option<String> {
-    let file = step.file.as_deref()?;
-    let name = file.rsplit('/').next().unwrap_or(file);
-    let path = format!("{STAGING_ROOT}\\{}\\{name}", topology.name);
-    Some(match step.kind {
-        Kind::Cmd => path,
-        // -File arrived with PowerShell 2.0; -Command works on 1.0 and keeps the exit code.
-        Kind::Ps1 => {
-            format!("powershell.exe -NoProfile -Command \"& '{path}'; exit $LASTEXITCODE\"")
-        }
+    let file = match step.kind {
+        Kind::Cmd => step.file.as_deref()?,
+        Kind::Ps1 => step.launcher.as_deref()?,
         Kind::Manual => return None,
-    })
+    };
+    let name = file.rsplit('/').next().unwrap_or(file);
+    Some(format!("{STAGING_ROOT}\\{}\\{name}", topology.name))
 }
 
 fn step_value(topology: &Topology, plan: &Plan, step: &Step) -> Value {
@@ -84,6 +81,8 @@ fn step_value(topology: &Topology, plan: &Plan, step: &Step) -> Value {
         "on_failure": step.on_failure,
         "unconfirmed": step.unconfirmed,
         "file": step.file,
+        "script_name": step.file.as_deref().map(|file| file.rsplit('/').next().unwrap_or(file)),
+        "launcher": step.launcher,
         "command": command_line(topology, step),
         "after": after,
         "label": format!("Step {} ({})", step.label(), step.id),

@@ -85,6 +85,16 @@ pub const TEMPLATES: &[(&str, Language, &str)] = &[
         include_str!("../../templates/cmd/install-failover-clustering.cmd.hbs"),
     ),
     (
+        "cmd/execution-policy.cmd.hbs",
+        Language::Cmd,
+        include_str!("../../templates/cmd/execution-policy.cmd.hbs"),
+    ),
+    (
+        "cmd/ps1-launcher.cmd.hbs",
+        Language::Cmd,
+        include_str!("../../templates/cmd/ps1-launcher.cmd.hbs"),
+    ),
+    (
         "cmd/preflight.cmd.hbs",
         Language::Cmd,
         include_str!("../../templates/cmd/preflight.cmd.hbs"),
@@ -95,6 +105,11 @@ pub const TEMPLATES: &[(&str, Language, &str)] = &[
         include_str!("../../templates/cmd/quorum.cmd.hbs"),
     ),
     (
+        "cmd/restore-execution-policy.cmd.hbs",
+        Language::Cmd,
+        include_str!("../../templates/cmd/restore-execution-policy.cmd.hbs"),
+    ),
+    (
         "cmd/witness-share.cmd.hbs",
         Language::Cmd,
         include_str!("../../templates/cmd/witness-share.cmd.hbs"),
@@ -103,6 +118,16 @@ pub const TEMPLATES: &[(&str, Language, &str)] = &[
         "ps1/_exchange.ps1.hbs",
         Language::PowerShell,
         include_str!("../../templates/ps1/_exchange.ps1.hbs"),
+    ),
+    (
+        "ps1/_move.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/_move.ps1.hbs"),
+    ),
+    (
+        "ps1/_setup.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/_setup.ps1.hbs"),
     ),
     (
         "ps1/_snapin.ps1.hbs",
