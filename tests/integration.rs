@@ -10,5 +10,6 @@ mod html;
 mod invalid;
 mod markdown;
 mod powershell;
+mod psversion;
 mod readme;
 mod schema;
