@@ -5,6 +5,7 @@ mod build;
 mod cli;
 mod coverage;
 mod golden;
+mod guards;
 mod harness;
 mod html;
 mod invalid;
