@@ -51,12 +51,11 @@ pub fn too_new(source: &str, target: Windows) -> Vec<String> {
         let lower = text(node, source).to_ascii_lowercase();
         let mut report = |what: String| found.push(format!("line {line}: {what}"));
         match node.kind() {
-            "comparison_operator" => {
+            "comparison_operator"
                 if (on_1 && SINCE_2_OPERATORS.contains(&lower.as_str()))
-                    || SINCE_3_OPERATORS.contains(&lower.as_str())
-                {
-                    report(format!("operator {lower}"));
-                }
+                    || SINCE_3_OPERATORS.contains(&lower.as_str()) =>
+            {
+                report(format!("operator {lower}"));
             }
             "expression_with_unary_operator" => {
                 let operator = node
