@@ -423,3 +423,27 @@ fn the_header_names_the_powershell_of_its_dialect() {
         }
     }
 }
+
+/// Item 6: the back-out of the configuration-only move moves both paths
+/// back before mounting, and warns in bold against the empty database.
+#[test]
+fn the_path_move_back_out_cannot_lose_mail() {
+    let files = seed();
+    let runbook = text(&files["runbook.md"]);
+    let section = runbook
+        .split("Suspend replication and move the paths in the configuration (MAIL)")
+        .nth(1)
+        .and_then(|rest| rest.split("\n### ").next())
+        .expect("the suspend-and-move step");
+    in_order(
+        section,
+        &[
+            "`Move-DatabasePath <database> -EdbFilePath <old .edb> -ConfigurationOnly`",
+            "`Move-StorageGroupPath <storage group> -LogFolderPath <old folder> -SystemFolderPath <old folder> -ConfigurationOnly`",
+            "then mount the database and resume the copy.",
+            " **Never accept an offer to create an empty database",
+        ],
+    );
+    let html = String::from_utf8_lossy(&files["runbook.html"]);
+    assert!(html.contains("<strong>Never accept an offer to create an empty database"));
+}
