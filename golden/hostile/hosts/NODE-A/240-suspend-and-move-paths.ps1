@@ -208,7 +208,7 @@ foreach ($command in @('Move-DatabasePath', 'Move-StorageGroupPath')) {
 $databaseForce = Test-Parameter 'Move-DatabasePath' 'Force'
 $groupForce = Test-Parameter 'Move-StorageGroupPath' 'Force'
 
-# The seed's order: suspend the copy, dismount, then change the paths in the
+# The order for a CCR: suspend the copy, dismount, then change the paths in the
 # configuration only; on a CCR the files are moved by hand on both nodes.
 Write-Host ('Suspending the copy of ' + $group)
 Suspend-StorageGroupCopy -Identity $group -SuspendComment 'Step 240 (ccr.clu-1.suspend-and-move-paths)' -Confirm:$false
