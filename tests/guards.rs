@@ -189,7 +189,8 @@ fn the_suspend_step_checks_what_it_waits_for_first() {
             "[string]$_.SummaryCopyStatus -ne 'Healthy'",
             "Fail ('not healthy: '",
             "Suspend-StorageGroupCopy -Identity $group -SuspendComment 'Step 240 (ccr.mail.suspend-and-move-paths)' -Confirm:$false",
-            "Dismount-Database -Identity $database -Confirm:$false",
+            "if ((Get-MailboxDatabase -Identity $database -Status).Mounted) {\n    Write-Host ('Dismounting ' + $database)\n    Dismount-Database -Identity $database -Confirm:$false",
+            "$gap = Get-ConfigurationGap\nif ($gap -ne '') {\n    Fail (",
         ],
     );
     for line in suspend.lines() {
@@ -384,6 +385,15 @@ fn the_execution_policy_is_set_before_the_first_script_and_set_back_at_the_end()
                     .lines()
                     .all(|line| line.starts_with("rem ") || !line.contains(" -ExecutionPolicy")),
                 "{name}: 1.0's powershell.exe has no -ExecutionPolicy"
+            );
+            // 2.0 asks before it changes the policy; 1.0's cmdlet has no -Force.
+            let r2 = files
+                .keys()
+                .any(|f| f.contains("validate-cluster") && f.ends_with(".ps1"));
+            assert_eq!(
+                set_script.contains("-Command \"Set-ExecutionPolicy %WANTED% -Force\""),
+                r2,
+                "{name}"
             );
             let back_script = text(&files[on_node[back]["file"].as_str().expect("file")]);
             in_order(

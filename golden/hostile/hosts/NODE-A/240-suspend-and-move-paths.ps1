@@ -210,10 +210,15 @@ $groupForce = Test-Parameter 'Move-StorageGroupPath' 'Force'
 
 # The order for a CCR: suspend the copy, dismount, then change the paths in the
 # configuration only; on a CCR the files are moved by hand on both nodes.
-Write-Host ('Suspending the copy of ' + $group)
-Suspend-StorageGroupCopy -Identity $group -SuspendComment 'Step 240 (ccr.clu-1.suspend-and-move-paths)' -Confirm:$false
-Write-Host ('Dismounting ' + $database)
-Dismount-Database -Identity $database -Confirm:$false
+# A run that stopped half-way already did some of this: only what is left is done.
+if ([string]$copy.SummaryCopyStatus -ne 'Suspended') {
+    Write-Host ('Suspending the copy of ' + $group)
+    Suspend-StorageGroupCopy -Identity $group -SuspendComment 'Step 240 (ccr.clu-1.suspend-and-move-paths)' -Confirm:$false
+}
+if ((Get-MailboxDatabase -Identity $database -Status).Mounted) {
+    Write-Host ('Dismounting ' + $database)
+    Dismount-Database -Identity $database -Confirm:$false
+}
 if (-not $databaseMoved) {
     Write-Host ('Database path -> ' + $edbPath)
     if ($databaseForce) {
