@@ -12,3 +12,4 @@ mod markdown;
 mod powershell;
 mod readme;
 mod schema;
+mod wording;

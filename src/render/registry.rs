@@ -215,6 +215,11 @@ pub const TEMPLATES: &[(&str, Language, &str)] = &[
         include_str!("../../templates/manual/restart-if-asked.md.hbs"),
     ),
     (
+        "manual/restart-after-prerequisites.md.hbs",
+        Language::Markdown,
+        include_str!("../../templates/manual/restart-after-prerequisites.md.hbs"),
+    ),
+    (
         "manual/restart-passive-node.md.hbs",
         Language::Markdown,
         include_str!("../../templates/manual/restart-passive-node.md.hbs"),
