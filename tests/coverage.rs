@@ -126,7 +126,7 @@ fn the_witness_rights_are_exactly_administrators_and_the_cluster_account() {
     // The exactness check: two entries, each full control, inherited by
     // subfolders and files, and nothing else; the share without Everyone.
     for needle in [
-        r#"for /f "delims=" %%L in ('icacls "C:\FSW_CCR_MAIL" 2^>nul ^| find ":("') do set /a ENTRIES+=1"#,
+        r#"icacls "C:\FSW_CCR_MAIL" 2>nul | find /c ":(" >"%LOG%.entries""#,
         r#"if not "%ENTRIES%"=="2" exit /b 0"#,
         r#"find /i "BUILTIN\Administrators:(OI)(CI)(F)""#,
         r#"find /i "CONTOSO\MAIL$:(OI)(CI)(F)""#,
@@ -250,7 +250,8 @@ fn the_quorum_step_waits_and_compares_before_already_done() {
     let script = text(&files["hosts/MAIL1/170-quorum.cmd"]);
     assert!(script.contains(r#"res "File Share Witness" /online /wait:120"#));
     assert!(
-        script.contains(r#"if /i not "%WITNESS_PATH%"=="\\HUB1\FSW_CCR_MAIL" ("#),
+        script
+            .contains(r#"/priv 2>nul | find /i "SharePath" | find /i "\\HUB1\FSW_CCR_MAIL" >nul"#),
         "share path compared"
     );
     assert!(
@@ -261,7 +262,7 @@ fn the_quorum_step_waits_and_compares_before_already_done() {
         .find("if not defined CHANGED goto :already")
         .expect("already");
     for check in [
-        "%WITNESS_PATH%\"==",
+        "find /i \"SharePath\"",
         "/status 2>nul | find /i \"Online\"",
         "/quorum 2>nul | find",
     ] {

@@ -90,8 +90,11 @@ rem ACL_OK=1 when icacls lists exactly two entries, both explicit full control
 rem inherited by subfolders and files: Administrators and the cluster account.
 :check_acl
 set "ACL_OK="
-set "ENTRIES=0"
-for /f "delims=" %%L in ('icacls "W:\FSW\EXCLU3" 2^>nul ^| find ":("') do set /a ENTRIES+=1
+rem Counted through a file, not for /f, whose quoting an apostrophe in the folder name could break.
+set "ENTRIES="
+icacls "W:\FSW\EXCLU3" 2>nul | find /c ":(" >"%LOG%.entries"
+set /p ENTRIES=<"%LOG%.entries"
+del "%LOG%.entries" >nul 2>&1
 if not "%ENTRIES%"=="2" exit /b 0
 icacls "W:\FSW\EXCLU3" 2>nul | find /i "BUILTIN\Administrators:(OI)(CI)(F)" >nul
 if not "%ERRORLEVEL%"=="0" exit /b 0

@@ -43,12 +43,12 @@ if not "%ERRORLEVEL%"=="0" (
 set "CHANGED=1"
 
 :check_path
-rem The share path is the last word of the SharePath line of the private properties.
-set "WITNESS_PATH="
-for /f "delims=" %%L in ('cluster /cluster:"EXCLU1" res "File Share Witness" /priv 2^>nul ^| find /i "SharePath"') do for %%P in (%%L) do set "WITNESS_PATH=%%P"
->>"%LOG%" echo File Share Witness SharePath: %WITNESS_PATH%
-if /i not "%WITNESS_PATH%"=="\\EXHUB01\FSW_EXCLU1" (
-    set "REASON=the File Share Witness resource uses %WITNESS_PATH%, not \\EXHUB01\FSW_EXCLU1: correct its share path in Failover Cluster Manager, then run this step again"
+rem The private properties must show the topology's share path. find compares
+rem literally (findstr would read the backslashes as escapes).
+cluster /cluster:"EXCLU1" res "File Share Witness" /priv >>"%LOG%" 2>&1
+cluster /cluster:"EXCLU1" res "File Share Witness" /priv 2>nul | find /i "SharePath" | find /i "\\EXHUB01\FSW_EXCLU1" >nul
+if not "%ERRORLEVEL%"=="0" (
+    set "REASON=the File Share Witness resource does not use \\EXHUB01\FSW_EXCLU1 [its properties are in the log]: correct its share path in Failover Cluster Manager, then run this step again"
     goto :fail
 )
 echo OK   the File Share Witness resource uses \\EXHUB01\FSW_EXCLU1
