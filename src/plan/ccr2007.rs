@@ -241,7 +241,7 @@ pub const STEPS: &[StepDef] = &[
         on_failure: "The witness resource fails to come online when the share is missing or the cluster account lacks permissions: repeat the witness step. If the script says the resource uses another share, correct its share path in Failover Cluster Manager.",
         after: &["add-node", "witness-share"],
         unconfirmed: Some(
-            "on Windows Server 2008, check `cluster res /?` for `/create /group: /type: /priv` and `/online /wait:`; check that `cluster res \"File Share Witness\" /priv` prints a line with `SharePath` and the share path, and that `cluster /quorum` prints the name of the quorum resource",
+            "on Windows Server 2008, check `cluster res /?` for `/create /group: /type: /priv` and `/online /wait:`; check that `cluster res \"File Share Witness\" /priv` prints a line with `SharePath` and the share path, that `cluster res \"File Share Witness\" /status` shows the word `Online` once it is online, and that `cluster /quorum` prints the name of the quorum resource",
         ),
     },
     StepDef {
