@@ -128,7 +128,7 @@ fn storage_groups_mount_a_database_found_dismounted() {
 #[test]
 fn the_path_move_checks_every_path_on_both_nodes() {
     let files = seed();
-    let move_files = script(&files, "MAIL1/250-move-database-files.ps1");
+    let move_files = script(&files, "MAIL1/270-move-database-files.ps1");
     let mount = script(&files, "-mount-and-resume.ps1");
     for steps in [&move_files, &mount] {
         let gap = function(steps, "Get-ConfigurationGap");
@@ -188,7 +188,7 @@ fn the_suspend_step_checks_what_it_waits_for_first() {
             "Assert-CmsOnline $cms",
             "[string]$_.SummaryCopyStatus -ne 'Healthy'",
             "Fail ('not healthy: '",
-            "Suspend-StorageGroupCopy -Identity $group -SuspendComment 'Step 240 (ccr.mail.suspend-and-move-paths)' -Confirm:$false",
+            "Suspend-StorageGroupCopy -Identity $group -SuspendComment 'Step 260 (ccr.mail.suspend-and-move-paths)' -Confirm:$false",
             "if ((Get-MailboxDatabase -Identity $database -Status).Mounted) {\n    Write-Host ('Dismounting ' + $database)\n    Dismount-Database -Identity $database -Confirm:$false",
             "$gap = Get-ConfigurationGap\nif ($gap -ne '') {\n    Fail (",
         ],

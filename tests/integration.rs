@@ -14,3 +14,4 @@ mod powershell;
 mod psversion;
 mod readme;
 mod schema;
+mod wording;

@@ -3,6 +3,10 @@
 //! design doc's fifteen phases. Command facts come from
 //! `reference/ccr-commands.md`; what it leaves unconfirmed is named in
 //! `unconfirmed` and repeated in the runbook as "verify on first use".
+//!
+//! Every text here except the comments reaches the runbook: it speaks to the
+//! operator (what to do, what to check), never about how the blueprint was
+//! written. `tests/wording.rs` holds the words that must not appear.
 
 use super::{ByDialect, Kind, On, Phase, StepDef, When};
 
@@ -80,13 +84,13 @@ pub const STEPS: &[StepDef] = &[
         kind: CMD,
         when: When::Always,
         title: "Pre-flight checks",
-        why: "Stop before any change if the host is not the one the topology describes: computer name, elevation, domain, edition, addresses and drives.",
+        why: "Stop before any change if the host is not the one the topology describes: computer name, elevation, domain, addresses and drives; on cluster nodes also a full (not Server Core) installation of Enterprise or Datacenter, 64-bit, of the Windows release the topology names.",
         expect: "One OK line per check, then PREFLIGHT OK.",
         verify: "The log beside the script lists every check as OK.",
-        on_failure: "Do not continue on this host. Fix what the failed check names (wrong server, missing address or drive, Standard edition) or correct the topology and rebuild the runbook.",
+        on_failure: "Do not continue on this host. Fix what the failed check names (wrong server, missing address or drive, Standard edition, Server Core, 32-bit or another Windows release) or correct the topology and rebuild the runbook.",
         after: &[],
         unconfirmed: Some(
-            "on cluster nodes the edition is read with `wmic os get OperatingSystemSKU /value`, whose exact output format the reference could not confirm",
+            "on a cluster node, run `wmic os get OperatingSystemSKU,OSArchitecture,Version /value` once and check that it prints one `Name=value` line each (for example `OperatingSystemSKU=10`, `OSArchitecture=64-bit`, `Version=6.0.6002`); the pre-flight reads these lines",
         ),
     },
     StepDef {
@@ -99,7 +103,7 @@ pub const STEPS: &[StepDef] = &[
         why: "CCR runs on a Windows failover cluster; the later network and Exchange steps are PowerShell scripts, and Windows Server 2008 does not install PowerShell by default.",
         expect: "Each feature reports installed or already installed. Exit code 3010 means a restart is needed.",
         verify: "ServerManagerCmd -query lists Failover Clustering and Windows PowerShell as installed.",
-        on_failure: "Exit code 4 is an unknown feature name, 5 a shell that is not elevated, 1004 another Server Manager wizard still open. Read the ServerManager log in %WINDIR%\\Temp or %WINDIR%\\logs.",
+        on_failure: "Exit code 4 is an unknown feature name, 5 a shell that is not elevated, 1004 another Server Manager wizard still open. Read the ServerManager log in `%WINDIR%\\Temp` or `%WINDIR%\\logs`.",
         after: &["preflight"],
         unconfirmed: None,
     },
@@ -163,13 +167,13 @@ pub const STEPS: &[StepDef] = &[
         kind: CMD,
         when: When::Always,
         title: "Create the cluster with the first node",
-        why: "The seed creates the cluster with one node first and adds the second after; the cluster gets its name and static address here.",
-        expect: "cluster.exe reports the cluster created, then lists the first node as Up.",
+        why: "The cluster is created with the first node only, and the second node is added in the next step; the cluster gets its name and static address here.",
+        expect: "\"Creating cluster ...\", then \"done, cluster ... answers with ... as a member\" (or \"already done, nothing changed\" on a rerun). cluster.exe's own output goes to the log beside the script.",
         verify: "Failover Cluster Manager shows the cluster with its name and address online.",
         on_failure: "Check that the name is not already used in the domain and the address is free (ping it). Read the cluster log with `cluster log /g`.",
         after: &["validate-cluster"],
         unconfirmed: Some(
-            "the `cluster /create /nodes: /ipaddr:address/mask` form is from a Microsoft sample for 2008 R2; check `cluster /create /?` on Windows Server 2008 during a dry run",
+            "run `cluster /create /?` on a Windows Server 2008 node and check that it accepts `/nodes:` and `/ipaddr:address/mask`; check also that `cluster /cluster:NAME node NODE` exits with 0 for a member and another code when the node or the cluster is unknown",
         ),
     },
     StepDef {
@@ -180,7 +184,7 @@ pub const STEPS: &[StepDef] = &[
         when: When::Always,
         title: "Add the second node",
         why: "A CCR cluster has exactly two nodes; the second one holds the passive copy.",
-        expect: "cluster.exe lists both nodes as Up.",
+        expect: "\"Adding node ...\", then \"done, ... and ... are members of ...\" (or \"already done, nothing changed\" on a rerun). cluster.exe's own output goes to the log beside the script.",
         verify: "Failover Cluster Manager lists both nodes under Nodes, status Up.",
         on_failure: "Check that the second node passed its pre-flight, has Failover Clustering installed and can reach the first node on every network.",
         after: &["create-cluster"],
@@ -193,7 +197,7 @@ pub const STEPS: &[StepDef] = &[
         kind: PS1,
         when: When::Always,
         title: "Name the cluster networks and set their roles",
-        why: "Named networks make troubleshooting possible; the heartbeat network must not carry client traffic (the seed's \"allow clients to connect\" unticked), client networks carry both.",
+        why: "Named networks make troubleshooting possible; the heartbeat network must not carry client traffic (\"Allow clients to connect through this network\" unticked), client networks carry both.",
         expect: "`OK   <network>: role set to <role>` after each role it changes and `OK   <old name> renamed to <name>` after each rename; when every network is already right, the script says the step is already done.",
         verify: "Failover Cluster Manager, Networks: each network has its topology name; the heartbeat shows \"Internal\" use only.",
         on_failure: "A network that is not found means a node has no address on that subnet: check the adapters. The cluster provider needs an elevated shell on a node.",
@@ -208,10 +212,24 @@ pub const STEPS: &[StepDef] = &[
         when: When::Always,
         title: "Install the Exchange 2007 prerequisites",
         why: "Exchange 2007 setup on Windows Server 2008 needs IIS with the ISAPI extensions, the IIS 6 metabase and management console, basic and Windows authentication.",
-        expect: "Each role service reports installed or already installed.",
-        verify: "ServerManagerCmd -query lists the Web Server role services as installed.",
+        expect: "Each role service reports installed or already installed. Exit code 3010 means a restart is needed.",
+        verify: "`ServerManagerCmd -query` lists the Web Server role services as installed.",
         on_failure: "Exit code 4 is an unknown role service, 5 a shell that is not elevated. Read the ServerManager log.",
         after: &["install-failover-clustering"],
+        unconfirmed: None,
+    },
+    StepDef {
+        id: "restart-after-prerequisites",
+        phase: PREREQUISITES,
+        on: On::EachNode,
+        kind: MANUAL,
+        when: When::Always,
+        title: "Restart if the prerequisites installation asked for it",
+        why: "A role service installation that ends with 3010 is finished only after a restart, and Exchange setup refuses a server with a restart pending.",
+        expect: "The server is back and you are logged on again.",
+        verify: "Run the previous step again: it reports every role service as already installed and exits 0.",
+        on_failure: "If the server does not come back, use its remote console before going on.",
+        after: &["exchange-prerequisites"],
         unconfirmed: None,
     },
     StepDef {
@@ -222,12 +240,12 @@ pub const STEPS: &[StepDef] = &[
         when: When::Always,
         title: "Create the file share witness folder and share",
         why: "The quorum needs the share to exist, and the cluster's computer account to have full control of share and folder, before it is configured.",
-        expect: "Folder created or present, share created or present, permissions granted.",
-        verify: "`net share` lists the share; `icacls` on the folder shows the cluster account with full control.",
-        on_failure: "If granting to the cluster account fails, the cluster does not exist yet (the create step makes its computer account) or AD replication has not reached this server: wait and run again.",
+        expect: "OK lines for the folder, its permissions (only Administrators and the cluster account, full control) and the share (the same two accounts), then done, or already done when all three were already exactly so.",
+        verify: "`net share` on the witness host lists the share with only Administrators and the cluster account; `icacls` on the folder shows those two with full control and no inherited entry.",
+        on_failure: "If granting to the cluster account fails, the cluster does not exist yet (the create step makes its computer account) or AD replication has not reached this server: wait and run again. If the folder keeps other permissions, remove them in its Security tab and run again.",
         after: &["preflight", "create-cluster"],
         unconfirmed: Some(
-            "repeating `/GRANT` in one `net share` command is unconfirmed; the NTFS permissions set with icacls are what secure the folder",
+            "on the witness host, before the window: check that `icacls /?` lists `/inheritance:r` and `/grant:r`; share a test folder with two `/GRANT:` switches and check that `net share NAME` lists both accounts as `DOMAIN\\ACCOUNT, FULL`; check that `icacls` shows an entry as `DOMAIN\\ACCOUNT:(OI)(CI)(F)`. The script compares these lines",
         ),
     },
     StepDef {
@@ -238,12 +256,12 @@ pub const STEPS: &[StepDef] = &[
         when: When::Always,
         title: "Configure node and file share majority",
         why: "With two nodes the cluster needs a third vote; the file share witness gives it.",
-        expect: "The File Share Witness resource is online and set as the quorum resource.",
+        expect: "OK lines for the witness share path, the resource online (the script waits up to 120 seconds) and the quorum resource, then done, or already done when nothing had to change.",
         verify: "Failover Cluster Manager shows Quorum Configuration: Node and File Share Majority.",
-        on_failure: "The witness resource fails to come online when the share is missing or the cluster account lacks permissions: repeat the witness step.",
+        on_failure: "The witness resource fails to come online when the share is missing or the cluster account lacks permissions: repeat the witness step. If the script says the resource uses another share, correct its share path in Failover Cluster Manager.",
         after: &["add-node", "witness-share"],
         unconfirmed: Some(
-            "the cluster.exe form for the File Share Witness resource is from a Microsoft sample; confirm `cluster res /?` on Windows Server 2008",
+            "on Windows Server 2008, check `cluster res /?` for `/create /group: /type: /priv` and `/online /wait:`; check that `cluster res \"File Share Witness\" /priv` prints a line with `SharePath` and the share path, that `cluster res \"File Share Witness\" /status` shows the word `Online` once it is online, and that `cluster /quorum` prints the name of the quorum resource",
         ),
     },
     StepDef {
@@ -256,7 +274,7 @@ pub const STEPS: &[StepDef] = &[
         why: "Exchange setup on the first node installs the mailbox role and creates the clustered mailbox server (CMS) with its own name and address, different from the cluster's.",
         expect: "Setup runs its checks and installs; the script then finds the CMS online. Run again after a failure, it runs only what is missing: the whole setup while the Mailbox role is not completely installed, `Setup.com /NewCms` alone when the role is installed but no CMS exists.",
         verify: "Get-ClusteredMailboxServerStatus shows the CMS Online on this node.",
-        on_failure: "Read C:\\ExchangeSetupLogs\\ExchangeSetup.log. Fix the cause and run the step again; setup resumes where it stopped.",
+        on_failure: "Read `C:\\ExchangeSetupLogs\\ExchangeSetup.log`. Fix the cause and run the step again; setup resumes where it stopped.",
         after: &["quorum", "exchange-prerequisites", "cluster-networks"],
         unconfirmed: Some(
             "the CMS address switch is `/CMSIPv4Addresses` from the SP1 documentation for Windows Server 2008; confirm it with `Setup.com /?` on the SP3 media before the window (Windows 2003 used `/CMSIPAddress`). If one call with `/mode:Install /roles:Mailbox` and `/NewCms` is refused, run `Setup.com /mode:Install /roles:Mailbox` first and then this step again: it then runs `/NewCms` alone. The script reads the role's state from the registry key `HKLM\\SOFTWARE\\Microsoft\\Exchange\\v8.0\\MailboxRole` (`ConfiguredVersion` when installed, `Watermark` or `Action` while unfinished); check the key on the first node of the dry run",
@@ -269,7 +287,7 @@ pub const STEPS: &[StepDef] = &[
         kind: MANUAL,
         when: When::Always,
         title: "Restart the first node",
-        why: "The seed restarts the active node once setup completes.",
+        why: "Exchange setup finishes on the active node only after a restart.",
         expect: "The node comes back and the CMS is online again.",
         verify: "In Failover Cluster Manager the CMS group is online on the first node.",
         on_failure: "If the CMS stays offline, start it with Start-ClusteredMailboxServer and read the application event log.",
@@ -286,7 +304,7 @@ pub const STEPS: &[StepDef] = &[
         why: "The second node gets the passive role; setup copies (seeds) every storage group from the active node.",
         expect: "Setup installs the mailbox role; the script then finds the role installed with no unfinished setup left in the registry, and this node in the CMS's RedundantMachines.",
         verify: "`Get-MailboxServer <CMS> | Format-List RedundantMachines` lists both nodes; Get-ClusteredMailboxServerStatus lists both nodes in OperationalMachines.",
-        on_failure: "Read C:\\ExchangeSetupLogs\\ExchangeSetup.log. The CMS must be online on the first node before this step.",
+        on_failure: "Read `C:\\ExchangeSetupLogs\\ExchangeSetup.log`. The CMS must be online on the first node before this step.",
         after: &["restart-active-node"],
         unconfirmed: Some(
             "the unattended switches for the passive role are unconfirmed: setup is run with `/mode:Install /roles:Mailbox` on the assumption that it detects the cluster; check `Setup.com /?` on the SP3 media. That the passive node appears in the CMS's `RedundantMachines` once its setup has finished, and the registry values `ConfiguredVersion`, `Watermark` and `Action` under `HKLM\\SOFTWARE\\Microsoft\\Exchange\\v8.0\\MailboxRole`, are to be checked on the second node of the dry run",
@@ -327,7 +345,7 @@ pub const STEPS: &[StepDef] = &[
         kind: MANUAL,
         when: When::Always,
         title: "Check the CMS in the Exchange Management Console",
-        why: "The seed's own check: the console lists the clustered mailbox server, not the nodes, as the mailbox server.",
+        why: "A check by eye: the console lists the clustered mailbox server, not the nodes, as the mailbox server.",
         expect: "Server Configuration > Mailbox lists the CMS; the node names are not listed.",
         verify: "Screenshot or note for the change record.",
         on_failure: "If the nodes are listed instead of the CMS, setup installed a plain mailbox server: stop and review the setup logs.",
@@ -341,13 +359,13 @@ pub const STEPS: &[StepDef] = &[
         kind: PS1,
         when: When::MovesFirstStorageGroup,
         title: "Suspend replication and move the paths in the configuration",
-        why: "The seed's procedure: on a CCR, paths change only with -ConfigurationOnly, after the copy is suspended and the database dismounted; the files are moved by hand on both nodes.",
+        why: "On a CCR, paths change only with -ConfigurationOnly, after the copy is suspended and the database dismounted; the files are then moved on both nodes by the next steps.",
         expect: "The CMS status and every copy's status, then the current (old) paths; copy suspended, database dismounted, database and log paths changed in the configuration.",
         verify: "Get-StorageGroup and Get-MailboxDatabase show the new paths.",
         on_failure: "If the CMS is not Online, a copy is not Healthy, or the current paths are not setup's defaults, the script stops before it changes anything: fix that, or move that storage group by hand. If it stops after the dismount and before any path changed, mount the database (`Mount-Database`) and resume the copy (`Resume-StorageGroupCopy`). To back out once a path has changed (the old paths are in this step's log): on both nodes move any files back to the old folder, then run both configuration-only moves back to the old paths, `Move-DatabasePath <database> -EdbFilePath <old .edb> -ConfigurationOnly` and `Move-StorageGroupPath <storage group> -LogFolderPath <old folder> -SystemFolderPath <old folder> -ConfigurationOnly`, then mount the database and resume the copy. **Never accept an offer to create an empty database when mounting: it appears when the database file is not where the configuration points, and accepting it replaces every mailbox in that database with an empty one.**",
         after: &["verify-cms"],
         unconfirmed: Some(
-            "the Exchange 2007 parameter lists of Move-DatabasePath and Move-StorageGroupPath are unconfirmed. With `-ConfigurationOnly` they ask before they change anything; the script answers with `-Confirm:$false` and adds `-Force` only where the cmdlet has it, and Windows PowerShell runs non-interactive, so a question it cannot answer stops the step instead of waiting. Run this step on the dry-run system first",
+            "in the Exchange Management Shell, run `Get-Help Move-StorageGroupPath -Full` and `Get-Help Move-DatabasePath -Full` and check that `-LogFolderPath`, `-SystemFolderPath`, `-EdbFilePath` and `-ConfigurationOnly` are listed. With `-ConfigurationOnly` they ask before they change anything; the script answers with `-Confirm:$false` and adds `-Force` only where the cmdlet has it, and Windows PowerShell runs non-interactive, so a question it cannot answer stops the step instead of waiting. Run this step on the dry-run system first",
         ),
     },
     StepDef {
@@ -371,13 +389,13 @@ pub const STEPS: &[StepDef] = &[
         kind: PS1,
         when: When::MovesFirstStorageGroup,
         title: "Mount the database, resume replication and check health",
-        why: "The seed finishes the move by mounting, resuming the copy and checking that replication is healthy.",
+        why: "The move ends by mounting the database, resuming the copy and checking that replication is healthy.",
         expect: "The checks of both nodes' files, then database mounted, copy resumed, status Healthy.",
         verify: "Get-StorageGroupCopyStatus shows Healthy for the moved storage group.",
         on_failure: "If the files of either node are not in their new folders, finish the file move on that node first: resuming would copy into an empty folder and force a full reseed. The passive node's folders are read through its administrative share (`\\\\NODE\\E$`): the account needs to be an administrator there and the share reachable. If the copy does not become Healthy, reseed it on the passive node with Update-StorageGroupCopy.",
         after: &["move-database-files"],
         unconfirmed: Some(
-            "`Get-MailboxDatabase -Status` and its `Mounted` property are unconfirmed for Exchange 2007: check `Get-MailboxDatabase -Status | Format-List Name,Mounted` on the dry-run system",
+            "in the Exchange Management Shell, check that `Get-MailboxDatabase -Status | Format-List Name,Mounted` shows a `Mounted` value of True or False for each database",
         ),
     },
     StepDef {
@@ -407,7 +425,7 @@ pub const STEPS: &[StepDef] = &[
         on_failure: "Read the error, fix the path or name, and run the step again: existing storage groups are skipped.",
         after: &["create-storage-folders"],
         unconfirmed: Some(
-            "`-EdbFilePath` on New-MailboxDatabase, and `Get-MailboxDatabase -Status` with its `Mounted` property, are documented for Exchange 2010 and unconfirmed for 2007: check them on the dry-run system",
+            "in the Exchange Management Shell, run `Get-Help New-MailboxDatabase -Full` and check that `-EdbFilePath` is listed, and that `Get-MailboxDatabase -Status | Format-List Name,Mounted` shows a `Mounted` value of True or False for each database",
         ),
     },
     StepDef {

@@ -277,6 +277,19 @@ fn expand(topology: &Topology, table: &[StepDef]) -> Plan {
             }
         }
     }
+    // Phases are numbered as the plan has them, so an estate without a
+    // phase (no storage groups to create) shows no gap.
+    let mut phase_numbers: Vec<u8> = Vec::new();
+    for step in &mut steps {
+        let position = match phase_numbers.iter().position(|&n| n == step.phase) {
+            Some(position) => position,
+            None => {
+                phase_numbers.push(step.phase);
+                phase_numbers.len() - 1
+            }
+        };
+        step.phase = u8::try_from(position + 1).unwrap_or(u8::MAX);
+    }
     for (position, step) in steps.iter_mut().enumerate() {
         let number = u32::try_from(position + 1).unwrap_or(u32::MAX / 10) * 10;
         step.number = number;

@@ -43,6 +43,8 @@ fn estate(topology: &Topology) -> Value {
         "windows": topology.platform.windows.as_str(),
         "windows_name": topology.platform.windows.display_name(),
         "windows_2008": topology.platform.windows == Windows::W2008,
+        "os_version": topology.platform.windows.kernel_version(),
+        "os_version_prefix": format!("{}.", topology.platform.windows.kernel_version()),
         "exchange_name": "Exchange Server 2007 SP3",
         "staging": format!("{STAGING_ROOT}\\{}", topology.name),
     })
@@ -252,6 +254,10 @@ fn cluster_value(topology: &Topology, cluster: &Cluster) -> Value {
         "address": cluster.address.to_string(),
         "mask": mask,
         "account": format!("{}\\{}$", topology.domain.netbios, cluster.name),
+        // How icacls lists the account's entry, and how net share grants and lists it.
+        "account_ace": format!("{}\\{}$:(OI)(CI)(F)", topology.domain.netbios, cluster.name),
+        "account_share_grant": format!("{}\\{}$,FULL", topology.domain.netbios, cluster.name),
+        "account_share_entry": format!("{}\\{}$, FULL", topology.domain.netbios, cluster.name),
         "first_node": first,
         "second_node": second,
         "nodes": cluster.nodes,
@@ -395,6 +401,25 @@ pub fn runbook_context(
                 })
         })
         .collect();
+    // One entry per blueprint step that has unconfirmed command facts, with
+    // every step number it has in this plan, in plan order.
+    let mut dry_run: Vec<(&str, Vec<String>, &str, &str)> = Vec::new();
+    for step in &plan.steps {
+        let Some(text) = step.unconfirmed else {
+            continue;
+        };
+        match dry_run.iter_mut().find(|(id, ..)| *id == step.def_id) {
+            Some((_, numbers, ..)) => numbers.push(step.label()),
+            None => dry_run.push((step.def_id, vec![step.label()], step.title, text)),
+        }
+    }
+    let dry_run: Vec<Value> = dry_run
+        .into_iter()
+        .map(|(_, numbers, title, text)| {
+            let label = if numbers.len() == 1 { "Step" } else { "Steps" };
+            json!({ "steps": format!("{label} {}", numbers.join(", ")), "title": title, "text": text })
+        })
+        .collect();
     let network_names: Vec<&str> = topology.networks.iter().map(|n| n.name.as_str()).collect();
     let has_storage = !storage.is_empty();
     json!({
@@ -408,6 +433,7 @@ pub fn runbook_context(
         "clusters": clusters,
         "storage": storage,
         "has_storage": has_storage,
+        "dry_run": dry_run,
         "warnings": warnings,
         "step_count": plan.steps.len().to_string(),
     })

@@ -240,6 +240,11 @@ pub const TEMPLATES: &[(&str, Language, &str)] = &[
         include_str!("../../templates/manual/restart-if-asked.md.hbs"),
     ),
     (
+        "manual/restart-after-prerequisites.md.hbs",
+        Language::Markdown,
+        include_str!("../../templates/manual/restart-after-prerequisites.md.hbs"),
+    ),
+    (
         "manual/restart-passive-node.md.hbs",
         Language::Markdown,
         include_str!("../../templates/manual/restart-passive-node.md.hbs"),
@@ -432,17 +437,51 @@ impl Registry {
             .render(name, context)
             .map_err(|error| TemplateError::Render {
                 name: name.to_owned(),
-                message: render_message(&error),
+                message: render_message(&error, context),
             })
     }
 }
 
-fn render_message(error: &RenderError) -> String {
-    let mut message = error.reason().to_string();
+fn render_message(error: &RenderError, context: &serde_json::Value) -> String {
+    let mut message = match error.reason() {
+        RenderErrorReason::MissingVariable(Some(path)) => unknown_value(path, context),
+        RenderErrorReason::MissingVariable(None) => "a value the template uses is missing".into(),
+        other => other.to_string(),
+    };
     if let (Some(line), Some(column)) = (error.line_no, error.column_no) {
         message = format!("line {line}, column {column}: {message}");
     }
     message
+}
+
+/// `{{cluster.nmae}}`: say which name is unknown and which names exist
+/// where it was looked for, as far as the path leads from the top.
+fn unknown_value(path: &str, context: &serde_json::Value) -> String {
+    let mut here = context;
+    let mut walked: Vec<&str> = Vec::new();
+    for part in path.split(['.', '/']).filter(|part| !part.is_empty()) {
+        match here.get(part) {
+            Some(next) if next.is_object() => {
+                here = next;
+                walked.push(part);
+            }
+            _ => break,
+        }
+    }
+    let mut known: Vec<&str> = here
+        .as_object()
+        .map(|object| object.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    known.sort_unstable();
+    let place = if walked.is_empty() {
+        "at the top level".to_owned()
+    } else {
+        format!("in `{}`", walked.join("."))
+    };
+    format!(
+        "`{path}` is not a value this template knows; known names {place}: {} (inside `{{{{#each}}}}` the names are the item's)",
+        known.join(", ")
+    )
 }
 
 /// The template an override file replaces: by its path under the override

@@ -18,27 +18,30 @@ if errorlevel 1 (
     goto :fail
 )
 rem Waits for: Failover Clustering on this node (step 040 and 050).
+rem cluster.exe exits with Win32 and HRESULT codes; an HRESULT is negative, which
+rem "if errorlevel 1" misses, so every exit code is compared with 0.
 sc query ClusSvc >nul 2>&1
-if errorlevel 1 (
+if not "%ERRORLEVEL%"=="0" (
     set "REASON=the Cluster service is not installed: finish step 040 and 050 first"
     goto :fail
 )
-cluster /cluster:"MAIL" node >>"%LOG%" 2>&1
-if not errorlevel 1 goto :already
+rem Done means: the cluster answers by its name and has this node as a member.
+cluster /cluster:"MAIL" node "MAIL1" >>"%LOG%" 2>&1
+if "%ERRORLEVEL%"=="0" goto :already
 echo Creating cluster MAIL with node MAIL1 and address 192.168.10.30 ...
 >>"%LOG%" echo Creating cluster MAIL with node MAIL1 and address 192.168.10.30 ...
 cluster /cluster:"MAIL" /create /nodes:"MAIL1" /ipaddr:192.168.10.30/255.255.255.0 >>"%LOG%" 2>&1
-if errorlevel 1 (
+if not "%ERRORLEVEL%"=="0" (
     set "REASON=cluster.exe could not create the cluster, see the log beside this script"
     goto :fail
 )
-cluster /cluster:"MAIL" node >>"%LOG%" 2>&1
-if errorlevel 1 (
-    set "REASON=the cluster was created but does not answer yet, wait a minute and run this step again"
+cluster /cluster:"MAIL" node "MAIL1" >>"%LOG%" 2>&1
+if not "%ERRORLEVEL%"=="0" (
+    set "REASON=cluster MAIL does not answer with MAIL1 as a member yet, wait a minute and run this step again"
     goto :fail
 )
-echo %STEP%: done, cluster MAIL exists.
->>"%LOG%" echo %STEP%: done, cluster MAIL exists.
+echo %STEP%: done, cluster MAIL answers with MAIL1 as a member.
+>>"%LOG%" echo %STEP%: done, cluster MAIL answers with MAIL1 as a member.
 exit /b 0
 
 :already

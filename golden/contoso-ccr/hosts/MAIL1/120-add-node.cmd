@@ -18,23 +18,29 @@ if errorlevel 1 (
     goto :fail
 )
 rem Waits for: the cluster (step 110).
-cluster /cluster:"MAIL" node >>"%LOG%" 2>&1
-if errorlevel 1 (
-    set "REASON=cluster MAIL does not answer: finish step 110 first"
+rem cluster.exe exits with Win32 and HRESULT codes; an HRESULT is negative, which
+rem "if errorlevel 1" misses, so every exit code is compared with 0.
+cluster /cluster:"MAIL" node "MAIL1" >>"%LOG%" 2>&1
+if not "%ERRORLEVEL%"=="0" (
+    set "REASON=cluster MAIL does not answer with MAIL1 as a member: finish step 110 first"
     goto :fail
 )
 cluster /cluster:"MAIL" node "MAIL2" >>"%LOG%" 2>&1
-if not errorlevel 1 goto :already
+if "%ERRORLEVEL%"=="0" goto :already
 echo Adding node MAIL2 to cluster MAIL ...
 >>"%LOG%" echo Adding node MAIL2 to cluster MAIL ...
 cluster /cluster:"MAIL" /add:"MAIL2" >>"%LOG%" 2>&1
-if errorlevel 1 (
+if not "%ERRORLEVEL%"=="0" (
     set "REASON=cluster.exe could not add MAIL2, see the log beside this script"
     goto :fail
 )
-cluster /cluster:"MAIL" node >>"%LOG%" 2>&1
-echo %STEP%: done, both nodes are members.
->>"%LOG%" echo %STEP%: done, both nodes are members.
+cluster /cluster:"MAIL" node "MAIL2" >>"%LOG%" 2>&1
+if not "%ERRORLEVEL%"=="0" (
+    set "REASON=MAIL2 was added but the cluster does not list it yet, wait a minute and run this step again"
+    goto :fail
+)
+echo %STEP%: done, MAIL1 and MAIL2 are members of MAIL.
+>>"%LOG%" echo %STEP%: done, MAIL1 and MAIL2 are members of MAIL.
 exit /b 0
 
 :already

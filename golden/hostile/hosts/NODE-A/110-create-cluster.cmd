@@ -18,27 +18,30 @@ if errorlevel 1 (
     goto :fail
 )
 rem Waits for: Failover Clustering on this node (step 040 and 050).
+rem cluster.exe exits with Win32 and HRESULT codes; an HRESULT is negative, which
+rem "if errorlevel 1" misses, so every exit code is compared with 0.
 sc query ClusSvc >nul 2>&1
-if errorlevel 1 (
+if not "%ERRORLEVEL%"=="0" (
     set "REASON=the Cluster service is not installed: finish step 040 and 050 first"
     goto :fail
 )
-cluster /cluster:"CLU-1" node >>"%LOG%" 2>&1
-if not errorlevel 1 goto :already
+rem Done means: the cluster answers by its name and has this node as a member.
+cluster /cluster:"CLU-1" node "NODE-A" >>"%LOG%" 2>&1
+if "%ERRORLEVEL%"=="0" goto :already
 echo Creating cluster CLU-1 with node NODE-A and address 10.1.0.50 ...
 >>"%LOG%" echo Creating cluster CLU-1 with node NODE-A and address 10.1.0.50 ...
 cluster /cluster:"CLU-1" /create /nodes:"NODE-A" /ipaddr:10.1.0.50/255.255.0.0 >>"%LOG%" 2>&1
-if errorlevel 1 (
+if not "%ERRORLEVEL%"=="0" (
     set "REASON=cluster.exe could not create the cluster, see the log beside this script"
     goto :fail
 )
-cluster /cluster:"CLU-1" node >>"%LOG%" 2>&1
-if errorlevel 1 (
-    set "REASON=the cluster was created but does not answer yet, wait a minute and run this step again"
+cluster /cluster:"CLU-1" node "NODE-A" >>"%LOG%" 2>&1
+if not "%ERRORLEVEL%"=="0" (
+    set "REASON=cluster CLU-1 does not answer with NODE-A as a member yet, wait a minute and run this step again"
     goto :fail
 )
-echo %STEP%: done, cluster CLU-1 exists.
->>"%LOG%" echo %STEP%: done, cluster CLU-1 exists.
+echo %STEP%: done, cluster CLU-1 answers with NODE-A as a member.
+>>"%LOG%" echo %STEP%: done, cluster CLU-1 answers with NODE-A as a member.
 exit /b 0
 
 :already

@@ -18,23 +18,29 @@ if errorlevel 1 (
     goto :fail
 )
 rem Waits for: the cluster (step 110).
-cluster /cluster:"CLU-1" node >>"%LOG%" 2>&1
-if errorlevel 1 (
-    set "REASON=cluster CLU-1 does not answer: finish step 110 first"
+rem cluster.exe exits with Win32 and HRESULT codes; an HRESULT is negative, which
+rem "if errorlevel 1" misses, so every exit code is compared with 0.
+cluster /cluster:"CLU-1" node "NODE-A" >>"%LOG%" 2>&1
+if not "%ERRORLEVEL%"=="0" (
+    set "REASON=cluster CLU-1 does not answer with NODE-A as a member: finish step 110 first"
     goto :fail
 )
 cluster /cluster:"CLU-1" node "NODE-B" >>"%LOG%" 2>&1
-if not errorlevel 1 goto :already
+if "%ERRORLEVEL%"=="0" goto :already
 echo Adding node NODE-B to cluster CLU-1 ...
 >>"%LOG%" echo Adding node NODE-B to cluster CLU-1 ...
 cluster /cluster:"CLU-1" /add:"NODE-B" >>"%LOG%" 2>&1
-if errorlevel 1 (
+if not "%ERRORLEVEL%"=="0" (
     set "REASON=cluster.exe could not add NODE-B, see the log beside this script"
     goto :fail
 )
-cluster /cluster:"CLU-1" node >>"%LOG%" 2>&1
-echo %STEP%: done, both nodes are members.
->>"%LOG%" echo %STEP%: done, both nodes are members.
+cluster /cluster:"CLU-1" node "NODE-B" >>"%LOG%" 2>&1
+if not "%ERRORLEVEL%"=="0" (
+    set "REASON=NODE-B was added but the cluster does not list it yet, wait a minute and run this step again"
+    goto :fail
+)
+echo %STEP%: done, NODE-A and NODE-B are members of CLU-1.
+>>"%LOG%" echo %STEP%: done, NODE-A and NODE-B are members of CLU-1.
 exit /b 0
 
 :already

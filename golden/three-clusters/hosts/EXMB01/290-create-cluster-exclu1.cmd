@@ -18,27 +18,30 @@ if errorlevel 1 (
     goto :fail
 )
 rem Waits for: Failover Clustering on this node (step 080 and 090).
+rem cluster.exe exits with Win32 and HRESULT codes; an HRESULT is negative, which
+rem "if errorlevel 1" misses, so every exit code is compared with 0.
 sc query ClusSvc >nul 2>&1
-if errorlevel 1 (
+if not "%ERRORLEVEL%"=="0" (
     set "REASON=the Cluster service is not installed: finish step 080 and 090 first"
     goto :fail
 )
-cluster /cluster:"EXCLU1" node >>"%LOG%" 2>&1
-if not errorlevel 1 goto :already
+rem Done means: the cluster answers by its name and has this node as a member.
+cluster /cluster:"EXCLU1" node "EXMB01" >>"%LOG%" 2>&1
+if "%ERRORLEVEL%"=="0" goto :already
 echo Creating cluster EXCLU1 with node EXMB01 and address 10.20.1.50 ...
 >>"%LOG%" echo Creating cluster EXCLU1 with node EXMB01 and address 10.20.1.50 ...
 cluster /cluster:"EXCLU1" /create /nodes:"EXMB01" /ipaddr:10.20.1.50/255.255.0.0 >>"%LOG%" 2>&1
-if errorlevel 1 (
+if not "%ERRORLEVEL%"=="0" (
     set "REASON=cluster.exe could not create the cluster, see the log beside this script"
     goto :fail
 )
-cluster /cluster:"EXCLU1" node >>"%LOG%" 2>&1
-if errorlevel 1 (
-    set "REASON=the cluster was created but does not answer yet, wait a minute and run this step again"
+cluster /cluster:"EXCLU1" node "EXMB01" >>"%LOG%" 2>&1
+if not "%ERRORLEVEL%"=="0" (
+    set "REASON=cluster EXCLU1 does not answer with EXMB01 as a member yet, wait a minute and run this step again"
     goto :fail
 )
-echo %STEP%: done, cluster EXCLU1 exists.
->>"%LOG%" echo %STEP%: done, cluster EXCLU1 exists.
+echo %STEP%: done, cluster EXCLU1 answers with EXMB01 as a member.
+>>"%LOG%" echo %STEP%: done, cluster EXCLU1 answers with EXMB01 as a member.
 exit /b 0
 
 :already

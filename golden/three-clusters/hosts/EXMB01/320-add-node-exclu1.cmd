@@ -18,23 +18,29 @@ if errorlevel 1 (
     goto :fail
 )
 rem Waits for: the cluster (step 290).
-cluster /cluster:"EXCLU1" node >>"%LOG%" 2>&1
-if errorlevel 1 (
-    set "REASON=cluster EXCLU1 does not answer: finish step 290 first"
+rem cluster.exe exits with Win32 and HRESULT codes; an HRESULT is negative, which
+rem "if errorlevel 1" misses, so every exit code is compared with 0.
+cluster /cluster:"EXCLU1" node "EXMB01" >>"%LOG%" 2>&1
+if not "%ERRORLEVEL%"=="0" (
+    set "REASON=cluster EXCLU1 does not answer with EXMB01 as a member: finish step 290 first"
     goto :fail
 )
 cluster /cluster:"EXCLU1" node "EXMB02" >>"%LOG%" 2>&1
-if not errorlevel 1 goto :already
+if "%ERRORLEVEL%"=="0" goto :already
 echo Adding node EXMB02 to cluster EXCLU1 ...
 >>"%LOG%" echo Adding node EXMB02 to cluster EXCLU1 ...
 cluster /cluster:"EXCLU1" /add:"EXMB02" >>"%LOG%" 2>&1
-if errorlevel 1 (
+if not "%ERRORLEVEL%"=="0" (
     set "REASON=cluster.exe could not add EXMB02, see the log beside this script"
     goto :fail
 )
-cluster /cluster:"EXCLU1" node >>"%LOG%" 2>&1
-echo %STEP%: done, both nodes are members.
->>"%LOG%" echo %STEP%: done, both nodes are members.
+cluster /cluster:"EXCLU1" node "EXMB02" >>"%LOG%" 2>&1
+if not "%ERRORLEVEL%"=="0" (
+    set "REASON=EXMB02 was added but the cluster does not list it yet, wait a minute and run this step again"
+    goto :fail
+)
+echo %STEP%: done, EXMB01 and EXMB02 are members of EXCLU1.
+>>"%LOG%" echo %STEP%: done, EXMB01 and EXMB02 are members of EXCLU1.
 exit /b 0
 
 :already

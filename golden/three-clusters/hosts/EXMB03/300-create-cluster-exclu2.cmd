@@ -18,27 +18,30 @@ if errorlevel 1 (
     goto :fail
 )
 rem Waits for: Failover Clustering on this node (step 100 and 110).
+rem cluster.exe exits with Win32 and HRESULT codes; an HRESULT is negative, which
+rem "if errorlevel 1" misses, so every exit code is compared with 0.
 sc query ClusSvc >nul 2>&1
-if errorlevel 1 (
+if not "%ERRORLEVEL%"=="0" (
     set "REASON=the Cluster service is not installed: finish step 100 and 110 first"
     goto :fail
 )
-cluster /cluster:"EXCLU2" node >>"%LOG%" 2>&1
-if not errorlevel 1 goto :already
+rem Done means: the cluster answers by its name and has this node as a member.
+cluster /cluster:"EXCLU2" node "EXMB03" >>"%LOG%" 2>&1
+if "%ERRORLEVEL%"=="0" goto :already
 echo Creating cluster EXCLU2 with node EXMB03 and address 10.20.2.50 ...
 >>"%LOG%" echo Creating cluster EXCLU2 with node EXMB03 and address 10.20.2.50 ...
 cluster /cluster:"EXCLU2" /create /nodes:"EXMB03" /ipaddr:10.20.2.50/255.255.0.0 >>"%LOG%" 2>&1
-if errorlevel 1 (
+if not "%ERRORLEVEL%"=="0" (
     set "REASON=cluster.exe could not create the cluster, see the log beside this script"
     goto :fail
 )
-cluster /cluster:"EXCLU2" node >>"%LOG%" 2>&1
-if errorlevel 1 (
-    set "REASON=the cluster was created but does not answer yet, wait a minute and run this step again"
+cluster /cluster:"EXCLU2" node "EXMB03" >>"%LOG%" 2>&1
+if not "%ERRORLEVEL%"=="0" (
+    set "REASON=cluster EXCLU2 does not answer with EXMB03 as a member yet, wait a minute and run this step again"
     goto :fail
 )
-echo %STEP%: done, cluster EXCLU2 exists.
->>"%LOG%" echo %STEP%: done, cluster EXCLU2 exists.
+echo %STEP%: done, cluster EXCLU2 answers with EXMB03 as a member.
+>>"%LOG%" echo %STEP%: done, cluster EXCLU2 answers with EXMB03 as a member.
 exit /b 0
 
 :already

@@ -18,23 +18,29 @@ if errorlevel 1 (
     goto :fail
 )
 rem Waits for: the cluster (step 300).
-cluster /cluster:"EXCLU2" node >>"%LOG%" 2>&1
-if errorlevel 1 (
-    set "REASON=cluster EXCLU2 does not answer: finish step 300 first"
+rem cluster.exe exits with Win32 and HRESULT codes; an HRESULT is negative, which
+rem "if errorlevel 1" misses, so every exit code is compared with 0.
+cluster /cluster:"EXCLU2" node "EXMB03" >>"%LOG%" 2>&1
+if not "%ERRORLEVEL%"=="0" (
+    set "REASON=cluster EXCLU2 does not answer with EXMB03 as a member: finish step 300 first"
     goto :fail
 )
 cluster /cluster:"EXCLU2" node "EXMB04" >>"%LOG%" 2>&1
-if not errorlevel 1 goto :already
+if "%ERRORLEVEL%"=="0" goto :already
 echo Adding node EXMB04 to cluster EXCLU2 ...
 >>"%LOG%" echo Adding node EXMB04 to cluster EXCLU2 ...
 cluster /cluster:"EXCLU2" /add:"EXMB04" >>"%LOG%" 2>&1
-if errorlevel 1 (
+if not "%ERRORLEVEL%"=="0" (
     set "REASON=cluster.exe could not add EXMB04, see the log beside this script"
     goto :fail
 )
-cluster /cluster:"EXCLU2" node >>"%LOG%" 2>&1
-echo %STEP%: done, both nodes are members.
->>"%LOG%" echo %STEP%: done, both nodes are members.
+cluster /cluster:"EXCLU2" node "EXMB04" >>"%LOG%" 2>&1
+if not "%ERRORLEVEL%"=="0" (
+    set "REASON=EXMB04 was added but the cluster does not list it yet, wait a minute and run this step again"
+    goto :fail
+)
+echo %STEP%: done, EXMB03 and EXMB04 are members of EXCLU2.
+>>"%LOG%" echo %STEP%: done, EXMB03 and EXMB04 are members of EXCLU2.
 exit /b 0
 
 :already

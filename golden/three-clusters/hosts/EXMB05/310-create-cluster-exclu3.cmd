@@ -18,27 +18,30 @@ if errorlevel 1 (
     goto :fail
 )
 rem Waits for: Failover Clustering on this node (step 120 and 130).
+rem cluster.exe exits with Win32 and HRESULT codes; an HRESULT is negative, which
+rem "if errorlevel 1" misses, so every exit code is compared with 0.
 sc query ClusSvc >nul 2>&1
-if errorlevel 1 (
+if not "%ERRORLEVEL%"=="0" (
     set "REASON=the Cluster service is not installed: finish step 120 and 130 first"
     goto :fail
 )
-cluster /cluster:"EXCLU3" node >>"%LOG%" 2>&1
-if not errorlevel 1 goto :already
+rem Done means: the cluster answers by its name and has this node as a member.
+cluster /cluster:"EXCLU3" node "EXMB05" >>"%LOG%" 2>&1
+if "%ERRORLEVEL%"=="0" goto :already
 echo Creating cluster EXCLU3 with node EXMB05 and address 10.20.3.50 ...
 >>"%LOG%" echo Creating cluster EXCLU3 with node EXMB05 and address 10.20.3.50 ...
 cluster /cluster:"EXCLU3" /create /nodes:"EXMB05" /ipaddr:10.20.3.50/255.255.0.0 >>"%LOG%" 2>&1
-if errorlevel 1 (
+if not "%ERRORLEVEL%"=="0" (
     set "REASON=cluster.exe could not create the cluster, see the log beside this script"
     goto :fail
 )
-cluster /cluster:"EXCLU3" node >>"%LOG%" 2>&1
-if errorlevel 1 (
-    set "REASON=the cluster was created but does not answer yet, wait a minute and run this step again"
+cluster /cluster:"EXCLU3" node "EXMB05" >>"%LOG%" 2>&1
+if not "%ERRORLEVEL%"=="0" (
+    set "REASON=cluster EXCLU3 does not answer with EXMB05 as a member yet, wait a minute and run this step again"
     goto :fail
 )
-echo %STEP%: done, cluster EXCLU3 exists.
->>"%LOG%" echo %STEP%: done, cluster EXCLU3 exists.
+echo %STEP%: done, cluster EXCLU3 answers with EXMB05 as a member.
+>>"%LOG%" echo %STEP%: done, cluster EXCLU3 answers with EXMB05 as a member.
 exit /b 0
 
 :already

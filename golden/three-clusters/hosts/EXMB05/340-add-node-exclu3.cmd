@@ -18,23 +18,29 @@ if errorlevel 1 (
     goto :fail
 )
 rem Waits for: the cluster (step 310).
-cluster /cluster:"EXCLU3" node >>"%LOG%" 2>&1
-if errorlevel 1 (
-    set "REASON=cluster EXCLU3 does not answer: finish step 310 first"
+rem cluster.exe exits with Win32 and HRESULT codes; an HRESULT is negative, which
+rem "if errorlevel 1" misses, so every exit code is compared with 0.
+cluster /cluster:"EXCLU3" node "EXMB05" >>"%LOG%" 2>&1
+if not "%ERRORLEVEL%"=="0" (
+    set "REASON=cluster EXCLU3 does not answer with EXMB05 as a member: finish step 310 first"
     goto :fail
 )
 cluster /cluster:"EXCLU3" node "EXMB06" >>"%LOG%" 2>&1
-if not errorlevel 1 goto :already
+if "%ERRORLEVEL%"=="0" goto :already
 echo Adding node EXMB06 to cluster EXCLU3 ...
 >>"%LOG%" echo Adding node EXMB06 to cluster EXCLU3 ...
 cluster /cluster:"EXCLU3" /add:"EXMB06" >>"%LOG%" 2>&1
-if errorlevel 1 (
+if not "%ERRORLEVEL%"=="0" (
     set "REASON=cluster.exe could not add EXMB06, see the log beside this script"
     goto :fail
 )
-cluster /cluster:"EXCLU3" node >>"%LOG%" 2>&1
-echo %STEP%: done, both nodes are members.
->>"%LOG%" echo %STEP%: done, both nodes are members.
+cluster /cluster:"EXCLU3" node "EXMB06" >>"%LOG%" 2>&1
+if not "%ERRORLEVEL%"=="0" (
+    set "REASON=EXMB06 was added but the cluster does not list it yet, wait a minute and run this step again"
+    goto :fail
+)
+echo %STEP%: done, EXMB05 and EXMB06 are members of EXCLU3.
+>>"%LOG%" echo %STEP%: done, EXMB05 and EXMB06 are members of EXCLU3.
 exit /b 0
 
 :already

@@ -19,7 +19,7 @@ if errorlevel 1 (
 )
 set "CHANGED="
 set "RESTART="
-rem The roles and features of the seed tutorial, one ServerManagerCmd call each.
+rem The IIS role services Exchange 2007 needs, one ServerManagerCmd call each.
 echo Installing Web-Server ...
 >>"%LOG%" echo Installing Web-Server ...
 ServerManagerCmd -i Web-Server >>"%LOG%" 2>&1
