@@ -921,9 +921,25 @@ pub fn plan(new: &Topology, set: &ChangeSet) -> ChangePlan {
             .filter(move |(_, change)| change.cluster == cluster)
     };
 
+    // The build's own policy steps: PowerShell may run the change's scripts
+    // from the first step on, and gets its policy back at the end.
+    let from_build = |id: &str, phase: Phase| {
+        plan::ccr2007::STEPS
+            .iter()
+            .find(|def| def.id == id)
+            .map(|def| StepDef { phase, ..*def })
+    };
+    let allow = from_build("execution-policy", PRECHECK);
+    let restore = from_build("restore-execution-policy", VERIFY);
     let mut prechecks = Vec::new();
     for &cluster in &clusters {
-        prechecks.push(builder.push(&PRECHECK_STEP, cluster, &first(cluster), None, Vec::new()));
+        let mut allowed = Vec::new();
+        if let Some(def) = &allow {
+            for node in nodes(cluster) {
+                allowed.push(builder.push(def, cluster, &node, None, Vec::new()));
+            }
+        }
+        prechecks.push(builder.push(&PRECHECK_STEP, cluster, &first(cluster), None, allowed));
     }
     let mut last: Vec<Vec<String>> = vec![Vec::new(); clusters.len()];
     for (position, &cluster) in clusters.iter().enumerate() {
@@ -994,7 +1010,12 @@ pub fn plan(new: &Topology, set: &ChangeSet) -> ChangePlan {
     }
     for (position, &cluster) in clusters.iter().enumerate() {
         let after = std::mem::take(&mut last[position]);
-        builder.push(&VERIFY_STEP, cluster, &first(cluster), None, after);
+        let verify = builder.push(&VERIFY_STEP, cluster, &first(cluster), None, after);
+        if let Some(def) = &restore {
+            for node in nodes(cluster) {
+                builder.push(def, cluster, &node, None, vec![verify.clone()]);
+            }
+        }
     }
 
     let Builder {
@@ -1002,15 +1023,8 @@ pub fn plan(new: &Topology, set: &ChangeSet) -> ChangePlan {
         change_of,
         ..
     } = builder;
-    // Phases are numbered without gaps: a change without removals has no
-    // empty "remove" phase.
-    let mut used: Vec<u8> = steps.iter().map(|s| s.phase).collect();
-    used.sort_unstable();
-    used.dedup();
-    for step in &mut steps {
-        let position = used.iter().position(|p| *p == step.phase).unwrap_or(0);
-        step.phase = u8::try_from(position + 1).unwrap_or(u8::MAX);
-    }
+    // Phases are numbered without gaps there: a change without removals has
+    // no empty "remove" phase.
     plan::number_steps(&mut steps);
     ChangePlan {
         plan: Plan { steps },
@@ -1107,9 +1121,12 @@ mod tests {
         let set = change_set(&old, &new);
         let change_plan = plan(&new, &set);
         let numbers: Vec<u32> = change_plan.plan.steps.iter().map(|s| s.number).collect();
-        assert_eq!(numbers, [10, 20, 30, 40, 50, 60]);
+        assert_eq!(numbers, [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
         let phases: Vec<u8> = change_plan.plan.steps.iter().map(|s| s.phase).collect();
-        assert_eq!(phases, [1, 2, 2, 2, 2, 3]);
-        assert_eq!(change_plan.change_of[1], Some(0));
+        assert_eq!(phases, [1, 1, 1, 2, 2, 2, 2, 3, 3, 3]);
+        let ids: Vec<&str> = change_plan.plan.steps.iter().map(|s| s.def_id).collect();
+        assert_eq!(ids[0], "execution-policy");
+        assert_eq!(ids[9], "restore-execution-policy");
+        assert_eq!(change_plan.change_of[3], Some(0));
     }
 }

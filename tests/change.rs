@@ -73,16 +73,19 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).replace("\r\n", "\n")
 }
 
-fn tree(case: &str) -> BTreeMap<String, Vec<u8>> {
+/// The change tree of one case.
+pub fn tree(case: &str) -> BTreeMap<String, Vec<u8>> {
     let dir = harness::root().join("tests/change").join(case);
     generate(&dir.join("old.yaml"), &dir.join("new.yaml"))
 }
 
-/// The scripts of a tree whose file name contains `part`, in step order.
+/// The PowerShell scripts of a tree whose file name contains `part`, in step order.
 fn scripts_named<'a>(files: &'a BTreeMap<String, Vec<u8>>, part: &str) -> Vec<(&'a str, String)> {
     let mut found: Vec<(&str, String)> = files
         .iter()
-        .filter(|(path, _)| path.starts_with("hosts/") && path.contains(part))
+        .filter(|(path, _)| {
+            path.starts_with("hosts/") && path.ends_with(".ps1") && path.contains(part)
+        })
         .map(|(path, bytes)| (path.as_str(), text(bytes)))
         .collect();
     found.sort_by_key(|(path, _)| path.rsplit('/').next().unwrap_or_default().to_owned());
@@ -149,9 +152,11 @@ fn only_the_nodes_of_the_touched_cluster_get_scripts() {
 fn a_move_follows_the_documented_order_with_files_moved_on_each_node() {
     let files = tree("database-move");
     let order: Vec<&str> = {
+        // Scripts and the policy steps; each .ps1's launcher has its number.
         let mut paths: Vec<&str> = files
             .keys()
             .filter(|p| p.starts_with("hosts/"))
+            .filter(|p| p.ends_with(".ps1") || p.contains("execution-policy"))
             .map(String::as_str)
             .collect();
         paths.sort_by_key(|p| p.rsplit('/').next().unwrap_or_default().to_owned());
@@ -160,15 +165,23 @@ fn a_move_follows_the_documented_order_with_files_moved_on_each_node() {
     assert_eq!(
         order,
         [
-            "hosts/MAIL1/010-precheck.ps1",
-            "hosts/MAIL1/020-move-configuration-first-storage-group.ps1",
-            "hosts/MAIL1/030-move-files-first-storage-group.ps1",
-            "hosts/MAIL2/040-move-files-first-storage-group.ps1",
-            "hosts/MAIL1/050-mount-and-resume-first-storage-group.ps1",
-            "hosts/MAIL1/060-verify-cms.ps1",
+            "hosts/MAIL1/010-execution-policy.cmd",
+            "hosts/MAIL2/020-execution-policy.cmd",
+            "hosts/MAIL1/030-precheck.ps1",
+            "hosts/MAIL1/040-move-configuration-first-storage-group.ps1",
+            "hosts/MAIL1/050-move-files-first-storage-group.ps1",
+            "hosts/MAIL2/060-move-files-first-storage-group.ps1",
+            "hosts/MAIL1/070-mount-and-resume-first-storage-group.ps1",
+            "hosts/MAIL1/080-verify-cms.ps1",
+            "hosts/MAIL1/090-restore-execution-policy.cmd",
+            "hosts/MAIL2/100-restore-execution-policy.cmd",
         ]
     );
-    let configuration = text(&files["hosts/MAIL1/020-move-configuration-first-storage-group.ps1"]);
+    for path in order.iter().filter(|p| p.ends_with(".ps1")) {
+        let launcher = path.replace(".ps1", ".cmd");
+        assert!(files.contains_key(&launcher), "{path} has no launcher");
+    }
+    let configuration = text(&files["hosts/MAIL1/040-move-configuration-first-storage-group.ps1"]);
     let positions: Vec<usize> = [
         "Assert-CopyHealthy $group",
         "Assert-MoveRoom $group",
@@ -186,11 +199,11 @@ fn a_move_follows_the_documented_order_with_files_moved_on_each_node() {
     .collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
     // Room: sizes read on the active node, free space on both through WMI.
-    let partial = text(&files["hosts/MAIL1/010-precheck.ps1"]);
+    let partial = text(&files["hosts/MAIL1/030-precheck.ps1"]);
     assert!(partial.contains("Get-WmiObject -Class Win32_LogicalDisk -ComputerName $node"));
     assert!(partial.contains("$nodes = @('MAIL1', 'MAIL2')"));
 
-    let mount = text(&files["hosts/MAIL1/050-mount-and-resume-first-storage-group.ps1"]);
+    let mount = text(&files["hosts/MAIL1/070-mount-and-resume-first-storage-group.ps1"]);
     let mount_at = mount
         .find("Mount-Database -Identity $database")
         .expect("mount");
@@ -262,7 +275,7 @@ fn every_change_script_reads_the_live_state_before_it_acts() {
     }
     // Drift: a path that is neither OLD's nor NEW's stops the step and names both.
     let files = tree("log-move");
-    let precheck = text(&files["hosts/MAIL1/010-precheck.ps1"]);
+    let precheck = text(&files["hosts/MAIL1/030-precheck.ps1"]);
     assert!(
         precheck.contains("but the change expects ' + $Old + ' (before) or ' + $New + ' (after)")
     );

@@ -28,8 +28,28 @@ fn stem(path: &Path) -> String {
         .to_owned()
 }
 
+/// Every tree the tests generate: each build's, then each change's
+/// (named `change/<case>`).
+pub fn every_tree() -> Vec<(String, BTreeMap<String, Vec<u8>>)> {
+    let mut trees: Vec<_> = topologies()
+        .into_iter()
+        .map(|(name, path)| (name, generate(&path)))
+        .collect();
+    trees.extend(
+        crate::change::trees()
+            .into_iter()
+            .map(|(name, tree)| (format!("change/{name}"), tree)),
+    );
+    trees
+}
+
 /// What `build` generates for a topology file, in memory.
 pub fn generate(path: &Path) -> BTreeMap<String, Vec<u8>> {
+    generate_with(path, None)
+}
+
+/// What `build --templates DIR` generates for a topology file, in memory.
+pub fn generate_with(path: &Path, overrides: Option<&Path>) -> BTreeMap<String, Vec<u8>> {
     let source = runsheet::cli::read_source(path).expect("topology reads");
     let checked = runsheet::check::check(&source.text);
     assert!(
@@ -38,7 +58,7 @@ pub fn generate(path: &Path) -> BTreeMap<String, Vec<u8>> {
         path.display(),
         checked.diagnostics
     );
-    let registry = runsheet::render::registry::Registry::new(None).expect("templates load");
+    let registry = runsheet::render::registry::Registry::new(overrides).expect("templates load");
     let generated = runsheet::generate(&source, &checked, &registry).expect("renders");
     generated
         .artifacts

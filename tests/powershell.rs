@@ -4,21 +4,7 @@
 use proptest::prelude::*;
 use tree_sitter::{Node, Parser, Tree};
 
-use crate::{change, golden};
-
-/// Every tree runsheet generates in the tests: each build, then each change.
-fn all_trees() -> Vec<(String, std::collections::BTreeMap<String, Vec<u8>>)> {
-    let mut trees: Vec<_> = golden::topologies()
-        .into_iter()
-        .map(|(name, path)| (name, golden::generate(&path)))
-        .collect();
-    trees.extend(
-        change::trees()
-            .into_iter()
-            .map(|(name, tree)| (format!("change/{name}"), tree)),
-    );
-    trees
-}
+use crate::golden;
 
 fn parse(source: &str) -> Tree {
     let mut parser = Parser::new();
@@ -57,7 +43,7 @@ fn kinds<'a>(node: Node<'a>, kind: &str, found: &mut Vec<Node<'a>>) {
 #[test]
 fn every_generated_script_parses_without_error_or_missing_nodes() {
     let mut checked = 0;
-    for (name, tree) in all_trees() {
+    for (name, tree) in golden::every_tree() {
         for (file, bytes) in tree {
             if !file.ends_with(".ps1") {
                 continue;
@@ -124,7 +110,7 @@ const POWERSHELL_2: &[&str] = &[
 
 #[test]
 fn cmd_files_are_ascii_with_crlf() {
-    for (name, tree) in all_trees() {
+    for (name, tree) in golden::every_tree() {
         for (file, bytes) in tree {
             if file.ends_with(".cmd") {
                 assert!(bytes.is_ascii(), "{name}/{file} is not ASCII");

@@ -293,6 +293,7 @@ fn head_context(
         "has_moves": set.changes.iter().any(|c| matches!(c.kind, ChangeKind::Move { .. })),
         "has_removals": set.changes.iter().any(|c| matches!(c.kind, ChangeKind::Remove { .. })),
         "step_count": plan.steps.len().to_string(),
+        "dry_run": context::dry_run(plan),
     })
 }
 
