@@ -130,8 +130,8 @@ pub fn differences(
     report
 }
 
-#[test]
-fn generated_trees_match_the_golden_files_byte_for_byte() {
+/// Whether this run rewrites golden files (`UPDATE_GOLDEN=1`, refused under CI).
+pub fn updating() -> bool {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1");
     if update {
         assert!(
@@ -139,23 +139,32 @@ fn generated_trees_match_the_golden_files_byte_for_byte() {
             "UPDATE_GOLDEN is refused under CI: golden files change only in a reviewed commit"
         );
     }
+    update
+}
+
+/// Compares a tree with its golden directory, or rewrites that directory
+/// when updating; returns the differences (empty when equal or rewritten).
+pub fn compare_or_update(dir: &Path, actual: &BTreeMap<String, Vec<u8>>) -> String {
+    if !updating() {
+        return differences(&read_tree(dir), actual);
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    for (relative, bytes) in actual {
+        let file = relative
+            .split('/')
+            .fold(dir.to_path_buf(), |p, part| p.join(part));
+        std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&file, bytes).expect("write golden");
+    }
+    String::new()
+}
+
+#[test]
+fn generated_trees_match_the_golden_files_byte_for_byte() {
     let mut failures = String::new();
     for (name, path) in topologies() {
-        let actual = generate(&path);
         let dir = harness::root().join("golden").join(&name);
-        if update {
-            let _ = std::fs::remove_dir_all(&dir);
-            for (relative, bytes) in &actual {
-                let file = relative
-                    .split('/')
-                    .fold(dir.clone(), |p, part| p.join(part));
-                std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
-                std::fs::write(&file, bytes).expect("write golden");
-            }
-            continue;
-        }
-        let expected = read_tree(&dir);
-        let report = differences(&expected, &actual);
+        let report = compare_or_update(&dir, &generate(&path));
         if !report.is_empty() {
             failures.push_str(&format!(
                 "== golden/{name} differs from what {} generates:\n{report}\n",

@@ -110,15 +110,7 @@ fn numbers(plan: &Plan, change: &Change) -> Value {
         .filter(|s| s.cluster == Some(change.cluster))
     {
         let key = step.def_id.trim_start_matches("change-").replace('-', "_");
-        let entry = map
-            .entry(key)
-            .or_insert_with(|| Value::String(String::new()));
-        if let Value::String(text) = entry {
-            if !text.is_empty() {
-                text.push_str(" and ");
-            }
-            text.push_str(&step.label());
-        }
+        context::add_number(&mut map, key, step);
     }
     Value::Object(map)
 }

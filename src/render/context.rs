@@ -138,17 +138,23 @@ fn step_numbers(plan: &Plan, cluster: &Cluster, host: Option<&str>) -> Value {
         .filter(|s| s.cluster_name.as_deref() == Some(cluster.name.as_str()))
         .filter(|s| host.is_none_or(|host| s.host == host));
     for step in steps {
-        let entry = numbers
-            .entry(step.def_id.replace('-', "_"))
-            .or_insert_with(|| Value::String(String::new()));
-        if let Value::String(text) = entry {
-            if !text.is_empty() {
-                text.push_str(" and ");
-            }
-            text.push_str(&step.label());
-        }
+        add_number(&mut numbers, step.def_id.replace('-', "_"), step);
     }
     Value::Object(numbers)
+}
+
+/// Adds a step's number under `key`: "040", or "040 and 050" for a step
+/// that runs on each node.
+pub(crate) fn add_number(numbers: &mut serde_json::Map<String, Value>, key: String, step: &Step) {
+    let entry = numbers
+        .entry(key)
+        .or_insert_with(|| Value::String(String::new()));
+    if let Value::String(text) = entry {
+        if !text.is_empty() {
+            text.push_str(" and ");
+        }
+        text.push_str(&step.label());
+    }
 }
 
 /// The cluster network role (`MSCluster_Network.Role`) a network gets:
