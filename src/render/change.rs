@@ -284,6 +284,7 @@ fn head_context(
         "outages": outages,
         "has_moves": set.changes.iter().any(|c| matches!(c.kind, ChangeKind::Move { .. })),
         "has_removals": set.changes.iter().any(|c| matches!(c.kind, ChangeKind::Remove { .. })),
+        "has_reversible": set.changes.iter().any(|c| !matches!(c.kind, ChangeKind::Remove { .. })),
         "step_count": plan.steps.len().to_string(),
         "dry_run": context::dry_run(plan),
     })
