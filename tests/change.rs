@@ -58,15 +58,23 @@ pub fn generate(old: &Path, new: &Path) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-/// Every change tree, by case name.
-pub fn trees() -> Vec<(String, BTreeMap<String, Vec<u8>>)> {
-    pairs()
-        .into_iter()
-        .map(|(name, old, new)| {
-            let tree = generate(&old, &new);
-            (name, tree)
+/// A generated tree with its name.
+type NamedTree = (String, BTreeMap<String, Vec<u8>>);
+
+/// Every change tree, by case name; rendered once per test run.
+pub fn trees() -> Vec<NamedTree> {
+    static TREES: std::sync::OnceLock<Vec<NamedTree>> = std::sync::OnceLock::new();
+    TREES
+        .get_or_init(|| {
+            pairs()
+                .into_iter()
+                .map(|(name, old, new)| {
+                    let tree = generate(&old, &new);
+                    (name, tree)
+                })
+                .collect()
         })
-        .collect()
+        .clone()
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -75,8 +83,11 @@ fn text(bytes: &[u8]) -> String {
 
 /// The change tree of one case.
 pub fn tree(case: &str) -> BTreeMap<String, Vec<u8>> {
-    let dir = harness::root().join("tests/change").join(case);
-    generate(&dir.join("old.yaml"), &dir.join("new.yaml"))
+    trees()
+        .into_iter()
+        .find(|(name, _)| name == case)
+        .map(|(_, tree)| tree)
+        .unwrap_or_else(|| panic!("no case {case} under tests/change"))
 }
 
 /// The PowerShell scripts of a tree whose file name contains `part`, in step order.

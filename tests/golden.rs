@@ -43,8 +43,23 @@ pub fn every_tree() -> Vec<(String, BTreeMap<String, Vec<u8>>)> {
     trees
 }
 
-/// What `build` generates for a topology file, in memory.
+/// What `build` generates for a topology file, in memory; rendered once per
+/// test run and path, since most test families read the same trees.
 pub fn generate(path: &Path) -> BTreeMap<String, Vec<u8>> {
+    static CACHE: std::sync::Mutex<BTreeMap<PathBuf, BTreeMap<String, Vec<u8>>>> =
+        std::sync::Mutex::new(BTreeMap::new());
+    if let Some(tree) = CACHE.lock().ok().and_then(|cache| cache.get(path).cloned()) {
+        return tree;
+    }
+    let tree = generate_fresh(path);
+    if let Ok(mut cache) = CACHE.lock() {
+        cache.insert(path.to_path_buf(), tree.clone());
+    }
+    tree
+}
+
+/// What `build` generates for a topology file, rendered now.
+pub fn generate_fresh(path: &Path) -> BTreeMap<String, Vec<u8>> {
     generate_with(path, None)
 }
 
@@ -181,7 +196,12 @@ fn generated_trees_match_the_golden_files_byte_for_byte() {
 #[test]
 fn generation_is_deterministic() {
     for (_, path) in topologies() {
-        assert_eq!(generate(&path), generate(&path), "{}", path.display());
+        assert_eq!(
+            generate_fresh(&path),
+            generate_fresh(&path),
+            "{}",
+            path.display()
+        );
     }
 }
 
