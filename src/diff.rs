@@ -1,0 +1,636 @@
+//! `runsheet diff`: what two topologies generate, compared file by file.
+//!
+//! Pure: two artifact sets in, a [`Diff`] out ([`compare`]), and renderers
+//! that write the model as unified diffs, as a `--stat` summary or as JSON.
+//! Nothing here reads or writes files.
+//!
+//! Every generated file carries the topology's sha256 (and the generator's
+//! version) in a few provenance lines, so any change to the topology touches
+//! every file. [`provenance_lines`] knows where the generator puts those lines
+//! in each kind of file; the comparison treats two provenance lines as equal,
+//! so a file whose only difference is provenance is `header-only` and shows no
+//! hunks unless asked (`--headers`).
+//!
+//! The renderers write only the per-file part. A summary block (the change
+//! set of `runsheet change`) goes before it in text and beside `files` in
+//! JSON, so adding one does not reshape either.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, Write};
+
+use serde::Serialize;
+use similar::udiff::UnifiedHunkHeader;
+use similar::{Algorithm, DiffOp, capture_diff_slices, group_diff_ops};
+
+use crate::artifact::{ArtifactSet, PLAN_FILE};
+
+/// Format tag of `runsheet diff --format json`.
+pub const DIFF_FORMAT: &str = "runsheet-diff/1";
+
+/// What the comparison shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Lines of context around each change (`-U N`).
+    pub context: usize,
+    /// Show provenance lines as changes, and the hunks of header-only files.
+    pub headers: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            context: 3,
+            headers: false,
+        }
+    }
+}
+
+/// One topology of the comparison: as the user named it, and its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Side {
+    pub file: String,
+    pub sha256: String,
+}
+
+/// The whole comparison: files in display order, real changes (by path)
+/// first, then header-only files (by path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diff {
+    pub old: Side,
+    pub new: Side,
+    pub files: Vec<FileDiff>,
+}
+
+/// How a file differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Changed,
+    Added,
+    Removed,
+    /// Only provenance lines differ.
+    HeaderOnly,
+}
+
+/// One file that differs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDiff {
+    /// Relative to the output tree, `/`-separated.
+    pub path: String,
+    pub status: Status,
+    /// Lines the diff adds and removes; for a header-only file, its
+    /// provenance lines.
+    pub added: usize,
+    pub removed: usize,
+    /// Differences the lines do not show: line endings, byte-order mark.
+    pub notes: Vec<String>,
+    /// Empty for a header-only file unless `--headers`.
+    pub hunks: Vec<Hunk>,
+}
+
+/// One `@@` hunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hunk {
+    /// `@@ -a,b +c,d @@`, as unified diffs write it.
+    pub header: String,
+    pub lines: Vec<HunkLine>,
+}
+
+/// One line of a hunk, without its line ending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HunkLine {
+    pub tag: Tag,
+    pub text: String,
+    /// The line is the last of its file and has no line ending.
+    pub no_newline: bool,
+}
+
+/// Context, removed or added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tag {
+    Context,
+    Removed,
+    Added,
+}
+
+impl Tag {
+    fn prefix(self) -> char {
+        match self {
+            Tag::Context => ' ',
+            Tag::Removed => '-',
+            Tag::Added => '+',
+        }
+    }
+}
+
+impl Diff {
+    /// Whether anything differs, headers included.
+    pub fn differs(&self) -> bool {
+        !self.files.is_empty()
+    }
+}
+
+/// Compares two artifact sets file by file.
+pub fn compare(
+    old: Side,
+    old_files: &ArtifactSet,
+    new: Side,
+    new_files: &ArtifactSet,
+    options: Options,
+) -> Diff {
+    let before: BTreeMap<&str, &[u8]> = old_files.iter().collect();
+    let after: BTreeMap<&str, &[u8]> = new_files.iter().collect();
+    let paths: BTreeSet<&str> = before.keys().chain(after.keys()).copied().collect();
+    let (header_only, mut files): (Vec<FileDiff>, Vec<FileDiff>) = paths
+        .into_iter()
+        .filter_map(|path| {
+            compare_file(
+                path,
+                before.get(path).copied(),
+                after.get(path).copied(),
+                options,
+            )
+        })
+        .partition(|file| file.status == Status::HeaderOnly);
+    files.extend(header_only);
+    Diff { old, new, files }
+}
+
+/// A line as the comparison sees it: provenance lines all compare equal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Key<'a> {
+    Provenance,
+    Line(&'a str),
+}
+
+fn compare_file(
+    path: &str,
+    before: Option<&[u8]>,
+    after: Option<&[u8]>,
+    options: Options,
+) -> Option<FileDiff> {
+    if before == after {
+        return None;
+    }
+    let old_text = String::from_utf8_lossy(before.unwrap_or_default());
+    let new_text = String::from_utf8_lossy(after.unwrap_or_default());
+    let old_lines = split_lines(&old_text);
+    let new_lines = split_lines(&new_text);
+    let old_marks = provenance_lines(path, &old_lines);
+    let new_marks = provenance_lines(path, &new_lines);
+    let status = match (before, after) {
+        (None, _) => Status::Added,
+        (_, None) => Status::Removed,
+        _ if keys(&old_lines, &old_marks, true) == keys(&new_lines, &new_marks, true) => {
+            Status::HeaderOnly
+        }
+        _ => Status::Changed,
+    };
+    let normalise = !options.headers;
+    let old_keys = keys(&old_lines, &old_marks, normalise);
+    let new_keys = keys(&new_lines, &new_marks, normalise);
+    let ops = capture_diff_slices(Algorithm::Myers, &old_keys, &new_keys);
+    let (mut added, mut removed) = (0, 0);
+    for op in &ops {
+        match *op {
+            DiffOp::Equal { .. } => {}
+            DiffOp::Delete { old_len, .. } => removed += old_len,
+            DiffOp::Insert { new_len, .. } => added += new_len,
+            DiffOp::Replace {
+                old_len, new_len, ..
+            } => {
+                removed += old_len;
+                added += new_len;
+            }
+        }
+    }
+    let hunks = if status == Status::HeaderOnly && !options.headers {
+        // Counted as the lines that differ, though no hunk shows them.
+        let differing = old_lines
+            .iter()
+            .zip(&new_lines)
+            .filter(|(a, b)| a != b)
+            .count();
+        added = differing;
+        removed = differing;
+        Vec::new()
+    } else {
+        group_diff_ops(ops, options.context)
+            .iter()
+            .map(|group| hunk(group, &old_lines, &new_lines))
+            .collect()
+    };
+    let notes = match (before, after) {
+        (Some(_), Some(_)) => notes(&old_text, &new_text, &old_lines, &new_lines),
+        _ => Vec::new(),
+    };
+    Some(FileDiff {
+        path: path.to_owned(),
+        status,
+        added,
+        removed,
+        notes,
+        hunks,
+    })
+}
+
+fn keys<'a>(lines: &[&'a str], marks: &[bool], normalise: bool) -> Vec<Key<'a>> {
+    lines
+        .iter()
+        .zip(marks)
+        .map(|(line, &mark)| {
+            if normalise && mark {
+                Key::Provenance
+            } else {
+                Key::Line(line)
+            }
+        })
+        .collect()
+}
+
+/// Lines with their endings, so that an ending that changes is a change.
+fn split_lines(text: &str) -> Vec<&str> {
+    text.split_inclusive('\n').collect()
+}
+
+fn hunk(group: &[DiffOp], old_lines: &[&str], new_lines: &[&str]) -> Hunk {
+    let mut lines = Vec::new();
+    let mut push = |tag: Tag, index: usize, line: &str| {
+        let no_newline = !line.ends_with('\n');
+        let mut text = line.trim_end_matches('\n').trim_end_matches('\r');
+        if index == 0 {
+            // The byte-order mark is reported as a note, never shown inside a line.
+            text = text.trim_start_matches('\u{feff}');
+        }
+        lines.push(HunkLine {
+            tag,
+            text: text.to_owned(),
+            no_newline,
+        });
+    };
+    for op in group {
+        let (old_range, new_range) = (op.old_range(), op.new_range());
+        match op {
+            // An equal provenance line shows as the new side has it.
+            DiffOp::Equal { .. } => {
+                for index in new_range {
+                    push(Tag::Context, index, new_lines[index]);
+                }
+            }
+            DiffOp::Delete { .. } | DiffOp::Insert { .. } | DiffOp::Replace { .. } => {
+                for index in old_range {
+                    push(Tag::Removed, index, old_lines[index]);
+                }
+                for index in new_range {
+                    push(Tag::Added, index, new_lines[index]);
+                }
+            }
+        }
+    }
+    Hunk {
+        header: UnifiedHunkHeader::new(group).to_string(),
+        lines,
+    }
+}
+
+/// Line endings and byte-order mark, which a line-by-line display hides.
+fn notes(old_text: &str, new_text: &str, old_lines: &[&str], new_lines: &[&str]) -> Vec<String> {
+    let mut notes = Vec::new();
+    let (old_ending, new_ending) = (line_endings(old_lines), line_endings(new_lines));
+    if old_ending != new_ending {
+        notes.push(format!("line endings: {old_ending} -> {new_ending}"));
+    }
+    let bom = |text: &str| text.starts_with('\u{feff}');
+    match (bom(old_text), bom(new_text)) {
+        (true, false) => notes.push("byte-order mark removed".to_owned()),
+        (false, true) => notes.push("byte-order mark added".to_owned()),
+        _ => {}
+    }
+    notes
+}
+
+fn line_endings(lines: &[&str]) -> &'static str {
+    let crlf = lines.iter().filter(|line| line.ends_with("\r\n")).count();
+    let lf = lines.iter().filter(|line| line.ends_with('\n')).count() - crlf;
+    match (crlf, lf) {
+        (0, 0) => "none",
+        (_, 0) => "CRLF",
+        (0, _) => "LF",
+        _ => "mixed",
+    }
+}
+
+/// Which lines of a generated file are provenance: the lines that carry the
+/// topology's sha256 or the generator's version, where the generator puts
+/// them. `lines` keep their endings. The one place that knows the forms:
+///
+/// - `.cmd`/`.bat`: in the leading `rem` block, `rem Generated by runsheet
+///   VERSION from … sha256 HEX …` (one topology, or `from sha256 A to sha256 B`
+///   for a change);
+/// - `.ps1`: the same sentence in the leading `#` block;
+/// - `.md`: in the title block (before the first `## `), the list items
+///   `- Generated by: …` and `- … sha256: `HEX``;
+/// - `.html`: before the first phase, `<meta name="generator" …>`, the `<dd>`
+///   after `<dt>Generated by</dt>` or `<dt>… sha256</dt>`, and the list items
+///   `<li>Generated by: …</li>` and `<li>… sha256: <code>HEX</code></li>`;
+/// - `plan.json`: every `"…sha256": "HEX"` member (the topology's and each
+///   file's: they follow from bytes shown elsewhere) and the top-level
+///   `"version"`.
+pub fn provenance_lines(path: &str, lines: &[&str]) -> Vec<bool> {
+    let texts: Vec<&str> = lines
+        .iter()
+        .map(|line| {
+            line.trim_end_matches('\n')
+                .trim_end_matches('\r')
+                .trim_start_matches('\u{feff}')
+        })
+        .collect();
+    let mut marks = vec![false; lines.len()];
+    let file_name = path.rsplit('/').next().unwrap_or(path);
+    let extension = file_name.rsplit_once('.').map_or("", |(_, ext)| ext);
+    // Each form marks lines until the end of the region that holds the header.
+    for (index, mark) in marks.iter_mut().enumerate() {
+        let line = texts[index];
+        let (is_provenance, region_ends) = match extension {
+            "cmd" | "bat" => {
+                let line = line.trim_start();
+                if line.eq_ignore_ascii_case("@echo off") {
+                    (false, false)
+                } else {
+                    cmd_comment(line).map_or((false, true), |c| (is_generated_by(c), false))
+                }
+            }
+            "ps1" => line
+                .strip_prefix('#')
+                .map_or((false, true), |c| (is_generated_by(c), false)),
+            "md" => (
+                line.strip_prefix("- ").is_some_and(|item| {
+                    provenance_item(item, |value| {
+                        value.strip_prefix('`').and_then(|v| v.strip_suffix('`'))
+                    })
+                }),
+                line.starts_with("## "),
+            ),
+            "html" => {
+                let labelled_dd = line.starts_with("<dd>")
+                    && index > 0
+                    && texts[index - 1]
+                        .strip_prefix("<dt>")
+                        .and_then(|dt| dt.strip_suffix("</dt>"))
+                        .is_some_and(|label| label == "Generated by" || label.ends_with("sha256"));
+                let list_item = line
+                    .strip_prefix("<li>")
+                    .and_then(|li| li.strip_suffix("</li>"))
+                    .is_some_and(|item| {
+                        provenance_item(item, |value| {
+                            value
+                                .strip_prefix("<code>")
+                                .and_then(|v| v.strip_suffix("</code>"))
+                        })
+                    });
+                (
+                    line.starts_with("<meta name=\"generator\" ") || labelled_dd || list_item,
+                    line.starts_with("<section class=\"phase"),
+                )
+            }
+            "json" if file_name == PLAN_FILE => {
+                let member = line.trim_start().trim_end_matches(',');
+                let hash_member = member.split_once("\": \"").is_some_and(|(key, value)| {
+                    key.starts_with('"')
+                        && key.ends_with("sha256")
+                        && value.strip_suffix('"').is_some_and(is_sha256)
+                });
+                (hash_member || line.starts_with("  \"version\": \""), false)
+            }
+            _ => (false, true),
+        };
+        if region_ends {
+            break;
+        }
+        *mark = is_provenance;
+    }
+    marks
+}
+
+/// A runbook's title-block item: `Generated by: …`, or `LABEL sha256: VALUE`
+/// where `unwrap` finds a sha256 inside VALUE's markup.
+fn provenance_item(item: &str, unwrap: impl Fn(&str) -> Option<&str>) -> bool {
+    if item.starts_with("Generated by: ") {
+        return true;
+    }
+    item.split_once(": ").is_some_and(|(label, value)| {
+        label.ends_with("sha256") && unwrap(value).is_some_and(is_sha256)
+    })
+}
+
+/// The text of a cmd comment line (`rem …`, `@rem …`, `:: …`).
+fn cmd_comment(line: &str) -> Option<&str> {
+    let line = line.strip_prefix('@').unwrap_or(line);
+    if let Some(rest) = line.strip_prefix("::") {
+        return Some(rest);
+    }
+    let (word, rest) = line.split_at_checked(3)?;
+    (word.eq_ignore_ascii_case("rem") && (rest.is_empty() || rest.starts_with([' ', '\t'])))
+        .then_some(rest)
+}
+
+/// `Generated by runsheet VERSION from …`, naming at least one topology sha256.
+fn is_generated_by(comment: &str) -> bool {
+    let Some(rest) =
+        comment
+            .trim()
+            .strip_prefix(concat!("Generated by ", env!("CARGO_PKG_NAME"), " "))
+    else {
+        return false;
+    };
+    let Some((_version, rest)) = rest.split_once(' ') else {
+        return false;
+    };
+    let Some(rest) = rest.strip_prefix("from ") else {
+        return false;
+    };
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    words
+        .windows(2)
+        .any(|pair| pair[0] == "sha256" && is_sha256(pair[1]))
+}
+
+fn is_sha256(text: &str) -> bool {
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+const RED: &str = "\x1b[31m";
+const GREEN: &str = "\x1b[32m";
+const CYAN: &str = "\x1b[36m";
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
+
+fn paint(out: &mut dyn Write, color: bool, style: &str, text: &str) -> io::Result<()> {
+    if color {
+        writeln!(out, "{style}{text}{RESET}")
+    } else {
+        writeln!(out, "{text}")
+    }
+}
+
+/// Unified diffs of every real change, then one `header only:` line per
+/// header-only file (with its hunks under `--headers`).
+pub fn write_text(diff: &Diff, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    for file in &diff.files {
+        if file.status == Status::HeaderOnly {
+            paint(out, color, BOLD, &format!("header only: {}", file.path))?;
+            if file.hunks.is_empty() {
+                continue;
+            }
+        }
+        match file.status {
+            Status::Added => paint(out, color, BOLD, &format!("new file: {}", file.path))?,
+            Status::Removed => paint(out, color, BOLD, &format!("deleted file: {}", file.path))?,
+            Status::Changed | Status::HeaderOnly => {}
+        }
+        for note in &file.notes {
+            paint(out, color, BOLD, &format!("{}: {note}", file.path))?;
+        }
+        let old_name = match file.status {
+            Status::Added => "/dev/null".to_owned(),
+            _ => format!("a/{}", file.path),
+        };
+        let new_name = match file.status {
+            Status::Removed => "/dev/null".to_owned(),
+            _ => format!("b/{}", file.path),
+        };
+        paint(out, color, BOLD, &format!("--- {old_name}"))?;
+        paint(out, color, BOLD, &format!("+++ {new_name}"))?;
+        for hunk in &file.hunks {
+            paint(out, color, CYAN, &hunk.header)?;
+            for line in &hunk.lines {
+                let style = match line.tag {
+                    Tag::Context => "",
+                    Tag::Removed => RED,
+                    Tag::Added => GREEN,
+                };
+                let text = format!("{}{}", line.tag.prefix(), line.text);
+                paint(out, color && !style.is_empty(), style, &text)?;
+                if line.no_newline {
+                    writeln!(out, "\\ No newline at end of file")?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One line per file that differs, `+N -M` or `header only`, then a total.
+pub fn write_stat(diff: &Diff, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    if !diff.differs() {
+        return Ok(());
+    }
+    let width = diff.files.iter().map(|f| f.path.len()).max().unwrap_or(0);
+    let count = |status: Status| diff.files.iter().filter(|f| f.status == status).count();
+    let (mut added, mut removed) = (0, 0);
+    for file in &diff.files {
+        write!(out, " {:<width$} | ", file.path)?;
+        if file.status == Status::HeaderOnly {
+            writeln!(out, "header only")?;
+            continue;
+        }
+        added += file.added;
+        removed += file.removed;
+        let plus = format!("+{}", file.added);
+        let minus = format!("-{}", file.removed);
+        let (plus, minus) = if color {
+            (
+                format!("{GREEN}{plus}{RESET}"),
+                format!("{RED}{minus}{RESET}"),
+            )
+        } else {
+            (plus, minus)
+        };
+        let status = match file.status {
+            Status::Added => " (new file)",
+            Status::Removed => " (deleted file)",
+            _ => "",
+        };
+        writeln!(out, "{plus} {minus}{status}")?;
+    }
+    writeln!(
+        out,
+        "{} differ: {} changed, {} added, {} removed, {} header only; +{added} -{removed} lines",
+        crate::diag::plural(diff.files.len(), "file"),
+        count(Status::Changed),
+        count(Status::Added),
+        count(Status::Removed),
+        count(Status::HeaderOnly),
+    )
+}
+
+#[derive(Serialize)]
+struct JsonDocument<'a> {
+    format: &'static str,
+    old: &'a Side,
+    new: &'a Side,
+    files: Vec<JsonFile<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hunks: Option<Vec<JsonHunk<'a>>>,
+}
+
+#[derive(Serialize)]
+struct JsonFile<'a> {
+    path: &'a str,
+    status: Status,
+    added: usize,
+    removed: usize,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notes: &'a [String],
+}
+
+#[derive(Serialize)]
+struct JsonHunk<'a> {
+    path: &'a str,
+    header: &'a str,
+    /// Each line with its unified-diff prefix: ` `, `-` or `+`.
+    lines: Vec<String>,
+}
+
+/// The model as one JSON document (`runsheet-diff/1`); hunks unless `stat`.
+pub fn write_json(diff: &Diff, stat: bool, out: &mut dyn Write) -> io::Result<()> {
+    let files = diff
+        .files
+        .iter()
+        .map(|file| JsonFile {
+            path: &file.path,
+            status: file.status,
+            added: file.added,
+            removed: file.removed,
+            notes: &file.notes,
+        })
+        .collect();
+    let hunks = (!stat).then(|| {
+        diff.files
+            .iter()
+            .flat_map(|file| {
+                file.hunks.iter().map(|hunk| JsonHunk {
+                    path: &file.path,
+                    header: &hunk.header,
+                    lines: hunk
+                        .lines
+                        .iter()
+                        .map(|line| format!("{}{}", line.tag.prefix(), line.text))
+                        .collect(),
+                })
+            })
+            .collect()
+    });
+    let document = JsonDocument {
+        format: DIFF_FORMAT,
+        old: &diff.old,
+        new: &diff.new,
+        files,
+        hunks,
+    };
+    serde_json::to_writer_pretty(&mut *out, &document).map_err(io::Error::from)?;
+    writeln!(out)
+}
