@@ -66,6 +66,20 @@ fn the_same_file_and_copies_elsewhere_do_not_differ() {
     let result = diff(&[&a.display().to_string(), &b.display().to_string()]);
     assert_eq!(result.code, 0, "{}", result.stdout);
     assert_eq!(result.stdout, "");
+
+    // Nor when the content differs: the runbooks of both sides name the same file.
+    let mut text = std::fs::read_to_string(&b).expect("read");
+    text.push_str("# reviewed\n");
+    std::fs::write(&b, text).expect("write");
+    let result = diff(&["--stat", &a.display().to_string(), &b.display().to_string()]);
+    assert_eq!(result.code, 1);
+    assert!(
+        result
+            .stdout
+            .ends_with(" 0 changed, 0 added, 0 removed, 23 header only; +0 -0 lines\n"),
+        "{}",
+        result.stdout
+    );
 }
 
 #[test]
@@ -503,4 +517,28 @@ fn path_move_output_matches_the_golden_files() {
         failures.is_empty(),
         "{failures}\nIf the change is intended, run UPDATE_GOLDEN=1 cargo test golden and review the diff."
     );
+}
+
+#[test]
+fn a_closed_pipe_keeps_the_differs_code() {
+    use std::io::Read as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_runsheet"))
+        .args(["diff", SEED, PATH_MOVE])
+        .current_dir(harness::root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // As `runsheet diff … | head -c0` would: the reader is gone before the output.
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
