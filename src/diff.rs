@@ -186,39 +186,29 @@ fn compare_file(
         }
         _ => Status::Changed,
     };
-    let normalise = !options.headers;
-    let old_keys = keys(&old_lines, &old_marks, normalise);
-    let new_keys = keys(&new_lines, &new_marks, normalise);
-    let ops = capture_diff_slices(Algorithm::Myers, &old_keys, &new_keys);
-    let (mut added, mut removed) = (0, 0);
-    for op in &ops {
-        match *op {
-            DiffOp::Equal { .. } => {}
-            DiffOp::Delete { old_len, .. } => removed += old_len,
-            DiffOp::Insert { new_len, .. } => added += new_len,
-            DiffOp::Replace {
-                old_len, new_len, ..
-            } => {
-                removed += old_len;
-                added += new_len;
-            }
-        }
-    }
-    let hunks = if status == Status::HeaderOnly && !options.headers {
+    let (added, removed, hunks) = if status == Status::HeaderOnly && !options.headers {
         // Counted as the lines that differ, though no hunk shows them.
         let differing = old_lines
             .iter()
             .zip(&new_lines)
             .filter(|(a, b)| a != b)
             .count();
-        added = differing;
-        removed = differing;
-        Vec::new()
+        (differing, differing, Vec::new())
     } else {
-        group_diff_ops(ops, options.context)
+        let normalise = !options.headers;
+        let old_keys = keys(&old_lines, &old_marks, normalise);
+        let new_keys = keys(&new_lines, &new_marks, normalise);
+        let ops = capture_diff_slices(Algorithm::Myers, &old_keys, &new_keys);
+        let (mut added, mut removed) = (0, 0);
+        for op in ops.iter().filter(|op| !matches!(op, DiffOp::Equal { .. })) {
+            removed += op.old_range().len();
+            added += op.new_range().len();
+        }
+        let hunks = group_diff_ops(ops, options.context)
             .iter()
             .map(|group| hunk(group, &old_lines, &new_lines))
-            .collect()
+            .collect();
+        (added, removed, hunks)
     };
     let notes = match (before, after) {
         (Some(_), Some(_)) => notes(&old_text, &new_text, &old_lines, &new_lines),
