@@ -29,7 +29,7 @@ use crate::write::{self, WriteError};
 Start with `runsheet init > estate.yaml`, then `runsheet validate estate.yaml`."
 )]
 pub struct Cli {
-    /// When to colour diagnostics: auto colours on a terminal unless NO_COLOR is set.
+    /// When to colour diagnostics and diffs: auto colours on a terminal unless NO_COLOR is set.
     #[arg(long, value_enum, global = true, default_value_t = Color::Auto)]
     pub color: Color,
     #[command(subcommand)]
