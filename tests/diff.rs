@@ -15,15 +15,25 @@ const PATH_MOVE: &str = "tests/diff/contoso-edb-moved.yaml";
 /// The seed with a second storage group.
 const NEW_GROUP: &str = "tests/diff/contoso-new-storage-group.yaml";
 
-/// The files that really change when the database moves.
-const MOVED: [&str; 6] = [
-    "hosts/MAIL1/220-suspend-and-move-paths.ps1",
-    "hosts/MAIL1/230-move-database-files.ps1",
-    "hosts/MAIL1/250-mount-and-resume.ps1",
-    "hosts/MAIL2/240-move-database-files.ps1",
-    "runbook.html",
-    "runbook.md",
-];
+/// The files that really change when the database moves: the move steps'
+/// scripts (found by step name, so renumbering does not matter) and the runbooks.
+fn moved_files() -> BTreeSet<String> {
+    let moved: BTreeSet<String> = golden::generate(&harness::root().join(PATH_MOVE))
+        .into_keys()
+        .filter(|path| {
+            path.starts_with("runbook.")
+                || [
+                    "-suspend-and-move-paths.ps1",
+                    "-move-database-files.ps1",
+                    "-mount-and-resume.ps1",
+                ]
+                .iter()
+                .any(|step| path.ends_with(step))
+        })
+        .collect();
+    assert_eq!(moved.len(), 6, "{moved:?}");
+    moved
+}
 
 fn diff(args: &[&str]) -> harness::Run {
     let mut all = vec!["diff"];
@@ -73,13 +83,9 @@ fn the_same_file_and_copies_elsewhere_do_not_differ() {
     std::fs::write(&b, text).expect("write");
     let result = diff(&["--stat", &a.display().to_string(), &b.display().to_string()]);
     assert_eq!(result.code, 1);
-    assert!(
-        result
-            .stdout
-            .ends_with(" 0 changed, 0 added, 0 removed, 23 header only; +0 -0 lines\n"),
-        "{}",
-        result.stdout
-    );
+    let files = golden::generate(&source).len();
+    let total = format!(" 0 changed, 0 added, 0 removed, {files} header only; +0 -0 lines\n");
+    assert!(result.stdout.ends_with(&total), "{}", result.stdout);
 }
 
 #[test]
@@ -106,7 +112,7 @@ fn a_database_move_shows_the_paths_in_the_move_scripts_and_the_runbook() {
     }
 
     let (shown, header_only) = named_paths(out);
-    let moved: BTreeSet<String> = MOVED.iter().map(|p| (*p).to_owned()).collect();
+    let moved = moved_files();
     assert_eq!(shown, moved, "files shown with hunks");
     // Every other file differs in its provenance only, and is listed once.
     let old = golden::generate(&harness::root().join(SEED));
@@ -218,32 +224,42 @@ fn stat_prints_counts_and_a_total() {
     let result = diff(&["--stat", &harness::path(SEED), &harness::path(PATH_MOVE)]);
     assert_eq!(result.code, 1);
     let out = &result.stdout;
+    let line = |suffix: &str| {
+        out.lines()
+            .find(|line| {
+                line.split(" | ")
+                    .next()
+                    .is_some_and(|p| p.trim_end().ends_with(suffix))
+            })
+            .unwrap_or_else(|| panic!("no line for {suffix}:\n{out}"))
+            .to_owned()
+    };
     assert!(
-        out.contains(" hosts/MAIL1/230-move-database-files.ps1         | +2 -2\n"),
+        line("-move-database-files.ps1").ends_with(" | +2 -2"),
         "{out}"
     );
-    assert!(out.contains(" plan.json                                       | header only\n"));
+    assert!(line("plan.json").ends_with(" | header only"), "{out}");
     assert!(!out.contains("@@"));
-    assert_eq!(
-        out.lines().last(),
-        Some("23 files differ: 6 changed, 0 added, 0 removed, 17 header only; +8 -8 lines")
+    let files = golden::generate(&harness::root().join(SEED)).len();
+    let total = out.lines().last().unwrap_or_default();
+    let expected = format!(
+        "{files} files differ: 6 changed, 0 added, 0 removed, {} header only; +",
+        files - 6
     );
+    assert!(total.starts_with(&expected), "{total}");
+    assert_eq!(out.lines().count(), files + 1);
 }
 
 #[test]
 fn unified_zero_shows_no_context() {
+    let context_lines =
+        |run: &harness::Run| run.stdout.lines().filter(|l| l.starts_with(' ')).count();
     let result = diff(&["-U", "0", &harness::path(SEED), &harness::path(PATH_MOVE)]);
     assert_eq!(result.code, 1);
-    assert!(
-        result.stdout.contains(
-            "@@ -86 +86 @@\n-$edbPath = 'D:\\Exchange\\First Storage Group\\Mailbox Database.edb'\n+$edbPath"
-        ),
-        "{}",
-        result.stdout
-    );
-    for line in result.stdout.lines() {
-        assert!(!line.starts_with(' '), "context line {line:?}");
-    }
+    let removed = "\n-$edbPath = 'D:\\Exchange\\First Storage Group\\Mailbox Database.edb'\n";
+    assert!(result.stdout.contains(removed), "{}", result.stdout);
+    assert_eq!(context_lines(&result), 0, "{}", result.stdout);
+    let normal = diff(&[&harness::path(SEED), &harness::path(PATH_MOVE)]);
     let wide = diff(&[
         "--unified",
         "5",
@@ -251,7 +267,7 @@ fn unified_zero_shows_no_context() {
         &harness::path(PATH_MOVE),
     ]);
     assert!(
-        wide.stdout.contains("@@ -81,11 +81,11 @@"),
+        context_lines(&wide) > context_lines(&normal),
         "{}",
         wide.stdout
     );
@@ -282,14 +298,19 @@ fn json_lists_files_with_status_and_counts() {
             .find(|f| f["path"] == path)
             .map(|f| f["status"].as_str().unwrap_or_default().to_owned())
     };
-    assert_eq!(
-        status("hosts/MAIL1/280-create-storage-groups.ps1").as_deref(),
-        Some("added")
-    );
-    assert_eq!(
-        status("hosts/MAIL1/260-final-verification.ps1").as_deref(),
-        Some("removed")
-    );
+    let old = golden::generate(&harness::root().join(SEED));
+    let new = golden::generate(&harness::root().join(NEW_GROUP));
+    let added = new
+        .keys()
+        .find(|p| p.ends_with("-create-storage-groups.ps1"))
+        .expect("the new step");
+    assert!(!old.contains_key(added));
+    assert_eq!(status(added).as_deref(), Some("added"));
+    let removed = old
+        .keys()
+        .find(|p| !new.contains_key(*p))
+        .expect("a renumbered step");
+    assert_eq!(status(removed).as_deref(), Some("removed"));
     assert_eq!(status("runbook.md").as_deref(), Some("changed"));
     assert_eq!(
         status("hosts/MAIL1/010-preflight.cmd").as_deref(),
@@ -453,9 +474,22 @@ fn templates_apply_to_both_sides() {
     // Overridden on both sides, so the override is no difference.
     let same = diff(&["--templates", &templates, &seed, &seed]);
     assert_eq!((same.code, same.stdout.as_str()), (0, ""));
-    let changed = diff(&["--stat", "--templates", &templates, &seed, &moved]);
+    // Shown whole as context, the quorum script carries the override.
+    let changed = diff(&[
+        "--headers",
+        "-U",
+        "100000",
+        "--templates",
+        &templates,
+        &seed,
+        &moved,
+    ]);
     assert_eq!(changed.code, 1);
-    assert!(changed.stdout.contains(" hosts/MAIL1/150-quorum.cmd"));
+    assert!(
+        changed.stdout.contains("\n rem overridden\n"),
+        "{}",
+        changed.stdout
+    );
 }
 
 #[test]
