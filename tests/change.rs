@@ -671,3 +671,62 @@ fn comments_and_key_order_are_no_change() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn diff_prints_the_change_set_before_the_file_diffs_and_in_json() {
+    let (old, new, _) = edited_pair(
+        "diff-summary",
+        &[
+            ("address: 192.168.10.30", "address: 192.168.10.40"),
+            (
+                r"edb_path: 'D:\Exchange\First Storage Group\Mailbox Database.edb'",
+                r"edb_path: 'D:\Databases\Mailbox Database.edb'",
+            ),
+        ],
+    );
+    let (old, new) = (old.display().to_string(), new.display().to_string());
+    let text = run(&["diff", &old, &new]);
+    assert_eq!(text.code, 1, "{}", text.stderr);
+    let summary = text.stdout.find("change set:\n").expect("a change set");
+    let first_file = text.stdout.find("--- a/").expect("file diffs");
+    assert!(summary < first_file, "{}", text.stdout);
+    for line in [
+        r"  storage group CCRMAIL\First Storage Group: database path D:\Exchange\First Storage Group\Mailbox Database.edb → D:\Databases\Mailbox Database.edb",
+        "  cluster MAIL: address 192.168.10.30 → 192.168.10.40 (unsupported)",
+    ] {
+        assert!(
+            text.stdout.contains(&format!("{line}\n")),
+            "no {line}:\n{}",
+            &text.stdout[..first_file]
+        );
+    }
+    let stat = run(&["diff", "--stat", &old, &new]);
+    assert!(stat.stdout.starts_with("change set:\n"), "{}", stat.stdout);
+
+    let json = run(&["diff", "--format", "json", &old, &new]);
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    let changes = document["changes"].as_array().expect("changes");
+    let kinds: Vec<(&str, bool)> = changes
+        .iter()
+        .map(|c| {
+            (
+                c["kind"].as_str().expect("kind"),
+                c["supported"].as_bool().expect("supported"),
+            )
+        })
+        .collect();
+    assert_eq!(kinds, [("move", true), ("unsupported", false)]);
+    assert_eq!(changes[1]["pointer"], "/clusters/0/address");
+
+    // Same model, other bytes: no change set at all.
+    let (old, new, _) = edited_pair(
+        "diff-no-model-change",
+        &[("# Estate name", "# The estate's name")],
+    );
+    let quiet = run(&[
+        "diff",
+        &old.display().to_string(),
+        &new.display().to_string(),
+    ]);
+    assert!(!quiet.stdout.contains("change set:"), "{}", quiet.stdout);
+}

@@ -5,6 +5,7 @@ mod build;
 mod change;
 mod cli;
 mod coverage;
+mod diff;
 mod golden;
 mod guards;
 mod harness;
