@@ -647,6 +647,28 @@ fn an_invalid_new_is_reported_and_nothing_is_written() {
 }
 
 #[test]
+fn an_invalid_old_is_reported_with_new_and_nothing_is_written() {
+    // OLD broken, NEW broken differently: both files' findings in one run.
+    let (old, new, _) = edited_pair("invalid-both", &[("share: FSW_CCR_MAIL", "share: 'FSW|X'")]);
+    let seed = std::fs::read_to_string(&old).expect("old");
+    std::fs::write(&old, seed.replacen("clients: true", "clients: yes", 1)).expect("write");
+    let (result, new_name, out) = run_change(&old, &new);
+    assert_eq!(result.code, 1);
+    let old_name = old.display().to_string();
+    assert!(
+        result.stderr.contains(&format!("--> {old_name}:")),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result.stderr.contains(&format!("--> {new_name}:")),
+        "{}",
+        result.stderr
+    );
+    assert!(!out.exists());
+}
+
+#[test]
 fn comments_and_key_order_are_no_change() {
     let (old, new, _) = edited_pair(
         "no-change",
