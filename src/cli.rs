@@ -66,16 +66,8 @@ pub enum Command {
         /// The topology file.
         #[arg(value_name = "FILE")]
         file: PathBuf,
-        /// The output directory.
-        #[arg(short, long, value_name = "DIR")]
-        output: PathBuf,
-        /// Replace DIR even if it is not an earlier runsheet output.
-        #[arg(long)]
-        force: bool,
-        /// Directory of templates that replace the embedded ones by name
-        /// (see `runsheet templates`).
-        #[arg(long, value_name = "DIR")]
-        templates: Option<PathBuf>,
+        #[command(flatten)]
+        tree: TreeOptions,
     },
     /// Write the scripts and runbook of the change window from OLD to NEW.
     ///
@@ -93,15 +85,8 @@ pub enum Command {
         /// The topology it should run after the window.
         #[arg(value_name = "NEW")]
         new: PathBuf,
-        /// The output directory.
-        #[arg(short, long, value_name = "DIR")]
-        output: PathBuf,
-        /// Replace DIR even if it is not an earlier runsheet output.
-        #[arg(long)]
-        force: bool,
-        /// Directory of templates that replace the embedded ones by name.
-        #[arg(long, value_name = "DIR")]
-        templates: Option<PathBuf>,
+        #[command(flatten)]
+        tree: TreeOptions,
     },
     /// Print the ordered steps of the build without writing anything.
     Plan {
@@ -167,6 +152,21 @@ pub enum Command {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
+}
+
+/// Where and how `build` and `change` write their tree.
+#[derive(Debug, clap::Args)]
+pub struct TreeOptions {
+    /// The output directory.
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Replace DIR even if it is not an earlier runsheet output.
+    #[arg(long)]
+    pub force: bool,
+    /// Directory of templates that replace the embedded ones by name
+    /// (see `runsheet templates`).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
 }
 
 /// Output format of findings.
@@ -304,23 +304,20 @@ pub fn run(
             .write_all(model::schema_text().as_bytes())
             .map(|()| Outcome::Success)
             .map_err(Error::from),
-        Command::Build {
-            file,
-            output,
-            force,
-            templates,
-        } => build(&file, &output, force, templates.as_deref(), color, out, err),
-        Command::Change {
-            old,
-            new,
-            output,
-            force,
-            templates,
-        } => change(
+        Command::Build { file, tree } => build(
+            &file,
+            &tree.output,
+            tree.force,
+            tree.templates.as_deref(),
+            color,
+            out,
+            err,
+        ),
+        Command::Change { old, new, tree } => change(
             (&old, &new),
-            &output,
-            force,
-            templates.as_deref(),
+            &tree.output,
+            tree.force,
+            tree.templates.as_deref(),
             color,
             out,
             err,
