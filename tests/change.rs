@@ -530,6 +530,11 @@ const REFUSED: &[(&str, &str, &str)] = &[
         "- name: Mailbox Database",
         "- name: Staff Database",
     ),
+    (
+        "install-path",
+        "setup: 'D:\\Exchange2007SP3\\Setup.com'\n",
+        "install_path: 'D:\\Exchange'\n      setup: 'D:\\Exchange2007SP3\\Setup.com'\n",
+    ),
 ];
 
 #[test]
