@@ -583,3 +583,26 @@ fn steps_relying_on_unconfirmed_facts_say_what_to_verify() {
         }
     }
 }
+
+/// Review 8, finding 13: "every copy Healthy" and "every check Passed" are
+/// not proved by an empty list: the verification steps fail on one.
+#[test]
+fn an_empty_status_list_is_not_a_pass() {
+    let files = seed();
+    for (suffix, lists) in [
+        ("-verify-cms.ps1", &["$copies"][..]),
+        ("-final-verification.ps1", &["$copies", "$checks"][..]),
+    ] {
+        let script = script(&files, suffix);
+        for list in lists {
+            in_order(
+                &script,
+                &[
+                    &format!("if ({list}.Count -eq 0) {{"),
+                    "Fail (",
+                    "Stop-Step 0",
+                ],
+            );
+        }
+    }
+}
