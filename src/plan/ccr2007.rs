@@ -90,7 +90,7 @@ pub const STEPS: &[StepDef] = &[
         on_failure: "Do not continue on this host. Fix what the failed check names (wrong server, missing address or drive, Standard edition, Server Core, 32-bit or another Windows release) or correct the topology and rebuild the runbook.",
         after: &[],
         unconfirmed: Some(
-            "on a cluster node, run `wmic os get OperatingSystemSKU,OSArchitecture,Version /value` once and check that it prints one `Name=value` line each (for example `OperatingSystemSKU=10`, `OSArchitecture=64-bit`, `Version=6.0.6002`); the pre-flight reads these lines",
+            "on a cluster node, run `wmic os get OperatingSystemSKU,OSArchitecture,Version /value` once and check that it prints one `Name=value` line each (for example `OperatingSystemSKU=10`, `OSArchitecture=64-bit`, `Version=6.0.6002` on Windows Server 2008, `Version=6.1.7601` on 2008 R2); the pre-flight reads these lines",
         ),
     },
     StepDef {
