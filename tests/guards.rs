@@ -606,3 +606,22 @@ fn an_empty_status_list_is_not_a_pass() {
         }
     }
 }
+
+/// Review 8, finding 12: Windows PowerShell passes `$null` to a .NET string
+/// parameter as "", so `ChangeExtension(path, $null)` keeps the dot; no
+/// script builds a path that way.
+#[test]
+fn no_script_passes_null_for_a_dotnet_string() {
+    for (name, path) in golden::topologies() {
+        for (file, bytes) in golden::generate(&path) {
+            if file.ends_with(".ps1") {
+                let script = text(&bytes);
+                let passes_null = script
+                    .lines()
+                    .filter(|line| !line.trim_start().starts_with('#'))
+                    .any(|line| line.contains(", $null)"));
+                assert!(!passes_null, "{name}: {file}");
+            }
+        }
+    }
+}
