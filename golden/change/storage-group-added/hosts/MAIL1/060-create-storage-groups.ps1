@@ -80,14 +80,29 @@ if (-not (Use-ExchangeSnapin)) {
 }
 
 $cms = 'CCRMAIL'
+$passive = 'MAIL2'
 $created = 0
 
-# Waits for: the folders on this node (steps 040 and 050).
+# A local path of another node, through its administrative share: E:\x -> \\NODE\E$\x.
+function Get-AdminPath {
+    param([string]$Node, [string]$Path)
+    '\\' + $Node + '\' + $Path.Substring(0, 1) + '$' + $Path.Substring(2)
+}
+
+# Waits for: the folders on this node and on the passive node (steps 040 and 050).
+# New-StorageGroup starts the passive copy at the same paths there; the passive
+# node is read through its administrative share, which shows the folders themselves.
 if (-not [System.IO.Directory]::Exists('E:\Exchange\SG2 Staff')) {
-    Fail ('folder ' + 'E:\Exchange\SG2 Staff' + ' is missing: finish steps ' + '040 and 050' + ' first')
+    Fail ('folder ' + 'E:\Exchange\SG2 Staff' + ' is missing on ' + $env:COMPUTERNAME + ': finish steps ' + '040 and 050' + ' first')
+}
+if (-not [System.IO.Directory]::Exists((Get-AdminPath $passive 'E:\Exchange\SG2 Staff'))) {
+    Fail ('folder ' + 'E:\Exchange\SG2 Staff' + ' is missing on ' + $passive + ': finish steps ' + '040 and 050' + ' first (this account must be an administrator of ' + $passive + ' to read its folders)')
 }
 if (-not [System.IO.Directory]::Exists('D:\Exchange\SG2 Staff')) {
-    Fail ('folder ' + 'D:\Exchange\SG2 Staff' + ' is missing: finish steps ' + '040 and 050' + ' first')
+    Fail ('folder ' + 'D:\Exchange\SG2 Staff' + ' is missing on ' + $env:COMPUTERNAME + ': finish steps ' + '040 and 050' + ' first')
+}
+if (-not [System.IO.Directory]::Exists((Get-AdminPath $passive 'D:\Exchange\SG2 Staff'))) {
+    Fail ('folder ' + 'D:\Exchange\SG2 Staff' + ' is missing on ' + $passive + ': finish steps ' + '040 and 050' + ' first (this account must be an administrator of ' + $passive + ' to read its folders)')
 }
 
 function New-GroupWithDatabase {
