@@ -358,13 +358,21 @@ fn the_runbook_opens_with_the_summary_and_ends_with_the_back_out() {
                 .find(needle)
                 .unwrap_or_else(|| panic!("{name}: no {needle}"))
         };
-        assert!(at("## Change summary") < at("## Pre-checks"));
+        assert!(at("## Change summary") < at("## Confirm during the dry run"));
+        assert!(at("## Confirm during the dry run") < at("## Pre-checks"));
+        let dry_run = &runbook[at("## Confirm during the dry run")..at("## Pre-checks")];
         assert!(at("## Pre-checks") < at("## Phase 1: Pre-checks"));
         assert!(at("## Phase 1: Pre-checks") < at("## Back-out"));
         let plan: serde_json::Value =
             serde_json::from_slice(&files["plan.json"]).expect("plan.json");
         for step in plan["steps"].as_array().expect("steps") {
             let number = step["number"].as_str().expect("number");
+            if step["unconfirmed"].is_string() {
+                assert!(
+                    dry_run.contains(number),
+                    "{name}: {number} not in the dry-run list"
+                );
+            }
             assert!(
                 runbook.contains(&format!("### Step {number}: ")),
                 "{name}: {number}"
