@@ -820,7 +820,7 @@ const REMOVE_GROUP: StepDef = StepDef {
     verify: "Get-StorageGroup no longer lists the storage group.",
     on_failure: "A database that still holds mailboxes is refused: move them (Move-Mailbox) and run the step again.",
     unconfirmed: Some(
-        "removing a storage group of a CCR cluster with Remove-MailboxDatabase and Remove-StorageGroup, without disabling replication first, and that Exchange leaves the database and log files in place on both nodes, follow the Exchange 2007 procedure for clustered storage groups; check both on a test cluster",
+        "removing a storage group of a CCR cluster with Remove-MailboxDatabase and Remove-StorageGroup, without disabling replication first, and that Exchange leaves the database and log files in place on both nodes, follow the Exchange 2007 procedure for clustered storage groups; check both on a test cluster. The step finds the storage group and its database in the lists of `Get-StorageGroup -Server <CMS>` and `Get-MailboxDatabase -Server <CMS>` by their identity (`CMS\\Group`, `CMS\\Group\\Database`); run the pre-check once before the window to see that it lists them",
     ),
     ..CHANGE_STEP
 };

@@ -765,3 +765,59 @@ fn diff_prints_the_change_set_before_the_file_diffs_and_in_json() {
     ]);
     assert!(!quiet.stdout.contains("change set:"), "{}", quiet.stdout);
 }
+
+/// The body of a PowerShell function of a script, up to its closing brace at
+/// the start of a line.
+fn function_body<'a>(script: &'a str, name: &str) -> &'a str {
+    let start = script
+        .find(&format!("function {name} {{"))
+        .unwrap_or_else(|| panic!("no function {name}"));
+    let rest = &script[start..];
+    &rest[..rest.find("\n}\n").map_or(rest.len(), |end| end + 2)]
+}
+
+#[test]
+fn a_failed_lookup_never_reads_as_removed() {
+    let removed = tree("storage-group-removed");
+    let added = tree("storage-group-added");
+    let scripts: Vec<(&str, String)> = scripts_named(&removed, "-remove-storage-group-")
+        .into_iter()
+        .chain(scripts_named(&removed, "-precheck"))
+        .chain(scripts_named(&added, "-precheck"))
+        .collect();
+    assert_eq!(scripts.len(), 3);
+    for (path, script) in &scripts {
+        // Absence is proven from a list that was read without error: the
+        // script's trap fails the step on any error of the lookup.
+        for (function, cmdlet) in [
+            (
+                "Find-ServerStorageGroup",
+                "@(Get-StorageGroup -Server $Cms -ErrorAction Stop)",
+            ),
+            (
+                "Find-ServerDatabase",
+                "@(Get-MailboxDatabase -Server $Cms -ErrorAction Stop)",
+            ),
+        ] {
+            let body = function_body(script, function);
+            assert!(body.contains(cmdlet), "{path}: {function} lacks {cmdlet}");
+            assert!(!body.contains("trap") && !body.contains("SilentlyContinue"));
+        }
+        let state = function_body(script, "Get-RemovalState");
+        assert!(
+            state.contains("Find-ServerStorageGroup $Cms $Group"),
+            "{path}"
+        );
+        assert!(
+            state.contains("Find-ServerDatabase $Cms $Database"),
+            "{path}"
+        );
+        let main = &script[script.find("\nAssert-ActiveHere $cms").expect("main part")..];
+        for swallowed in ["Find-Object", "SilentlyContinue"] {
+            assert!(
+                !main.contains(swallowed),
+                "{path}: a lookup error is swallowed"
+            );
+        }
+    }
+}

@@ -232,12 +232,39 @@ function Assert-MoveRoom {
     Assert-Room $needed $Nodes
 }
 
+# A storage group or database of the clustered mailbox server, looked up in
+# the full list of its objects. Reading the list must succeed (any error, such
+# as a domain controller out of reach or access denied, stops the step through
+# the trap), so an object missing from the list is proven absent, never a
+# lookup that failed.
+function Find-ServerStorageGroup {
+    param([string]$Cms, [string]$Identity)
+    $found = $null
+    foreach ($item in @(Get-StorageGroup -Server $Cms -ErrorAction Stop)) {
+        if ([string]$item.Identity -eq $Identity) {
+            $found = $item
+        }
+    }
+    $found
+}
+
+function Find-ServerDatabase {
+    param([string]$Cms, [string]$Identity)
+    $found = $null
+    foreach ($item in @(Get-MailboxDatabase -Server $Cms -ErrorAction Stop)) {
+        if ([string]$item.Identity -eq $Identity) {
+            $found = $item
+        }
+    }
+    $found
+}
+
 # Whether a storage group the change removes is still there ('present') or
 # gone ('gone'); stops when it is somewhere else or still holds mailboxes.
 function Get-RemovalState {
-    param([string]$Group, [string]$Database, [string]$Log, [string]$System, [string]$Edb)
-    $storageGroup = Find-Object { Get-StorageGroup -Identity $Group -ErrorAction SilentlyContinue }
-    $mailboxDatabase = Find-Object { Get-MailboxDatabase -Identity $Database -ErrorAction SilentlyContinue }
+    param([string]$Cms, [string]$Group, [string]$Database, [string]$Log, [string]$System, [string]$Edb)
+    $storageGroup = Find-ServerStorageGroup $Cms $Group
+    $mailboxDatabase = Find-ServerDatabase $Cms $Database
     if (-not $storageGroup -and -not $mailboxDatabase) {
         return 'gone'
     }
@@ -252,6 +279,7 @@ function Get-RemovalState {
         if ($mailboxes.Count -gt 0) {
             Fail ($Database + ' holds ' + $mailboxes.Count + ' mailbox(es), ' + [string]$mailboxes[0].Name + ' among them: move them to another database first')
         }
+        Write-Host ('OK   ' + $Database + ' holds 0 mailboxes')
     }
     'present'
 }
