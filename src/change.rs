@@ -726,9 +726,9 @@ const PRECHECK_STEP: StepDef = StepDef {
     why: "Nothing is touched unless the clustered mailbox server runs on this node, every copy the change touches is Healthy, the estate is as OLD describes it (or already as NEW does), and both nodes have room for the files that move.",
     expect: "One line per storage group the change touches: to do, already done, or what was found instead; the sizes to move and the free space on each node; then \"pre-checks passed\".",
     verify: "The log beside the script lists every storage group of the change.",
-    on_failure: "Nothing was changed. A storage group \"found\" in neither OLD's nor NEW's state has drifted: correct the topology or the estate before the window. Free space: clear room on the drive or pick another. A copy that is not Healthy: treat replication first.",
+    on_failure: "Nothing was changed. A storage group \"found\" in neither OLD's nor NEW's state has drifted: correct the topology or the estate before the window. Free space: clear room on the drive or pick another. A copy that is not Healthy: treat replication first. A copy Suspended by someone else (the step prints its suspend comment) is not this change's: find out why it was suspended, resume it and let it become Healthy before the window.",
     unconfirmed: Some(
-        "the active node is read from `OperationalMachines` of Get-ClusteredMailboxServerStatus (the entry marked `<Active`); the log prefix from the `LogFilePrefix` property of Get-StorageGroup; free space through WMI (`Win32_LogicalDisk`) on both nodes. Run this step once on a test cluster or before the window to see that it reads them",
+        "the active node is read from `OperationalMachines` of Get-ClusteredMailboxServerStatus (the entry marked `<Active`); the log prefix from the `LogFilePrefix` property of Get-StorageGroup; who suspended a copy from its `SuspendComment`; free space through WMI (`Win32_LogicalDisk`) on both nodes. Run this step once on a test cluster or before the window to see that it reads them",
     ),
     ..CHANGE_STEP
 };

@@ -821,3 +821,47 @@ fn a_failed_lookup_never_reads_as_removed() {
         }
     }
 }
+
+#[test]
+fn a_copy_suspended_by_someone_else_is_not_healthy() {
+    let files = tree("database-move");
+    let comment_of = |script: &str| -> String {
+        script
+            .lines()
+            .find(|line| line.starts_with("$changeSuspendComment = "))
+            .expect("the change's suspend comment")
+            .to_owned()
+    };
+    let precheck = &scripts_named(&files, "-precheck")[0].1;
+    let configuration = &scripts_named(&files, "-move-configuration-")[0].1;
+    let mount = &scripts_named(&files, "-mount-and-resume-")[0].1;
+    // One comment for the whole window: what 040 writes, the others recognise.
+    assert_eq!(comment_of(precheck), comment_of(configuration));
+    assert_eq!(comment_of(mount), comment_of(configuration));
+    assert!(configuration.contains("-SuspendComment $changeSuspendComment -Confirm:$false"));
+    for script in [precheck, configuration] {
+        let healthy = function_body(script, "Assert-CopyHealthy");
+        let suspended = healthy
+            .find("if ($status -eq 'Suspended') {")
+            .expect("Suspended handled apart");
+        let rest = &healthy[suspended..];
+        let told_apart = rest.find("Test-SuspendedByChange $Group $copy");
+        assert!(
+            told_apart.is_some_and(|at| rest.find("return").is_some_and(|pass| at < pass)),
+            "a Suspended copy passes without its comment:\n{healthy}"
+        );
+        assert!(!healthy.contains("-ne 'Suspended'"), "{healthy}");
+    }
+    assert!(
+        function_body(precheck, "Test-SuspendedByChange").contains("[string]$Copy.SuspendComment")
+    );
+    let check = mount
+        .find("-not (Test-SuspendedByChange $group $copy)")
+        .expect("the mount step tells its own suspend apart");
+    assert!(
+        check
+            < mount
+                .find("Resume-StorageGroupCopy -Identity $group")
+                .expect("resume")
+    );
+}

@@ -152,14 +152,35 @@ function Get-LogPrefix {
     $prefix
 }
 
+# The comment the change writes when it suspends a copy. A Suspended copy
+# with this comment was suspended by an earlier run of this change; any other
+# was suspended by someone else, maybe because it was failing, and is no
+# ground to move or resume anything.
+$changeSuspendComment = 'runsheet change to topology ' + 'be0484b816724778c084291cf51ffb6a5020025cc6170940a070953c8ec87ed3'
+
+# Whether a Suspended copy was suspended by this change; prints the comment.
+function Test-SuspendedByChange {
+    param([string]$Group, $Copy)
+    $comment = [string]$Copy.SuspendComment
+    Write-Host ('     suspend comment of ' + $Group + ': ' + $comment)
+    $comment -eq $changeSuspendComment
+}
+
 function Assert-CopyHealthy {
     param([string]$Group)
-    $status = [string](Get-StorageGroupCopyStatus -Identity $Group).SummaryCopyStatus
+    $copy = Get-StorageGroupCopyStatus -Identity $Group
+    $status = [string]$copy.SummaryCopyStatus
     Write-Host ('     copy of ' + $Group + ': ' + $status)
-    # Suspended is what an earlier, interrupted run of this change leaves.
-    if ($status -ne 'Healthy' -and $status -ne 'Suspended') {
-        Fail ('the copy of ' + $Group + ' is ' + $status + ', not Healthy: treat replication before the change')
+    if ($status -eq 'Healthy') {
+        return
     }
+    if ($status -eq 'Suspended') {
+        if (Test-SuspendedByChange $Group $copy) {
+            return
+        }
+        Fail ('the copy of ' + $Group + ' is Suspended (comment: ' + [string]$copy.SuspendComment + '), not by this change: find out why, resume it (Resume-StorageGroupCopy) and let it become Healthy before the window')
+    }
+    Fail ('the copy of ' + $Group + ' is ' + $status + ', not Healthy: treat replication before the change')
 }
 
 # Sizes are read with .NET, which takes paths literally.
@@ -300,16 +321,17 @@ $state = Get-MoveState $group $database $oldLog $newLog $oldSystem $newSystem $o
 if ($state -eq 'new') {
     Skip 'The configuration already holds the new paths.'
 }
+# Healthy, or suspended by an earlier run of this step: nothing else.
+Assert-CopyHealthy $group
 if ($state -eq 'old') {
-    # Nothing is done yet: the copy must be healthy and both nodes need room.
-    Assert-CopyHealthy $group
+    # No path moved yet: both nodes need room.
     Assert-MoveRoom $group $oldLog $newLog $oldSystem $newSystem $oldEdb $newEdb $nodes
 }
 
 # The order of the documented procedure: suspend the copy, dismount, then
 # change the paths in the configuration only.
 Write-Host ('Suspending the copy of ' + $group)
-Suspend-StorageGroupCopy -Identity $group -SuspendComment ($stepLabel + ' path move') -Confirm:$false
+Suspend-StorageGroupCopy -Identity $group -SuspendComment $changeSuspendComment -Confirm:$false
 if ((Get-MailboxDatabase -Identity $database -Status).Mounted) {
     Write-Host ('Dismounting ' + $database)
     Dismount-Database -Identity $database -Confirm:$false

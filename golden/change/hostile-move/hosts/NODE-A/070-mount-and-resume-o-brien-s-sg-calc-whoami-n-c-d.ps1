@@ -152,14 +152,35 @@ function Get-LogPrefix {
     $prefix
 }
 
+# The comment the change writes when it suspends a copy. A Suspended copy
+# with this comment was suspended by an earlier run of this change; any other
+# was suspended by someone else, maybe because it was failing, and is no
+# ground to move or resume anything.
+$changeSuspendComment = 'runsheet change to topology ' + '4efe11a0a05d96a3bad50ceaccd2369f6399c54c3fe51800b68683cb6bedc18f'
+
+# Whether a Suspended copy was suspended by this change; prints the comment.
+function Test-SuspendedByChange {
+    param([string]$Group, $Copy)
+    $comment = [string]$Copy.SuspendComment
+    Write-Host ('     suspend comment of ' + $Group + ': ' + $comment)
+    $comment -eq $changeSuspendComment
+}
+
 function Assert-CopyHealthy {
     param([string]$Group)
-    $status = [string](Get-StorageGroupCopyStatus -Identity $Group).SummaryCopyStatus
+    $copy = Get-StorageGroupCopyStatus -Identity $Group
+    $status = [string]$copy.SummaryCopyStatus
     Write-Host ('     copy of ' + $Group + ': ' + $status)
-    # Suspended is what an earlier, interrupted run of this change leaves.
-    if ($status -ne 'Healthy' -and $status -ne 'Suspended') {
-        Fail ('the copy of ' + $Group + ' is ' + $status + ', not Healthy: treat replication before the change')
+    if ($status -eq 'Healthy') {
+        return
     }
+    if ($status -eq 'Suspended') {
+        if (Test-SuspendedByChange $Group $copy) {
+            return
+        }
+        Fail ('the copy of ' + $Group + ' is Suspended (comment: ' + [string]$copy.SuspendComment + '), not by this change: find out why, resume it (Resume-StorageGroupCopy) and let it become Healthy before the window')
+    }
+    Fail ('the copy of ' + $Group + ' is ' + $status + ', not Healthy: treat replication before the change')
 }
 
 # Sizes are read with .NET, which takes paths literally.
@@ -300,9 +321,15 @@ if ((Get-MoveState $group $database $oldLog $newLog $oldSystem $newSystem $oldEd
     Fail ('the configuration does not hold the new paths: finish step ' + '040' + ' first')
 }
 $mounted = (Get-MailboxDatabase -Identity $database -Status).Mounted
-$status = [string](Get-StorageGroupCopyStatus -Identity $group).SummaryCopyStatus
+$copy = Get-StorageGroupCopyStatus -Identity $group
+$status = [string]$copy.SummaryCopyStatus
 if ($mounted -and $status -eq 'Healthy') {
     Skip ($database + ' is mounted at its new path and its copy is Healthy.')
+}
+# Resume only a copy this change suspended: one suspended by someone else
+# (after the change, or for a failing copy) stays as it is.
+if ($status -eq 'Suspended' -and -not (Test-SuspendedByChange $group $copy)) {
+    Fail ('the copy of ' + $group + ' is Suspended (comment: ' + [string]$copy.SuspendComment + '), not by this change: nothing was changed; ask whoever suspended it')
 }
 
 # Waits for: the files on both nodes (steps 050 and 060). The

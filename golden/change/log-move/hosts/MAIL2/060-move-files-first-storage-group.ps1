@@ -152,14 +152,35 @@ function Get-LogPrefix {
     $prefix
 }
 
+# The comment the change writes when it suspends a copy. A Suspended copy
+# with this comment was suspended by an earlier run of this change; any other
+# was suspended by someone else, maybe because it was failing, and is no
+# ground to move or resume anything.
+$changeSuspendComment = 'runsheet change to topology ' + '5fd07978f0fb1aaa6b89ecc9d0771352859975f87d54688e35f4f6f251c79a57'
+
+# Whether a Suspended copy was suspended by this change; prints the comment.
+function Test-SuspendedByChange {
+    param([string]$Group, $Copy)
+    $comment = [string]$Copy.SuspendComment
+    Write-Host ('     suspend comment of ' + $Group + ': ' + $comment)
+    $comment -eq $changeSuspendComment
+}
+
 function Assert-CopyHealthy {
     param([string]$Group)
-    $status = [string](Get-StorageGroupCopyStatus -Identity $Group).SummaryCopyStatus
+    $copy = Get-StorageGroupCopyStatus -Identity $Group
+    $status = [string]$copy.SummaryCopyStatus
     Write-Host ('     copy of ' + $Group + ': ' + $status)
-    # Suspended is what an earlier, interrupted run of this change leaves.
-    if ($status -ne 'Healthy' -and $status -ne 'Suspended') {
-        Fail ('the copy of ' + $Group + ' is ' + $status + ', not Healthy: treat replication before the change')
+    if ($status -eq 'Healthy') {
+        return
     }
+    if ($status -eq 'Suspended') {
+        if (Test-SuspendedByChange $Group $copy) {
+            return
+        }
+        Fail ('the copy of ' + $Group + ' is Suspended (comment: ' + [string]$copy.SuspendComment + '), not by this change: find out why, resume it (Resume-StorageGroupCopy) and let it become Healthy before the window')
+    }
+    Fail ('the copy of ' + $Group + ' is ' + $status + ', not Healthy: treat replication before the change')
 }
 
 # Sizes are read with .NET, which takes paths literally.
