@@ -227,7 +227,8 @@ fn the_mount_waits_for_both_nodes_and_never_forces() {
     for (name, files) in trees() {
         for (path, script) in scripts_named(&files, "-mount-and-resume-") {
             assert!(
-                script.contains("Get-NodePath $node $newEdb")
+                script.contains("Get-NewPlaceGap $node $prefix")
+                    && script.contains("Get-OldPlaceLeft $node $prefix")
                     && script.contains("foreach ($node in $nodes)"),
                 "{name}/{path}: the passive node's files are not checked"
             );
@@ -864,4 +865,46 @@ fn a_copy_suspended_by_someone_else_is_not_healthy() {
                 .find("Resume-StorageGroupCopy -Identity $group")
                 .expect("resume")
     );
+}
+
+#[test]
+fn files_are_proven_at_the_new_place_before_the_mount_and_before_already_done() {
+    for (name, files) in trees() {
+        for (path, script) in scripts_named(&files, "-mount-and-resume-") {
+            let gap = function_body(&script, "Get-NewPlaceGap");
+            for needed in [
+                "[System.IO.Path]::Combine($newLog, $Prefix + '.log')",
+                "[System.IO.Path]::Combine($newSystem, $Prefix + '.chk')",
+                "(Get-NodePath $Node $newEdb)",
+            ] {
+                assert!(
+                    gap.contains(needed),
+                    "{name}/{path}: Get-NewPlaceGap lacks {needed}"
+                );
+            }
+            let left = function_body(&script, "Get-OldPlaceLeft");
+            assert!(left.contains("($Prefix + '*.jrs')"), "{name}/{path}");
+            let mount = script
+                .find("    Mount-Database -Identity $database")
+                .expect("mount");
+            let proven = script
+                .find("$gap = Get-NewPlaceGap $node $prefix ($node -eq $env:COMPUTERNAME)")
+                .expect("the new place is checked on every node");
+            assert!(proven < mount, "{name}/{path}");
+            let failed = &script[proven..mount];
+            assert!(
+                failed.contains("if ($gap.Length -gt 0) {\n        Fail ("),
+                "{name}/{path}"
+            );
+        }
+        for (path, script) in scripts_named(&files, "-move-files-") {
+            let skip = script
+                .find("    Skip ('The files of ")
+                .expect("already done");
+            let proven = script
+                .find("$gap = Get-NewPlaceGap $env:COMPUTERNAME $prefix $activeHere")
+                .expect("already done proves the new place");
+            assert!(proven < skip, "{name}/{path}");
+        }
+    }
 }

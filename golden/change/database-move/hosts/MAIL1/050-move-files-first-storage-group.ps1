@@ -81,9 +81,8 @@ if (-not (Use-ExchangeSnapin)) {
 
 # A change acts where the clustered mailbox server runs: the node its
 # OperationalMachines entry marks <Active>.
-function Assert-ActiveHere {
+function Get-ActiveNode {
     param([string]$Cms)
-    Assert-CmsOnline $Cms
     $active = ''
     foreach ($machine in @((Get-ClusteredMailboxServerStatus -Identity $Cms).OperationalMachines)) {
         $text = [string]$machine
@@ -94,6 +93,13 @@ function Assert-ActiveHere {
     if ($active.Length -eq 0) {
         Fail ('cannot tell which node runs ' + $Cms + ' (OperationalMachines marks none <Active>): check Get-ClusteredMailboxServerStatus')
     }
+    $active
+}
+
+function Assert-ActiveHere {
+    param([string]$Cms)
+    Assert-CmsOnline $Cms
+    $active = Get-ActiveNode $Cms
     if ($active -ne $env:COMPUTERNAME) {
         Fail ($Cms + ' runs on ' + $active + ', not here: move it with Move-ClusteredMailboxServer -Identity ' + $Cms + ' -TargetMachine ' + $env:COMPUTERNAME + ', or run the change from there')
     }
@@ -316,6 +322,71 @@ $oldEdb = 'D:\Exchange\First Storage Group\Mailbox Database.edb'
 $newEdb = 'F:\Databases\First Storage Group\Mailbox Database.edb'
 $nodes = @('MAIL1', 'MAIL2')
 
+# A local path of another node, through its administrative share: E:\x -> \\NODE\E$\x.
+function Get-AdminPath {
+    param([string]$Node, [string]$Path)
+    '\\' + $Node + '\' + $Path.Substring(0, 1) + '$' + $Path.Substring(2)
+}
+
+# A path of a node as this node reads it: local here, through the
+# administrative share elsewhere.
+function Get-NodePath {
+    param([string]$Computer, [string]$Path)
+    if ($Computer -eq $env:COMPUTERNAME) {
+        return $Path
+    }
+    Get-AdminPath $Computer $Path
+}
+
+# What is missing at the new place on one node; empty when every file the
+# change moves is there. "Nothing left at the old place" proves nothing by
+# itself: a folder emptied by hand, or a lost copy, looks the same. Every node
+# holds the database file; the active node also the current log
+# (<prefix>.log) and the checkpoint (<prefix>.chk), which a passive copy may
+# not have.
+function Get-NewPlaceGap {
+    param([string]$Node, [string]$Prefix, [bool]$Active)
+    $gaps = @()
+    if ($oldEdb -ne $newEdb -and -not [System.IO.File]::Exists((Get-NodePath $Node $newEdb))) {
+        $gaps += ('no database file at ' + $newEdb)
+    }
+    if ($Active) {
+        $currentLog = [System.IO.Path]::Combine($newLog, $Prefix + '.log')
+        if ($oldLog -ne $newLog -and -not [System.IO.File]::Exists((Get-NodePath $Node $currentLog))) {
+            $gaps += ('no current log at ' + $currentLog)
+        }
+        $checkpoint = [System.IO.Path]::Combine($newSystem, $Prefix + '.chk')
+        if ($oldSystem -ne $newSystem -and -not [System.IO.File]::Exists((Get-NodePath $Node $checkpoint))) {
+            $gaps += ('no checkpoint at ' + $checkpoint)
+        }
+    }
+    [string]::Join('; ', $gaps)
+}
+
+# What is left at the old place on one node: the database file, logs and
+# checkpoint files of this storage group, for each path the change moves.
+function Get-OldPlaceLeft {
+    param([string]$Node, [string]$Prefix)
+    $left = @()
+    if ($oldEdb -ne $newEdb -and [System.IO.File]::Exists((Get-NodePath $Node $oldEdb))) {
+        $left += $oldEdb
+    }
+    $folder = Get-NodePath $Node $oldLog
+    if ($oldLog -ne $newLog -and [System.IO.Directory]::Exists($folder)) {
+        foreach ($pattern in @(($Prefix + '*.log'), ($Prefix + '*.jrs'))) {
+            $count = @([System.IO.Directory]::GetFiles($folder, $pattern)).Count
+            if ($count -gt 0) {
+                $left += ([string]$count + ' ' + $pattern + ' file(s) in ' + $oldLog)
+            }
+        }
+    }
+    $checkpoint = [System.IO.Path]::Combine($oldSystem, $Prefix + '.chk')
+    if ($oldSystem -ne $newSystem -and [System.IO.File]::Exists((Get-NodePath $Node $checkpoint))) {
+        $left += $checkpoint
+    }
+    [string]::Join('; ', $left)
+}
+
 # Waits for: the new paths in the configuration (step 040).
 if ((Get-MoveState $group $database $oldLog $newLog $oldSystem $newSystem $oldEdb $newEdb) -ne 'new') {
     Fail ('the configuration does not hold the new paths yet: finish step ' + '040' + ' first')
@@ -353,7 +424,12 @@ if ($oldSystem -ne $newSystem) {
         Add-Move $checkpoint ([System.IO.Path]::Combine($newSystem, $prefix + '.chk'))
     }
 }
+$activeHere = (Get-ActiveNode $cms) -eq $env:COMPUTERNAME
 if ($from.Count -eq 0) {
+    $gap = Get-NewPlaceGap $env:COMPUTERNAME $prefix $activeHere
+    if ($gap.Length -gt 0) {
+        Fail ('nothing of ' + $group + ' is left at the old place, but the new place is incomplete on this node (' + $gap + '): find the files before going on')
+    }
     Skip ('The files of ' + $group + ' are in the new folders on this node.')
 }
 
@@ -377,7 +453,8 @@ for ($index = 0; $index -lt $from.Count; $index++) {
     [System.IO.File]::Move($from[$index], $to[$index])
     Write-Host ('OK   moved ' + $from[$index] + ' -> ' + $to[$index])
 }
-if (-not [System.IO.File]::Exists($newEdb)) {
-    Fail ('the database file is not at ' + $newEdb + ' after the move')
+$gap = Get-NewPlaceGap $env:COMPUTERNAME $prefix $activeHere
+if ($gap.Length -gt 0) {
+    Fail ('after the move the new place is incomplete on this node: ' + $gap)
 }
 Stop-Step 0 ($stepLabel + ': done, ' + $from.Count + ' file(s) moved.')

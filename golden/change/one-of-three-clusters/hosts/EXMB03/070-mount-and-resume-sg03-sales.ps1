@@ -81,9 +81,8 @@ if (-not (Use-ExchangeSnapin)) {
 
 # A change acts where the clustered mailbox server runs: the node its
 # OperationalMachines entry marks <Active>.
-function Assert-ActiveHere {
+function Get-ActiveNode {
     param([string]$Cms)
-    Assert-CmsOnline $Cms
     $active = ''
     foreach ($machine in @((Get-ClusteredMailboxServerStatus -Identity $Cms).OperationalMachines)) {
         $text = [string]$machine
@@ -94,6 +93,13 @@ function Assert-ActiveHere {
     if ($active.Length -eq 0) {
         Fail ('cannot tell which node runs ' + $Cms + ' (OperationalMachines marks none <Active>): check Get-ClusteredMailboxServerStatus')
     }
+    $active
+}
+
+function Assert-ActiveHere {
+    param([string]$Cms)
+    Assert-CmsOnline $Cms
+    $active = Get-ActiveNode $Cms
     if ($active -ne $env:COMPUTERNAME) {
         Fail ($Cms + ' runs on ' + $active + ', not here: move it with Move-ClusteredMailboxServer -Identity ' + $Cms + ' -TargetMachine ' + $env:COMPUTERNAME + ', or run the change from there')
     }
@@ -316,6 +322,71 @@ $oldEdb = 'M:\Databases\SG03\Sales.edb'
 $newEdb = 'D:\Databases\SG03\Sales.edb'
 $nodes = @('EXMB03', 'EXMB04')
 
+# A local path of another node, through its administrative share: E:\x -> \\NODE\E$\x.
+function Get-AdminPath {
+    param([string]$Node, [string]$Path)
+    '\\' + $Node + '\' + $Path.Substring(0, 1) + '$' + $Path.Substring(2)
+}
+
+# A path of a node as this node reads it: local here, through the
+# administrative share elsewhere.
+function Get-NodePath {
+    param([string]$Computer, [string]$Path)
+    if ($Computer -eq $env:COMPUTERNAME) {
+        return $Path
+    }
+    Get-AdminPath $Computer $Path
+}
+
+# What is missing at the new place on one node; empty when every file the
+# change moves is there. "Nothing left at the old place" proves nothing by
+# itself: a folder emptied by hand, or a lost copy, looks the same. Every node
+# holds the database file; the active node also the current log
+# (<prefix>.log) and the checkpoint (<prefix>.chk), which a passive copy may
+# not have.
+function Get-NewPlaceGap {
+    param([string]$Node, [string]$Prefix, [bool]$Active)
+    $gaps = @()
+    if ($oldEdb -ne $newEdb -and -not [System.IO.File]::Exists((Get-NodePath $Node $newEdb))) {
+        $gaps += ('no database file at ' + $newEdb)
+    }
+    if ($Active) {
+        $currentLog = [System.IO.Path]::Combine($newLog, $Prefix + '.log')
+        if ($oldLog -ne $newLog -and -not [System.IO.File]::Exists((Get-NodePath $Node $currentLog))) {
+            $gaps += ('no current log at ' + $currentLog)
+        }
+        $checkpoint = [System.IO.Path]::Combine($newSystem, $Prefix + '.chk')
+        if ($oldSystem -ne $newSystem -and -not [System.IO.File]::Exists((Get-NodePath $Node $checkpoint))) {
+            $gaps += ('no checkpoint at ' + $checkpoint)
+        }
+    }
+    [string]::Join('; ', $gaps)
+}
+
+# What is left at the old place on one node: the database file, logs and
+# checkpoint files of this storage group, for each path the change moves.
+function Get-OldPlaceLeft {
+    param([string]$Node, [string]$Prefix)
+    $left = @()
+    if ($oldEdb -ne $newEdb -and [System.IO.File]::Exists((Get-NodePath $Node $oldEdb))) {
+        $left += $oldEdb
+    }
+    $folder = Get-NodePath $Node $oldLog
+    if ($oldLog -ne $newLog -and [System.IO.Directory]::Exists($folder)) {
+        foreach ($pattern in @(($Prefix + '*.log'), ($Prefix + '*.jrs'))) {
+            $count = @([System.IO.Directory]::GetFiles($folder, $pattern)).Count
+            if ($count -gt 0) {
+                $left += ([string]$count + ' ' + $pattern + ' file(s) in ' + $oldLog)
+            }
+        }
+    }
+    $checkpoint = [System.IO.Path]::Combine($oldSystem, $Prefix + '.chk')
+    if ($oldSystem -ne $newSystem -and [System.IO.File]::Exists((Get-NodePath $Node $checkpoint))) {
+        $left += $checkpoint
+    }
+    [string]::Join('; ', $left)
+}
+
 Assert-ActiveHere $cms
 if ((Get-MoveState $group $database $oldLog $newLog $oldSystem $newSystem $oldEdb $newEdb) -ne 'new') {
     Fail ('the configuration does not hold the new paths: finish step ' + '040' + ' first')
@@ -336,13 +407,6 @@ if ($status -eq 'Suspended' -and -not (Test-SuspendedByChange $group $copy)) {
 # passive node is read through its administrative share. A database mounted
 # without its file, or replication resumed into empty folders, would cost the
 # window a reseed or the mailboxes.
-function Get-NodePath {
-    param([string]$Computer, [string]$Path)
-    if ($Computer -eq $env:COMPUTERNAME) {
-        return $Path
-    }
-    '\\' + $Computer + '\' + $Path.Substring(0, 1) + '$' + $Path.Substring(2)
-}
 $prefix = Get-LogPrefix $group
 $waitFor = '050 and 060'
 foreach ($node in $nodes) {
@@ -350,21 +414,14 @@ foreach ($node in $nodes) {
     if (-not [System.IO.Directory]::Exists($folder)) {
         Fail ('cannot see ' + $folder + ' on ' + $node + ': finish steps ' + $waitFor + ', and check that the administrative share is reachable from here')
     }
-    if ($oldEdb -ne $newEdb) {
-        if (-not [System.IO.File]::Exists((Get-NodePath $node $newEdb))) {
-            Fail ('the database file is not at ' + $newEdb + ' on ' + $node + ': finish steps ' + $waitFor + ' first')
-        }
-        if ([System.IO.File]::Exists((Get-NodePath $node $oldEdb))) {
-            Fail ('a database file is still at ' + $oldEdb + ' on ' + $node + ': finish steps ' + $waitFor + ' first')
-        }
+    $left = Get-OldPlaceLeft $node $prefix
+    if ($left.Length -gt 0) {
+        Fail ('files of ' + $group + ' are still at the old place on ' + $node + ' (' + $left + '): finish steps ' + $waitFor + ' first')
     }
-    if ($oldLog -ne $newLog) {
-        if ([System.IO.Directory]::Exists((Get-NodePath $node $oldLog)) -and @([System.IO.Directory]::GetFiles((Get-NodePath $node $oldLog), ($prefix + '*.log'))).Count -gt 0) {
-            Fail ('logs of ' + $group + ' are still in ' + $oldLog + ' on ' + $node + ': finish steps ' + $waitFor + ' first')
-        }
-    }
-    if ($oldSystem -ne $newSystem -and [System.IO.File]::Exists((Get-NodePath $node ([System.IO.Path]::Combine($oldSystem, $prefix + '.chk'))))) {
-        Fail ('the checkpoint of ' + $group + ' is still in ' + $oldSystem + ' on ' + $node + ': finish steps ' + $waitFor + ' first')
+    # This step runs on the active node (checked above).
+    $gap = Get-NewPlaceGap $node $prefix ($node -eq $env:COMPUTERNAME)
+    if ($gap.Length -gt 0) {
+        Fail ('the files of ' + $group + ' are not all at the new place on ' + $node + ' (' + $gap + '): nothing was mounted. Find them before going on; never mount without them')
     }
     Write-Host ('OK   files of ' + $group + ' are in the new folders on ' + $node)
 }

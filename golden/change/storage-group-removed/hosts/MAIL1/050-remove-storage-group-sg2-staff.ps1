@@ -81,9 +81,8 @@ if (-not (Use-ExchangeSnapin)) {
 
 # A change acts where the clustered mailbox server runs: the node its
 # OperationalMachines entry marks <Active>.
-function Assert-ActiveHere {
+function Get-ActiveNode {
     param([string]$Cms)
-    Assert-CmsOnline $Cms
     $active = ''
     foreach ($machine in @((Get-ClusteredMailboxServerStatus -Identity $Cms).OperationalMachines)) {
         $text = [string]$machine
@@ -94,6 +93,13 @@ function Assert-ActiveHere {
     if ($active.Length -eq 0) {
         Fail ('cannot tell which node runs ' + $Cms + ' (OperationalMachines marks none <Active>): check Get-ClusteredMailboxServerStatus')
     }
+    $active
+}
+
+function Assert-ActiveHere {
+    param([string]$Cms)
+    Assert-CmsOnline $Cms
+    $active = Get-ActiveNode $Cms
     if ($active -ne $env:COMPUTERNAME) {
         Fail ($Cms + ' runs on ' + $active + ', not here: move it with Move-ClusteredMailboxServer -Identity ' + $Cms + ' -TargetMachine ' + $env:COMPUTERNAME + ', or run the change from there')
     }
