@@ -726,9 +726,9 @@ const PRECHECK_STEP: StepDef = StepDef {
     why: "Nothing is touched unless the clustered mailbox server runs on this node, every copy the change touches is Healthy, the estate is as OLD describes it (or already as NEW does), and both nodes have room for the files that move.",
     expect: "One line per storage group the change touches: to do, already done, or what was found instead; the sizes to move and the free space on each node; then \"pre-checks passed\".",
     verify: "The log beside the script lists every storage group of the change.",
-    on_failure: "Nothing was changed. A storage group \"found\" in neither OLD's nor NEW's state has drifted: correct the topology or the estate before the window. Free space: clear room on the drive or pick another. A copy that is not Healthy: treat replication first. A copy Suspended by someone else (the step prints its suspend comment) is not this change's: find out why it was suspended, resume it and let it become Healthy before the window.",
+    on_failure: "Nothing was changed. A storage group \"found\" in neither OLD's nor NEW's state has drifted: correct the topology or the estate before the window. Free space: clear room on the volume or pick another. Files already at the new place: they are not this change's; move them away. A copy that is not Healthy: treat replication first. A copy Suspended by someone else (the step prints its suspend comment) is not this change's: find out why it was suspended, resume it and let it become Healthy before the window.",
     unconfirmed: Some(
-        "the active node is read from `OperationalMachines` of Get-ClusteredMailboxServerStatus (the entry marked `<Active`); the log prefix from the `LogFilePrefix` property of Get-StorageGroup; who suspended a copy from its `SuspendComment`; free space through WMI (`Win32_LogicalDisk`) on both nodes. Run this step once on a test cluster or before the window to see that it reads them",
+        "the active node is read from `OperationalMachines` of Get-ClusteredMailboxServerStatus (the entry marked `<Active`); the log prefix from the `LogFilePrefix` property of Get-StorageGroup; who suspended a copy from its `SuspendComment`; free space through WMI (`Win32_Volume`: the volume whose `Name`, a drive such as `E:\\` or a mount folder, is the longest start of the path) on both nodes; the WMI firewall rules must let this node read the other. The new place must hold no file of the storage group on either node. Run this step once on a test cluster or before the window to see that it reads them",
     ),
     ..CHANGE_STEP
 };
@@ -753,9 +753,9 @@ const MOVE_FILES: StepDef = StepDef {
     on: On::EachNode,
     title: "Move the storage group's files on this node",
     why: "With -ConfigurationOnly Exchange moves nothing: the database file, the logs and the checkpoint are moved by a script on each node, the active and the passive one.",
-    expect: "One line per file moved (a database file moved to another drive is copied: allow about a minute per 2 GB), then done; or \"already done\" when the files are in the new folders.",
+    expect: "One line per file moved. A file moved to another volume is copied under a temporary name (.partial), checked, then renamed; a large file prints its size and time first (about a minute per 2 GB) and nothing more until it is copied: leave the window open. Then done; or \"already done\" when the files are in the new folders.",
     verify: "The new folders hold the .edb, the logs and the .chk of this storage group; the old folders hold none of them.",
-    on_failure: "Do not mount while a file is missing or in both places: the message names it. Move it by hand, then run the step again.",
+    on_failure: "Do not mount while a file is missing: the message names it. If the step was interrupted, run it again: it deletes a half-made .partial copy and starts that file again, or finishes a checked copy. Never delete a database file by hand unless the message names which one.",
     ..CHANGE_STEP
 };
 

@@ -193,7 +193,7 @@ fn a_move_follows_the_documented_order_with_files_moved_on_each_node() {
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
     // Room: sizes read on the active node, free space on both through WMI.
     let partial = text(&files["hosts/MAIL1/030-precheck.ps1"]);
-    assert!(partial.contains("Get-WmiObject -Class Win32_LogicalDisk -ComputerName $node"));
+    assert!(partial.contains("@(Get-WmiObject -Class Win32_Volume -ComputerName $Node)"));
     assert!(partial.contains("$nodes = @('MAIL1', 'MAIL2')"));
 
     let mount = text(&files["hosts/MAIL1/070-mount-and-resume-first-storage-group.ps1"]);
@@ -906,5 +906,84 @@ fn files_are_proven_at_the_new_place_before_the_mount_and_before_already_done() 
                 .expect("already done proves the new place");
             assert!(proven < skip, "{name}/{path}");
         }
+    }
+}
+
+#[test]
+fn an_interrupted_copy_is_finished_or_restarted_never_left_to_choose() {
+    for (name, files) in trees() {
+        for (path, script) in scripts_named(&files, "-move-files-") {
+            let body = function_body(&script, "Move-StepFile");
+            // Copy to a temporary name, check, rename, and only then delete.
+            let order: Vec<usize> = [
+                "[System.IO.File]::Copy($Source, $partial)",
+                "if ((Get-FileBytes $partial) -ne $bytes) {",
+                "[System.IO.File]::Move($partial, $Target)",
+                "[System.IO.File]::Delete($Source)\n    Write-Host ('OK   copied",
+            ]
+            .iter()
+            .map(|needle| {
+                body.find(needle)
+                    .unwrap_or_else(|| panic!("{name}/{path}: no `{needle}`"))
+            })
+            .collect();
+            assert!(
+                order.windows(2).all(|w| w[0] < w[1]),
+                "{name}/{path}: {order:?}"
+            );
+            assert!(
+                body.contains("[System.IO.File]::Delete($partial)"),
+                "{name}/{path}"
+            );
+            assert!(
+                body.contains("Write-Host ('Copying "),
+                "{name}/{path}: no progress line"
+            );
+            assert!(!body.contains("which one is current"), "{name}/{path}");
+            assert!(!script.contains("which one is current"), "{name}/{path}");
+            let moves = script.find("    Move-StepFile $volumes $from[$index] $to[$index]");
+            assert!(moves.is_some(), "{name}/{path}: files moved another way");
+            assert_eq!(
+                script.matches("[System.IO.File]::Move(").count(),
+                2,
+                "{name}/{path}"
+            );
+        }
+    }
+}
+
+#[test]
+fn room_is_read_per_volume_mount_points_included() {
+    let files = tree("database-move");
+    let scripts: Vec<(&str, String)> = scripts_named(&files, "")
+        .into_iter()
+        .filter(|(_, script)| script.contains("function Assert-Room {"))
+        .collect();
+    assert!(scripts.len() >= 4, "{}", scripts.len());
+    for (path, script) in scripts {
+        assert!(!script.contains("Win32_LogicalDisk"), "{path}");
+        assert!(
+            !script.contains(".Substring(0, 2)"),
+            "{path}: a drive letter stands for a volume"
+        );
+        let find = function_body(&script, "Find-Volume");
+        assert!(
+            find.contains("$name.Length -gt $length -and $full.StartsWith($name"),
+            "{path}"
+        );
+        let room = function_body(&script, "Assert-Room");
+        assert!(
+            room.contains("if ([string]$source.Name -ne $name) {"),
+            "{path}"
+        );
+        assert!(
+            room.contains("$free[$name] = [double]$target.FreeSpace"),
+            "{path}"
+        );
+        let volumes = function_body(&script, "Get-Volumes");
+        assert!(
+            volumes.contains("trap {") && volumes.contains("firewall"),
+            "{path}"
+        );
     }
 }

@@ -209,37 +209,125 @@ function Get-FilesBytes {
     $total
 }
 
-# A file moved within one drive is renamed; to another drive it is copied,
-# and needs room there.
+# A local path of another node, through its administrative share: E:\x -> \\NODE\E$\x.
+function Get-AdminPath {
+    param([string]$Node, [string]$Path)
+    '\\' + $Node + '\' + $Path.Substring(0, 1) + '$' + $Path.Substring(2)
+}
+
+# A path of a node as this node reads it: local here, through the
+# administrative share elsewhere.
+function Get-NodePath {
+    param([string]$Computer, [string]$Path)
+    if ($Computer -eq $env:COMPUTERNAME) {
+        return $Path
+    }
+    Get-AdminPath $Computer $Path
+}
+
+# The files of a storage group already at a place where the change puts them,
+# on any node: an earlier removal keeps its .edb, logs and checkpoint, and a
+# new copy over them would replay or collide with a foreign log stream. The
+# passive node is read through its administrative share.
+function Get-PlaceTaken {
+    param([string[]]$Nodes, [string]$Prefix, [string]$Log, [string]$System, [string]$Edb)
+    $taken = @()
+    foreach ($node in $Nodes) {
+        if ($Edb.Length -gt 0 -and [System.IO.File]::Exists((Get-NodePath $node $Edb))) {
+            $taken += ($node + ': ' + $Edb)
+        }
+        foreach ($folder in @($Log, $System)) {
+            if ($folder.Length -gt 0 -and [System.IO.Directory]::Exists((Get-NodePath $node $folder))) {
+                foreach ($pattern in @(($Prefix + '*.log'), ($Prefix + '*.jrs'), ($Prefix + '*.chk'))) {
+                    $count = @([System.IO.Directory]::GetFiles((Get-NodePath $node $folder), $pattern)).Count
+                    if ($count -gt 0) {
+                        $taken += ($node + ': ' + $count + ' ' + $pattern + ' file(s) in ' + $folder)
+                    }
+                }
+            }
+        }
+    }
+    [string]::Join('; ', $taken)
+}
+
+# One move to make room for: its source and target (files or folders) and its
+# size. Whether it needs room is decided on each node, by volume.
 function Add-Needed {
     param([hashtable]$Needed, [string]$From, [string]$To, [double]$Bytes)
-    $target = $To.Substring(0, 2).ToUpper()
-    if ($From.Substring(0, 2).ToUpper() -eq $target -or $Bytes -eq 0) {
+    if ($Bytes -eq 0) {
         return
     }
-    if ($Needed.ContainsKey($target)) {
-        $Needed[$target] = $Needed[$target] + $Bytes
+    $key = $From + '|' + $To
+    if ($Needed.ContainsKey($key)) {
+        $Needed[$key] = $Needed[$key] + $Bytes
     } else {
-        $Needed[$target] = $Bytes
+        $Needed[$key] = $Bytes
     }
 }
 
-# Free space on each node's target drives, read through WMI, with a tenth to spare.
+# The volumes of a node, through WMI. Win32_Volume names each volume by where
+# it is mounted, a drive (E:\) or a folder (E:\ExchVols\SG1\), so a path on a
+# volume mounted in a folder finds that volume, not the drive's.
+function Get-Volumes {
+    param([string]$Node)
+    trap {
+        Fail ('cannot read the volumes of ' + $Node + ' through WMI (' + [string]$_ + '): enable the Windows Management Instrumentation (WMI) firewall rules on ' + $Node + ', or check its free space by hand')
+    }
+    @(Get-WmiObject -Class Win32_Volume -ComputerName $Node)
+}
+
+# The volume a path is on: the one whose name is the longest prefix of it.
+function Find-Volume {
+    param($Volumes, [string]$Path, [string]$Node)
+    $found = $null
+    $length = 0
+    $full = $Path.TrimEnd('\') + '\'
+    foreach ($volume in $Volumes) {
+        $name = [string]$volume.Name
+        if ($name.Length -gt $length -and $full.StartsWith($name, [System.StringComparison]::OrdinalIgnoreCase)) {
+            $found = $volume
+            $length = $name.Length
+        }
+    }
+    if ($found -eq $null) {
+        Fail ('no volume of ' + $Node + ' holds ' + $Path + ': add the disk before the window')
+    }
+    $found
+}
+
+# A file moved within one volume is renamed; to another volume it is copied,
+# and needs room there. Free space on each node's target volumes, with a
+# tenth to spare, and the copying time at about a minute per 2 GB.
 function Assert-Room {
     param([hashtable]$Needed, [string[]]$Nodes)
-    foreach ($drive in @($Needed.Keys)) {
-        foreach ($node in $Nodes) {
-            $disk = Get-WmiObject -Class Win32_LogicalDisk -ComputerName $node -Filter ("DeviceID='" + $drive + "'")
-            if ($disk -eq $null) {
-                Fail ('drive ' + $drive + ' does not exist on ' + $node + ': add the disk before the window')
-            }
-            $free = [double]$disk.FreeSpace
-            $want = [double]$Needed[$drive] * 1.1
-            Write-Host ('     ' + $node + ' ' + $drive + ' needs ' + [math]::Round($want / 1073741824, 2) + ' GB, has ' + [math]::Round($free / 1073741824, 2) + ' GB free')
-            if ($free -lt $want) {
-                Fail ('not enough room on ' + $drive + ' of ' + $node + ': free space first, or choose another drive')
+    foreach ($node in $Nodes) {
+        $volumes = Get-Volumes $node
+        $want = @{}
+        $free = @{}
+        foreach ($key in @($Needed.Keys)) {
+            $ends = ([string]$key).Split('|')
+            $source = Find-Volume $volumes $ends[0] $node
+            $target = Find-Volume $volumes $ends[1] $node
+            $name = [string]$target.Name
+            if ([string]$source.Name -ne $name) {
+                if ($want.ContainsKey($name)) {
+                    $want[$name] = $want[$name] + $Needed[$key]
+                } else {
+                    $want[$name] = [double]$Needed[$key]
+                    $free[$name] = [double]$target.FreeSpace
+                }
             }
         }
+        $copied = [double]0
+        foreach ($name in @($want.Keys)) {
+            $copied += $want[$name]
+            $bytes = [double]$want[$name] * 1.1
+            Write-Host ('     ' + $node + ' ' + $name + ' needs ' + [math]::Round($bytes / 1073741824, 2) + ' GB, has ' + [math]::Round($free[$name] / 1073741824, 2) + ' GB free')
+            if ($free[$name] -lt $bytes) {
+                Fail ('not enough room on ' + $name + ' of ' + $node + ': free space first, or choose another volume')
+            }
+        }
+        Write-Host ('     ' + $node + ': ' + [math]::Round($copied / 1073741824, 2) + ' GB to copy, about ' + [math]::Ceiling($copied / 2147483648) + ' minute(s)')
     }
 }
 
@@ -253,6 +341,22 @@ function Assert-MoveRoom {
     $logBytes = (Get-FilesBytes $OldLog ($prefix + '*.log')) + (Get-FilesBytes $OldLog ($prefix + '*.jrs'))
     $checkpointBytes = Get-FileBytes ([System.IO.Path]::Combine($OldSystem, $prefix + '.chk'))
     Write-Host ('     ' + $Group + ': database file ' + [math]::Round($edbBytes / 1073741824, 2) + ' GB, logs ' + [math]::Round($logBytes / 1073741824, 2) + ' GB')
+    # Only this change may put the group's files at the new place: a file
+    # found there before anything moved is someone else's.
+    $moved = @('', '', '')
+    if ($OldLog -ne $NewLog) {
+        $moved[0] = $NewLog
+    }
+    if ($OldSystem -ne $NewSystem) {
+        $moved[1] = $NewSystem
+    }
+    if ($OldEdb -ne $NewEdb) {
+        $moved[2] = $NewEdb
+    }
+    $taken = Get-PlaceTaken $Nodes $prefix $moved[0] $moved[1] $moved[2]
+    if ($taken.Length -gt 0) {
+        Fail ('files of a storage group with prefix ' + $prefix + ' are already where ' + $Group + ' moves to (' + $taken + '): move them away before the window; nothing was changed')
+    }
     Add-Needed $needed $OldEdb $NewEdb $edbBytes
     Add-Needed $needed $OldLog $NewLog $logBytes
     Add-Needed $needed $OldSystem $NewSystem $checkpointBytes
@@ -322,22 +426,6 @@ $oldEdb = 'D:\Exchange\First Storage Group\Mailbox Database.edb'
 $newEdb = 'F:\Databases\First Storage Group\Mailbox Database.edb'
 $nodes = @('MAIL1', 'MAIL2')
 
-# A local path of another node, through its administrative share: E:\x -> \\NODE\E$\x.
-function Get-AdminPath {
-    param([string]$Node, [string]$Path)
-    '\\' + $Node + '\' + $Path.Substring(0, 1) + '$' + $Path.Substring(2)
-}
-
-# A path of a node as this node reads it: local here, through the
-# administrative share elsewhere.
-function Get-NodePath {
-    param([string]$Computer, [string]$Path)
-    if ($Computer -eq $env:COMPUTERNAME) {
-        return $Path
-    }
-    Get-AdminPath $Computer $Path
-}
-
 # What is missing at the new place on one node; empty when every file the
 # change moves is there. "Nothing left at the old place" proves nothing by
 # itself: a folder emptied by hand, or a lost copy, looks the same. Every node
@@ -393,16 +481,56 @@ if ((Get-MoveState $group $database $oldLog $newLog $oldSystem $newSystem $oldEd
 }
 $prefix = Get-LogPrefix $group
 
-# What is still to move on this node, each file checked at both ends.
+# What is still to move on this node. A target already beside its source is
+# settled when the file is moved (Move-StepFile).
 $from = @()
 $to = @()
 function Add-Move {
     param([string]$Source, [string]$Target)
-    if ([System.IO.File]::Exists($Target)) {
-        Fail ([System.IO.Path]::GetFileName($Source) + ' is both in ' + [System.IO.Path]::GetDirectoryName($Source) + ' and in ' + [System.IO.Path]::GetDirectoryName($Target) + ': find out which one is current and remove the other by hand')
-    }
     $script:from += $Source
     $script:to += $Target
+}
+
+# A move within one volume is a rename. Across volumes the file is copied to
+# <target>.partial, its length compared, renamed into place, and only then is
+# the source deleted. An interruption (console closed, node restarted, disk
+# full) leaves a .partial, which the rerun deletes and copies again, or a
+# checked copy beside its source, which the rerun finishes: the operator never
+# has to choose between two copies.
+function Move-StepFile {
+    param($Volumes, [string]$Source, [string]$Target)
+    $partial = $Target + '.partial'
+    if ([System.IO.File]::Exists($partial)) {
+        Write-Host ('     deleting ' + $partial + ', left by an interrupted copy; the source is intact')
+        [System.IO.File]::Delete($partial)
+    }
+    $bytes = Get-FileBytes $Source
+    $sameVolume = [string](Find-Volume $Volumes $Source $env:COMPUTERNAME).Name -eq [string](Find-Volume $Volumes $Target $env:COMPUTERNAME).Name
+    if ([System.IO.File]::Exists($Target)) {
+        # Only this step puts a file at the new place across volumes, and only
+        # once it is complete; the pre-check found the new place empty.
+        if ((-not $sameVolume) -and (Get-FileBytes $Target) -eq $bytes) {
+            [System.IO.File]::Delete($Source)
+            Write-Host ('OK   ' + $Target + ' was copied and checked by an earlier run: deleted the source ' + $Source)
+            return
+        }
+        Fail ($Target + ' exists and is not a complete copy of ' + $Source + ' (' + (Get-FileBytes $Target) + ' of ' + $bytes + ' bytes): the file at ' + $Source + ' is the complete one. Delete ' + $Target + ' and run this step again')
+    }
+    if ($sameVolume) {
+        [System.IO.File]::Move($Source, $Target)
+        Write-Host ('OK   moved ' + $Source + ' -> ' + $Target)
+        return
+    }
+    if ($bytes -ge 1073741824) {
+        Write-Host ('Copying ' + $Source + ' -> ' + $Target + ': ' + [math]::Round($bytes / 1073741824, 2) + ' GB, about ' + [math]::Ceiling($bytes / 2147483648) + ' minute(s). Nothing is printed until it ends: leave this window open.')
+    }
+    [System.IO.File]::Copy($Source, $partial)
+    if ((Get-FileBytes $partial) -ne $bytes) {
+        Fail ('the copy ' + $partial + ' holds ' + (Get-FileBytes $partial) + ' of ' + $bytes + ' bytes; ' + $Source + ' is intact. Run this step again')
+    }
+    [System.IO.File]::Move($partial, $Target)
+    [System.IO.File]::Delete($Source)
+    Write-Host ('OK   copied and checked ' + $Source + ' -> ' + $Target)
 }
 if ($oldEdb -ne $newEdb) {
     if ([System.IO.File]::Exists($oldEdb)) {
@@ -439,7 +567,9 @@ if ((Get-MailboxDatabase -Identity $database -Status).Mounted) {
 }
 $needed = @{}
 for ($index = 0; $index -lt $from.Count; $index++) {
-    Add-Needed $needed $from[$index] $to[$index] (Get-FileBytes $from[$index])
+    if (-not [System.IO.File]::Exists($to[$index])) {
+        Add-Needed $needed $from[$index] $to[$index] (Get-FileBytes $from[$index])
+    }
 }
 Assert-Room $needed @($env:COMPUTERNAME)
 
@@ -449,9 +579,9 @@ foreach ($folder in @($newLog, $newSystem, [System.IO.Path]::GetDirectoryName($n
         Write-Host ('OK   created ' + $folder)
     }
 }
+$volumes = Get-Volumes $env:COMPUTERNAME
 for ($index = 0; $index -lt $from.Count; $index++) {
-    [System.IO.File]::Move($from[$index], $to[$index])
-    Write-Host ('OK   moved ' + $from[$index] + ' -> ' + $to[$index])
+    Move-StepFile $volumes $from[$index] $to[$index]
 }
 $gap = Get-NewPlaceGap $env:COMPUTERNAME $prefix $activeHere
 if ($gap.Length -gt 0) {
