@@ -391,7 +391,35 @@ impl Registry {
 
     /// Renders a template with a JSON context.
     pub fn render(&self, name: &str, context: &serde_json::Value) -> Result<String, TemplateError> {
-        let handlebars = match self.names.get(name) {
+        let handlebars = self.handlebars(name)?;
+        handlebars
+            .render(name, context)
+            .map_err(|error| TemplateError::Render {
+                name: name.to_owned(),
+                message: render_message(&error),
+            })
+    }
+
+    /// Renders a template with a context built once and shared by several
+    /// templates, appending the text to `out`: no copy of the context, and
+    /// no buffer per template.
+    pub fn render_into(
+        &self,
+        name: &str,
+        context: &Context,
+        out: &mut Vec<u8>,
+    ) -> Result<(), TemplateError> {
+        let handlebars = self.handlebars(name)?;
+        handlebars
+            .render_with_context_to_write(name, context, out)
+            .map_err(|error| TemplateError::Render {
+                name: name.to_owned(),
+                message: render_message(&error),
+            })
+    }
+
+    fn handlebars(&self, name: &str) -> Result<&Handlebars<'static>, TemplateError> {
+        Ok(match self.names.get(name) {
             Some(Language::Cmd) => &self.cmd,
             Some(Language::PowerShell) => &self.powershell,
             Some(Language::Markdown) => &self.markdown,
@@ -402,13 +430,7 @@ impl Registry {
                     message: "no such template".into(),
                 });
             }
-        };
-        handlebars
-            .render(name, context)
-            .map_err(|error| TemplateError::Render {
-                name: name.to_owned(),
-                message: render_message(&error),
-            })
+        })
     }
 }
 
