@@ -119,11 +119,18 @@ fn plan_document(
     provenance: &Provenance,
     files: Vec<(String, String)>,
 ) -> Vec<u8> {
+    // A step's files are its script and, for PowerShell, its launcher; the
+    // first step that names a path owns it.
     let step_of: HashMap<&str, &str> = plan
         .steps
         .iter()
         .rev()
-        .filter_map(|s| s.file.as_deref().map(|file| (file, s.id.as_str())))
+        .flat_map(|s| {
+            [s.launcher.as_deref(), s.file.as_deref()]
+                .into_iter()
+                .flatten()
+                .map(|file| (file, s.id.as_str()))
+        })
         .collect();
     let files: Vec<FileEntry> = files
         .into_iter()

@@ -4,11 +4,15 @@
 mod build;
 mod cli;
 mod coverage;
+mod diff;
 mod golden;
+mod guards;
 mod harness;
 mod html;
 mod invalid;
 mod markdown;
 mod powershell;
+mod psversion;
 mod readme;
 mod schema;
+mod wording;

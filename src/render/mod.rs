@@ -57,9 +57,7 @@ pub fn render_into(
     let mut runbook = RunbookBuilder::new(validated, plan, provenance, registry, warnings);
     for step in &plan.steps {
         let step_context = Context::from(context::step_context(&lookup, step, provenance));
-        if let Some((path, bytes)) = script(registry, step, &step_context)? {
-            manifest.put(path, bytes);
-        }
+        put_scripts(&mut manifest, registry, step, &step_context)?;
         runbook.add_step(step, &step_context);
     }
     let parts = runbook.finish()?;
@@ -70,36 +68,33 @@ pub fn render_into(
     Ok(manifest.finish(&topology.name, plan, provenance))
 }
 
-/// A step's script: its path and bytes, with CRLF line endings, and a BOM
-/// for PowerShell; none for a manual step.
-fn script(
+/// A step's files: its script, with CRLF line endings and a BOM for
+/// PowerShell, and for a PowerShell step the `.cmd` launcher beside it; none
+/// for a manual step.
+fn put_scripts(
+    manifest: &mut Manifest<'_>,
     registry: &Registry,
     step: &Step,
     step_context: &Context,
-) -> Result<Option<(String, Vec<u8>)>, TemplateError> {
+) -> Result<(), TemplateError> {
     let (Some(path), Some(extension)) = (&step.file, step.kind.extension()) else {
-        return Ok(None);
+        return Ok(());
     };
     let name = format!("{extension}/{}.{extension}.hbs", step.def_id);
     let mut text = Vec::new();
     registry.render_into(&name, step_context, &mut text)?;
     let bytes = match step.kind {
-        Kind::Cmd => {
-            if let Some(c) = String::from_utf8_lossy(&text)
-                .chars()
-                .find(|c| !c.is_ascii())
-            {
-                return Err(TemplateError::Render {
-                    name,
-                    message: format!("{c:?} is not ASCII; .cmd files must be"),
-                });
-            }
-            crlf(&text, b"")
-        }
+        Kind::Cmd => cmd_bytes(&name, &text)?,
         // Windows PowerShell reads a file without BOM in the ANSI code page.
         _ => crlf(&text, b"\xEF\xBB\xBF"),
     };
-    Ok(Some((path.clone(), bytes)))
+    manifest.put(path.clone(), bytes);
+    if let Some(launcher) = &step.launcher {
+        text.clear();
+        registry.render_into(LAUNCHER_TEMPLATE, step_context, &mut text)?;
+        manifest.put(launcher.clone(), cmd_bytes(LAUNCHER_TEMPLATE, &text)?);
+    }
+    Ok(())
 }
 
 /// Collects the runbook's pieces step by step. A template error is kept
@@ -239,6 +234,23 @@ impl RunbookParts {
         }
         tidy_markdown(&text)
     }
+}
+
+/// The template of the `.cmd` that runs a PowerShell step's script.
+pub const LAUNCHER_TEMPLATE: &str = "cmd/ps1-launcher.cmd.hbs";
+
+/// A `.cmd` file's bytes: ASCII only, CRLF.
+fn cmd_bytes(name: &str, text: &[u8]) -> Result<Vec<u8>, TemplateError> {
+    if let Some(c) = String::from_utf8_lossy(text)
+        .chars()
+        .find(|c| !c.is_ascii())
+    {
+        return Err(TemplateError::Render {
+            name: name.to_owned(),
+            message: format!("{c:?} is not ASCII; .cmd files must be"),
+        });
+    }
+    Ok(crlf(text, b""))
 }
 
 /// LF → CRLF, for files Windows tools read (CRLF stays CRLF), after `prefix`.
