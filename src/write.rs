@@ -7,7 +7,6 @@ use std::collections::HashSet;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 
 use crate::artifact::{ArtifactSet, PLAN_FILE, PLAN_FORMAT, Sink};
 
@@ -108,40 +107,18 @@ pub fn write_tree_with<T, E: From<WriteError>>(
         .unwrap_or_else(|| "out".into());
     let staging = parent.join(format!(".{name}.runsheet-new-{}", std::process::id()));
     let _ = fs::remove_dir_all(&staging);
-    if let Err(error) = fs::create_dir_all(&staging).map_err(io_error(&staging)) {
-        let _ = fs::remove_dir_all(&staging);
-        return Err(error.into());
-    }
-    // Files are written on a second thread while the next ones render, so
-    // the second core creates files while the first renders; the channel
-    // holds a few files at most.
-    let (produced, written) = std::thread::scope(|scope| {
-        let (sender, receiver) = mpsc::sync_channel::<(String, Vec<u8>)>(WRITE_QUEUE);
-        let writer = scope.spawn(|| {
-            let mut sink = StagingSink::new(&staging);
-            for (path, bytes) in receiver {
-                sink.write(&path, &bytes)?;
-            }
-            Ok::<(), WriteError>(())
-        });
-        let mut sink = ChannelSink { sender };
-        let produced = produce(&mut sink);
-        drop(sink);
-        let written = writer.join().unwrap_or_else(|_| {
-            Err(WriteError::Io {
-                path: staging.clone(),
-                source: io::Error::other("the writer thread stopped"),
-            })
-        });
-        (produced, written)
-    });
-    let produced = match (produced, written) {
-        (Ok(value), Ok(())) => value,
+    let mut sink = StagingSink::new(&staging);
+    let produced = match fs::create_dir_all(&staging).map_err(io_error(&staging)) {
+        Ok(()) => produce(&mut sink),
+        Err(error) => Err(error.into()),
+    };
+    let produced = match (produced, sink.error) {
+        (Ok(value), None) => value,
         (Err(error), _) => {
             let _ = fs::remove_dir_all(&staging);
             return Err(error);
         }
-        (Ok(_), Err(error)) => {
+        (Ok(_), Some(error)) => {
             let _ = fs::remove_dir_all(&staging);
             return Err(error.into());
         }
@@ -189,25 +166,12 @@ fn replace(
     Ok(())
 }
 
-/// Files rendered but not yet written, at most.
-const WRITE_QUEUE: usize = 64;
-
-/// Hands files to the writer thread; once that thread has stopped on an
-/// error, files are dropped (the error is reported when rendering ends).
-struct ChannelSink {
-    sender: mpsc::SyncSender<(String, Vec<u8>)>,
-}
-
-impl Sink for ChannelSink {
-    fn put(&mut self, path: String, bytes: Vec<u8>) {
-        let _ = self.sender.send((path, bytes));
-    }
-}
-
-/// Writes each file into the staging directory; creates each directory once.
+/// Writes each file into the staging directory as it comes; creates each
+/// directory once; keeps the first error and writes nothing after it.
 struct StagingSink {
     root: PathBuf,
     directories: HashSet<PathBuf>,
+    error: Option<WriteError>,
 }
 
 impl StagingSink {
@@ -215,6 +179,7 @@ impl StagingSink {
         StagingSink {
             root: root.to_owned(),
             directories: HashSet::new(),
+            error: None,
         }
     }
 
@@ -229,6 +194,16 @@ impl StagingSink {
             self.directories.insert(dir.to_owned());
         }
         fs::write(&path, bytes).map_err(io_error(&path))
+    }
+}
+
+impl Sink for StagingSink {
+    fn put(&mut self, path: String, bytes: Vec<u8>) {
+        if self.error.is_none()
+            && let Err(error) = self.write(&path, &bytes)
+        {
+            self.error = Some(error);
+        }
     }
 }
 
