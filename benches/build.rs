@@ -1,6 +1,6 @@
 //! Speed of each arrow of the pipeline on the seed estate and on generated
-//! estates of 25, 250 and 2,500 clusters (`examples/gen-estate.rs`), and of
-//! the whole build in memory. `cargo bench` runs them; CI only compiles
+//! estates of 25, 250 and 2,500 clusters (`examples/gen-estate.rs`), of
+//! the whole build in memory, and of `diff` at 250 clusters. `cargo bench` runs them; CI only compiles
 //! them (`cargo bench --no-run`): timings belong here, never in tests.
 //!
 //! divan rather than criterion: one small dependency, fast to compile, and
@@ -105,5 +105,42 @@ fn build_in_memory(bencher: divan::Bencher, clusters: usize) {
             .expect("renders")
             .artifacts
             .len()
+    });
+}
+
+/// `diff` of two 250-cluster estates that differ in one log path: both built
+/// in memory, then compared file by file.
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn diff_250(bencher: divan::Bencher) {
+    let old = source(250);
+    let text = old
+        .text
+        .replacen(r"log_path: 'L:\Logs\SG03'", r"log_path: 'L:\Logs\SG03b'", 1);
+    let new = SourceFile {
+        name: "estate-250b.yaml".into(),
+        sha256: runsheet::artifact::sha256_hex(text.as_bytes()),
+        text,
+    };
+    let side = |source: &SourceFile| runsheet::diff::Side {
+        file: source.name.clone(),
+        sha256: source.sha256.clone(),
+    };
+    bencher.bench(|| {
+        let registry = Registry::new(None).expect("embedded templates compile");
+        let build = |source: &SourceFile| {
+            runsheet::generate(source, &check::check(&source.text), &registry)
+                .expect("renders")
+                .artifacts
+        };
+        let (before, after) = (build(&old), build(&new));
+        let diff = runsheet::diff::compare(
+            side(&old),
+            &before,
+            side(&new),
+            &after,
+            runsheet::diff::Options::default(),
+        );
+        assert!(diff.differs());
+        diff.files.len()
     });
 }
