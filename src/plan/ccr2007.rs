@@ -148,7 +148,7 @@ pub const STEPS: &[StepDef] = &[
         when: When::Always,
         title: "Validate the configuration without storage tests",
         why: "Failover clustering supports only configurations that pass validation. CCR uses no shared storage, so the storage tests are left out.",
-        expect: "Every test Passed; warnings are read and understood. On Windows Server 2008 R2 the script prints Test-Cluster's result and fails when a test failed.",
+        expect: "Every test Passed and every warning read and understood; a failed test stops the window here until it is fixed and validated again.",
         verify: "The validation report is saved with the change record.",
         on_failure: "Read the failed test in the report, correct it (network, domain, updates) and validate again. Do not create the cluster on a failed validation.",
         after: &[
