@@ -602,13 +602,16 @@ fn build(
         return Ok(Outcome::Invalid);
     };
     let registry = Registry::new(templates)?;
-    let generated = crate::generate(&source, &checked, &registry)?;
-    write::write_tree(output, &generated.artifacts, force)?;
+    // Each file is written as soon as it is rendered, so memory holds the
+    // plan, not the whole tree.
+    let generated = write::write_tree_with(output, force, |sink| {
+        crate::generate_into(&source, &checked, &registry, sink).map_err(Error::from)
+    })?;
     writeln!(
         out,
         "{}: wrote {} files for {} steps to {}",
         source.name,
-        generated.artifacts.len(),
+        generated.files,
         generated.plan.steps.len(),
         output.display()
     )?;

@@ -35,10 +35,31 @@ pub fn generate(
     checked: &Checked,
     registry: &Registry,
 ) -> Result<Generated, TemplateError> {
+    let mut artifacts = ArtifactSet::default();
+    let plan = generate_into(source, checked, registry, &mut artifacts)?.plan;
+    Ok(Generated { plan, artifacts })
+}
+
+/// What [`generate_into`] handed on.
+pub struct Streamed {
+    pub plan: plan::Plan,
+    /// Files handed to the sink, `plan.json` included.
+    pub files: usize,
+}
+
+/// Plans and renders a checked topology, handing each file to `sink` as soon
+/// as it is rendered (see [`render::render_into`]). `checked` must be free
+/// of errors; a topology with errors yields an empty plan and no files.
+pub fn generate_into(
+    source: &SourceFile,
+    checked: &Checked,
+    registry: &Registry,
+    sink: &mut dyn artifact::Sink,
+) -> Result<Streamed, TemplateError> {
     let Some(validated) = checked.validated() else {
-        return Ok(Generated {
+        return Ok(Streamed {
             plan: plan::Plan { steps: Vec::new() },
-            artifacts: ArtifactSet::default(),
+            files: 0,
         });
     };
     let plan = plan::plan(validated);
@@ -66,8 +87,8 @@ pub fn generate(
             })
         })
         .collect();
-    let artifacts = render::render(validated, &plan, &provenance, registry, warnings)?;
-    Ok(Generated { plan, artifacts })
+    let files = render::render_into(validated, &plan, &provenance, registry, warnings, sink)?;
+    Ok(Streamed { plan, files })
 }
 
 /// What `change` produces for two valid topologies, in memory: the change

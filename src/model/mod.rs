@@ -8,7 +8,7 @@
 pub mod load;
 mod net;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
@@ -43,6 +43,27 @@ pub struct Topology {
     pub hosts: Vec<Host>,
     /// The CCR clusters to build; an estate may hold several.
     pub clusters: Vec<Cluster>,
+    /// Hosts by name, so that lookups stay constant-time on large estates.
+    #[serde(skip)]
+    #[schemars(skip)]
+    host_index: HostIndex,
+}
+
+/// Host positions by ASCII-lower-case name, the first host of a name
+/// winning; built on the first lookup. A cache: it takes no part in equality.
+#[derive(Clone, Default)]
+struct HostIndex(std::sync::OnceLock<HashMap<String, usize>>);
+
+impl PartialEq for HostIndex {
+    fn eq(&self, _: &HostIndex) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for HostIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HostIndex")
+    }
 }
 
 /// The only format version this build of runsheet reads.
@@ -296,9 +317,18 @@ pub const FIRST_DATABASE: &str = "Mailbox Database";
 impl Topology {
     /// The host of that name, compared as Windows compares computer names.
     pub fn host(&self, name: &str) -> Option<&Host> {
-        self.hosts
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
+        let index = self.host_index.0.get_or_init(|| {
+            let mut index = HashMap::with_capacity(self.hosts.len());
+            for (position, host) in self.hosts.iter().enumerate() {
+                index
+                    .entry(host.name.to_ascii_lowercase())
+                    .or_insert(position);
+            }
+            index
+        });
+        index
+            .get(&name.to_ascii_lowercase())
+            .and_then(|&position| self.hosts.get(position))
     }
 
     /// The network of that name (exact match: it is a key in `addresses`).

@@ -8,11 +8,13 @@
 
 use serde_json::{Value, json};
 
-use super::context::{self, Provenance, parent_folder};
+use handlebars::Context;
+
+use super::context::{self, Lookup, Provenance, parent_folder};
 use super::escape::ps_literal;
 use super::registry::{Registry, TemplateError};
-use super::{html, render_scripts, runbook_parts};
-use crate::artifact::ArtifactSet;
+use super::{RunbookBuilder, html, put_scripts};
+use crate::artifact::{ArtifactSet, Manifest};
 use crate::change::{Change, ChangeKind, ChangePlan, ChangeSet, Paths};
 use crate::model::Topology;
 use crate::plan::{Kind, Plan};
@@ -27,12 +29,22 @@ pub fn render_change(
 ) -> Result<ArtifactSet, TemplateError> {
     let plan = &change_plan.plan;
     let scoped = added_only(new, set);
-    let contexts: Vec<Value> = plan
-        .steps
-        .iter()
-        .zip(&change_plan.change_of)
-        .map(|(step, change)| {
-            let mut value = context::step_context(&scoped, plan, step, provenance);
+    let lookup = Lookup::new(&scoped, plan);
+    let mut artifacts = ArtifactSet::default();
+    let summary = summary_rows(set);
+    let head = registry.render(
+        "runbook/change.md.hbs",
+        &head_context(new, set, plan, provenance, &summary),
+    );
+    let tail = registry.render(
+        "runbook/change-backout.md.hbs",
+        &backout_context(new, set, plan)?,
+    )?;
+    let mut runbook = RunbookBuilder::with_head(registry, head, tail);
+    {
+        let mut manifest = Manifest::new(&mut artifacts);
+        for (step, change) in plan.steps.iter().zip(&change_plan.change_of) {
+            let mut value = context::step_context(&lookup, step, provenance);
             let data = match (step.def_id, change) {
                 ("change-precheck", _) => step.cluster.map_or(Value::Null, |cluster| {
                     cluster_changes(new, set, plan, cluster)
@@ -46,19 +58,12 @@ pub fn render_change(
             if let Value::Object(map) = &mut value {
                 map.insert("change".into(), data);
             }
-            value
-        })
-        .collect();
-    let mut artifacts = render_scripts(plan, &contexts, registry)?;
-
-    let summary = summary_rows(set);
-    let head_context = head_context(new, set, plan, provenance, &summary);
-    let head = registry.render("runbook/change.md.hbs", &head_context)?;
-    let tail = registry.render(
-        "runbook/change-backout.md.hbs",
-        &backout_context(new, set, plan)?,
-    )?;
-    let parts = runbook_parts(head, tail, plan, &contexts, registry)?;
+            let step_context = Context::from(value);
+            put_scripts(&mut manifest, registry, step, &step_context)?;
+            runbook.add_step(step, &step_context);
+        }
+    }
+    let parts = runbook.finish()?;
     artifacts.insert("runbook.md", parts.markdown().into_bytes());
     let cover = json!({ "summary": set.summary() });
     let page = html::page(new, plan, provenance, registry, &parts, cover)?;

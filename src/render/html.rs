@@ -85,7 +85,8 @@ pub fn page(
         });
     };
 
-    let mut body = String::new();
+    let mut body = String::with_capacity(page.len() + parts.markdown_len() * 2);
+    body.push_str(before);
     body.push_str("<section class=\"estate\">\n");
     body.push_str(&markdown_to_html(&super::tidy_markdown(&parts.head)));
     body.push_str("</section>\n");
@@ -115,7 +116,8 @@ pub fn page(
         body.push_str(&markdown_to_html(&super::tidy_markdown(&parts.tail)));
         body.push_str("</section>\n");
     }
-    Ok(format!("{before}{body}{after}"))
+    body.push_str(after);
+    Ok(body)
 }
 
 /// Step numbers are digits; anything else would not belong in an id.
