@@ -987,3 +987,75 @@ fn room_is_read_per_volume_mount_points_included() {
         );
     }
 }
+
+#[test]
+fn the_back_out_after_file_moves_is_the_reverse_change_in_its_order() {
+    let (_, old, new) = pairs()
+        .into_iter()
+        .find(|(name, _, _)| name == "database-move")
+        .expect("database-move case");
+    let forward = tree("database-move");
+    let reverse = generate(&new, &old);
+    let comment = |files: &BTreeMap<String, Vec<u8>>, variable: &str| -> String {
+        let script = text(&files["hosts/MAIL1/040-move-configuration-first-storage-group.ps1"]);
+        let line = script
+            .lines()
+            .find(|line| line.starts_with(&format!("{variable} = ")))
+            .unwrap_or_else(|| panic!("no {variable}"))
+            .to_owned();
+        line[line.find(" = ").expect("assignment")..].to_owned()
+    };
+    // Each tree takes the other's suspended copy as this window's, so the
+    // reverse change picks up a window stopped anywhere before the mount.
+    assert_eq!(
+        comment(&forward, "$changeSuspendComment"),
+        comment(&reverse, "$reverseSuspendComment")
+    );
+    assert_eq!(
+        comment(&reverse, "$changeSuspendComment"),
+        comment(&forward, "$reverseSuspendComment")
+    );
+    let script = text(&forward["hosts/MAIL1/030-precheck.ps1"]);
+    assert!(
+        function_body(&script, "Test-SuspendedByChange")
+            .contains("$comment -eq $changeSuspendComment -or $comment -eq $reverseSuspendComment")
+    );
+
+    let runbook = text(&forward["runbook.md"]);
+    let backout = &runbook[runbook.find("### Back-out: `CCRMAIL").expect("back-out")..];
+    let moved = backout
+        .lines()
+        .find(|line| line.starts_with("- After steps 050 and 060 started moving files"))
+        .expect("the back-out after file moves");
+    assert!(moved.contains("run the reverse change from its pre-check step on"));
+    let order: Vec<usize> = [
+        "(1) the configuration commands above, without mounting",
+        "(2) move this storage group's files back",
+        "(3) mount and check",
+        "(4) resume and wait for Healthy",
+    ]
+    .iter()
+    .map(|needle| {
+        moved
+            .find(needle)
+            .unwrap_or_else(|| panic!("no `{needle}`"))
+    })
+    .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{moved}");
+    assert!(!moved.contains("then the commands above"), "{moved}");
+    // The hand back-out checks the mount before it resumes, then waits.
+    let mount = backout.find("Mount-Database -Identity").expect("mount");
+    let check = backout
+        .find("-Status | Format-List Name,Mounted,EdbFilePath")
+        .expect("check");
+    let resume = backout
+        .find("Resume-StorageGroupCopy -Identity")
+        .expect("resume");
+    let wait = backout
+        .find("Get-StorageGroupCopyStatus -Identity")
+        .expect("wait");
+    assert!(
+        mount < check && check < resume && resume < wait,
+        "{backout}"
+    );
+}

@@ -375,7 +375,11 @@ fn backout_context(new: &Topology, set: &ChangeSet, plan: &Plan) -> Result<Value
                     "left": left,
                     "configuration": configuration,
                     "mount": database.as_ref().map(|d| format!("Mount-Database -Identity {d}")),
+                    "mounted": database.as_ref().map(|d| format!(
+                        "Get-MailboxDatabase -Identity {d} -Status | Format-List Name,Mounted,EdbFilePath"
+                    )),
                     "resume": format!("Resume-StorageGroupCopy -Identity {group}"),
+                    "copy_status": format!("Get-StorageGroupCopyStatus -Identity {group}"),
                     "old": paths_value(old),
                     "new": paths_value(new),
                 })

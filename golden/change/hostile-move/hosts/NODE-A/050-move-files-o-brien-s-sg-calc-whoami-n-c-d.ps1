@@ -159,30 +159,34 @@ function Get-LogPrefix {
 }
 
 # The comment the change writes when it suspends a copy. A Suspended copy
-# with this comment was suspended by an earlier run of this change; any other
-# was suspended by someone else, maybe because it was failing, and is no
-# ground to move or resume anything.
+# with this comment, or with the comment of the reverse change that backs
+# this one out, was suspended by this window; any other was suspended by
+# someone else, maybe because it was failing, and is no ground to move or
+# resume anything.
 $changeSuspendComment = 'runsheet change to topology ' + '4efe11a0a05d96a3bad50ceaccd2369f6399c54c3fe51800b68683cb6bedc18f'
+$reverseSuspendComment = 'runsheet change to topology ' + 'a5cf423e6c19ffc7b681650863bca03bd58c0fea53dbc3ea66711bdd5a029124'
 
-# Whether a Suspended copy was suspended by this change; prints the comment.
+# Whether a Suspended copy was suspended by this window; prints the comment.
 function Test-SuspendedByChange {
     param([string]$Group, $Copy)
     $comment = [string]$Copy.SuspendComment
     Write-Host ('     suspend comment of ' + $Group + ': ' + $comment)
-    $comment -eq $changeSuspendComment
+    $comment -eq $changeSuspendComment -or $comment -eq $reverseSuspendComment
 }
 
+# True when the copy is Healthy, false when this window suspended it (a
+# rerun, or a back-out); stops on anything else.
 function Assert-CopyHealthy {
     param([string]$Group)
     $copy = Get-StorageGroupCopyStatus -Identity $Group
     $status = [string]$copy.SummaryCopyStatus
     Write-Host ('     copy of ' + $Group + ': ' + $status)
     if ($status -eq 'Healthy') {
-        return
+        return $true
     }
     if ($status -eq 'Suspended') {
         if (Test-SuspendedByChange $Group $copy) {
-            return
+            return $false
         }
         Fail ('the copy of ' + $Group + ' is Suspended (comment: ' + [string]$copy.SuspendComment + '), not by this change: find out why, resume it (Resume-StorageGroupCopy) and let it become Healthy before the window')
     }
@@ -334,15 +338,16 @@ function Assert-Room {
 # Room on every node for the files of a move that has not begun; sizes are
 # read here, on the active node.
 function Assert-MoveRoom {
-    param([string]$Group, [string]$OldLog, [string]$NewLog, [string]$OldSystem, [string]$NewSystem, [string]$OldEdb, [string]$NewEdb, [string[]]$Nodes)
+    param([string]$Group, [string]$OldLog, [string]$NewLog, [string]$OldSystem, [string]$NewSystem, [string]$OldEdb, [string]$NewEdb, [string[]]$Nodes, [bool]$Fresh)
     $prefix = Get-LogPrefix $Group
     $needed = @{}
     $edbBytes = Get-FileBytes $OldEdb
     $logBytes = (Get-FilesBytes $OldLog ($prefix + '*.log')) + (Get-FilesBytes $OldLog ($prefix + '*.jrs'))
     $checkpointBytes = Get-FileBytes ([System.IO.Path]::Combine($OldSystem, $prefix + '.chk'))
     Write-Host ('     ' + $Group + ': database file ' + [math]::Round($edbBytes / 1073741824, 2) + ' GB, logs ' + [math]::Round($logBytes / 1073741824, 2) + ' GB')
-    # Only this change may put the group's files at the new place: a file
-    # found there before anything moved is someone else's.
+    # Only this window may put the group's files at the new place: a file
+    # found there before it began (copy still Healthy) is someone else's.
+    # Once it began, an interrupted move or a back-out leaves files there.
     $moved = @('', '', '')
     if ($OldLog -ne $NewLog) {
         $moved[0] = $NewLog
@@ -353,7 +358,10 @@ function Assert-MoveRoom {
     if ($OldEdb -ne $NewEdb) {
         $moved[2] = $NewEdb
     }
-    $taken = Get-PlaceTaken $Nodes $prefix $moved[0] $moved[1] $moved[2]
+    $taken = ''
+    if ($Fresh) {
+        $taken = Get-PlaceTaken $Nodes $prefix $moved[0] $moved[1] $moved[2]
+    }
     if ($taken.Length -gt 0) {
         Fail ('files of a storage group with prefix ' + $prefix + ' are already where ' + $Group + ' moves to (' + $taken + '): move them away before the window; nothing was changed')
     }
