@@ -740,9 +740,9 @@ const MOVE_CONFIGURATION: StepDef = StepDef {
     why: "On a CCR cluster paths change only with -ConfigurationOnly, once the copy is suspended and the database dismounted; the files are moved by hand on both nodes in the next steps. The users of this storage group lose their mailboxes from here until the mount step.",
     expect: "Copy suspended, database dismounted, then one line per path changed in the configuration; or \"already done\" when the configuration holds the new paths.",
     verify: "Get-StorageGroup and Get-MailboxDatabase show the new paths; the database is dismounted.",
-    on_failure: "Follow the back-out section for this storage group: both -ConfigurationOnly moves back to the old paths, mount, resume. Never accept an offer to create an empty database.",
+    on_failure: "If the error is about NonInteractive mode or a prompt, the path change asked a question the launcher cannot answer: the message prints the exact command; run it in an elevated Exchange Management Shell on this node, answer Y, then run this step again (it carries on). Otherwise, or to stop here, follow the back-out section for this storage group: the -ConfigurationOnly moves back to the old paths, mount, check, resume. Never accept an offer to create an empty database.",
     unconfirmed: Some(
-        "the Exchange 2007 help pages of Move-DatabasePath and Move-StorageGroupPath were not at hand; the parameters follow the documented procedure and community walkthroughs. `-Confirm:$false` is passed; if the shell still asks, answer Yes only to the path change. The dismount is checked with the `Mounted` property of `Get-MailboxDatabase -Status`",
+        "before the window, run `Get-Help Move-DatabasePath -Full` and `Get-Help Move-StorageGroupPath -Full` on the first node and check that they list -EdbFilePath, -LogFolderPath, -SystemFolderPath and -ConfigurationOnly; then run this step once against a test storage group. The launcher runs Windows PowerShell -NonInteractive, so a question the cmdlets ask in spite of `-Confirm:$false` fails the step after the dismount instead of waiting for an answer (the failure prints the command to run by hand). The dismount is checked with the `Mounted` property of `Get-MailboxDatabase -Status`",
     ),
     ..CHANGE_STEP
 };

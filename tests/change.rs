@@ -1059,3 +1059,40 @@ fn the_back_out_after_file_moves_is_the_reverse_change_in_its_order() {
         "{backout}"
     );
 }
+
+#[test]
+fn a_question_the_launcher_cannot_answer_ends_in_a_command_to_type() {
+    for (name, files) in trees() {
+        let runbook = text(&files["runbook.md"]);
+        assert!(
+            !runbook.contains("answer Yes only"),
+            "{name}: the runbook expects a prompt"
+        );
+        for (path, script) in scripts_named(&files, "-move-configuration-") {
+            let invoke = function_body(&script, "Invoke-PathMove");
+            assert!(
+                invoke.contains("trap {") && invoke.contains("NonInteractive"),
+                "{name}/{path}"
+            );
+            assert!(invoke.contains("run ' + $ByHand + '"), "{name}/{path}");
+            for cmdlet in [
+                "Move-DatabasePath -Identity $database",
+                "Move-StorageGroupPath -Identity $group",
+            ] {
+                let line = script
+                    .lines()
+                    .find(|line| line.contains(cmdlet))
+                    .unwrap_or_else(|| panic!("{name}/{path}: no {cmdlet}"));
+                assert!(
+                    line.trim_start().starts_with("Invoke-PathMove { "),
+                    "{name}/{path}: {line}"
+                );
+                let by_hand = &line[line.find("} '").expect("a line to type") + 3..];
+                assert!(
+                    by_hand.contains("-ConfigurationOnly'") && !by_hand.contains("-Confirm"),
+                    "{line}"
+                );
+            }
+        }
+    }
+}

@@ -161,7 +161,43 @@ fn change_value(new: &Topology, plan: &Plan, change: &Change) -> Value {
         "active": nodes.first(),
         "passive": nodes.get(1),
         "summary": change.summary(),
+        "by_hand": by_hand(change, database.as_deref()),
     })
+}
+
+/// The path changes of a move as an operator types them when the cmdlet asks
+/// a question the non-interactive launcher cannot answer (no -Confirm, so
+/// the shell asks), and the commands that leave the paths as they are.
+/// Null when a value cannot be written; the checks refuse such values first.
+fn by_hand(change: &Change, database: Option<&str>) -> Value {
+    let ChangeKind::Move { new, .. } = &change.kind else {
+        return Value::Null;
+    };
+    let lines = || -> Result<Value, crate::render::escape::Unsafe> {
+        let group = ps_literal(&change.identity())?;
+        let database = database.map(ps_literal).transpose()?;
+        let edb = new.edb.as_deref().map(ps_literal).transpose()?;
+        let mut leave = Vec::new();
+        if let Some(database) = &database {
+            leave.push(format!("Mount-Database -Identity {database}"));
+        }
+        leave.push(format!("Resume-StorageGroupCopy -Identity {group}"));
+        Ok(json!({
+            "database": match (&database, &edb) {
+                (Some(database), Some(edb)) => Some(format!(
+                    "Move-DatabasePath -Identity {database} -EdbFilePath {edb} -ConfigurationOnly"
+                )),
+                _ => None,
+            },
+            "group": format!(
+                "Move-StorageGroupPath -Identity {group} -LogFolderPath {} -SystemFolderPath {} -ConfigurationOnly",
+                ps_literal(&new.log)?,
+                ps_literal(&new.system)?
+            ),
+            "leave": leave.join("; "),
+        }))
+    };
+    lines().unwrap_or(Value::Null)
 }
 
 /// What the pre-check of one cluster looks at.

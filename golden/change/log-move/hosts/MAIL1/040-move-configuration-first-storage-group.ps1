@@ -515,17 +515,29 @@ foreach ($folder in @($newLog, $newSystem, [System.IO.Path]::GetDirectoryName($n
         Write-Host ('OK   created ' + $folder)
     }
 }
+
+# The launcher runs Windows PowerShell -NonInteractive: a question the cmdlet
+# asks in spite of -Confirm:$false fails the step, with the database already
+# dismounted. The failure then says what to type, and how to leave the paths
+# as they are instead.
+function Invoke-PathMove {
+    param([scriptblock]$Move, [string]$ByHand)
+    trap {
+        Fail ([string]$_ + ' -- ' + $database + ' is dismounted and its copy suspended. If the error is about NonInteractive mode or a prompt, the cmdlet asked a question this shell cannot answer: in an elevated Exchange Management Shell on this node run ' + $ByHand + ' , answer Y, then run this step again (it carries on). To leave the paths as they are instead, follow the back-out section of the runbook for this storage group: ' + 'Mount-Database -Identity ''CCRMAIL\First Storage Group\Mailbox Database''; Resume-StorageGroupCopy -Identity ''CCRMAIL\First Storage Group''')
+    }
+    & $Move
+}
 $current = Get-MailboxDatabase -Identity $database
 if ((Get-PathState ('the database file of ' + $database) ([string]$current.EdbFilePath) $oldEdb $newEdb) -eq 'old') {
     Write-Host ('Database file -> ' + $newEdb)
-    Move-DatabasePath -Identity $database -EdbFilePath $newEdb -ConfigurationOnly -Confirm:$false
+    Invoke-PathMove { Move-DatabasePath -Identity $database -EdbFilePath $newEdb -ConfigurationOnly -Confirm:$false } 'Move-DatabasePath -Identity ''CCRMAIL\First Storage Group\Mailbox Database'' -EdbFilePath ''D:\Exchange\First Storage Group\Mailbox Database.edb'' -ConfigurationOnly'
 }
 $currentGroup = Get-StorageGroup -Identity $group
 $logState = Get-PathState ('the log folder of ' + $group) ([string]$currentGroup.LogFolderPath) $oldLog $newLog
 $systemState = Get-PathState ('the system folder of ' + $group) ([string]$currentGroup.SystemFolderPath) $oldSystem $newSystem
 if ($logState -eq 'old' -or $systemState -eq 'old') {
     Write-Host ('Log folder -> ' + $newLog + ', system folder -> ' + $newSystem)
-    Move-StorageGroupPath -Identity $group -LogFolderPath $newLog -SystemFolderPath $newSystem -ConfigurationOnly -Confirm:$false
+    Invoke-PathMove { Move-StorageGroupPath -Identity $group -LogFolderPath $newLog -SystemFolderPath $newSystem -ConfigurationOnly -Confirm:$false } 'Move-StorageGroupPath -Identity ''CCRMAIL\First Storage Group'' -LogFolderPath ''F:\Logs\First Storage Group'' -SystemFolderPath ''F:\Logs\First Storage Group'' -ConfigurationOnly'
 }
 
 if ((Get-MoveState $group $database $oldLog $newLog $oldSystem $newSystem $oldEdb $newEdb) -ne 'new') {
