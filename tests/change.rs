@@ -1096,3 +1096,46 @@ fn a_question_the_launcher_cannot_answer_ends_in_a_command_to_type() {
         }
     }
 }
+
+#[test]
+fn the_file_moves_of_the_two_nodes_may_run_at_the_same_time() {
+    for (name, files) in trees() {
+        let runbook = text(&files["runbook.md"]);
+        let steps = scripts_named(&files, "-move-files-");
+        if steps.is_empty() {
+            continue;
+        }
+        assert!(
+            runbook.contains(
+                "may run at the same time: start the second as soon as the first is started"
+            ),
+            "{name}"
+        );
+        for pair in steps.chunks(2) {
+            let [(first, _), (second, _)] = pair else {
+                panic!("{name}: file steps come in pairs");
+            };
+            assert_ne!(
+                first.split('/').nth(1),
+                second.split('/').nth(1),
+                "{name}: one node"
+            );
+            // Running both at once is safe only if neither waits for the other.
+            let number = |path: &str| path.rsplit('/').next().unwrap_or_default()[..3].to_owned();
+            for (this, other) in [(first, second), (second, first)] {
+                let file = this.trim_end_matches(".ps1");
+                let section = &runbook[runbook
+                    .find(&format!("- Files: `{file}.cmd`"))
+                    .expect("step section")..];
+                let waits = section
+                    .lines()
+                    .find(|l| l.starts_with("- Waits for:"))
+                    .expect("waits");
+                assert!(
+                    !waits.contains(&number(other)),
+                    "{name}: {this} waits for {other}: {waits}"
+                );
+            }
+        }
+    }
+}

@@ -299,19 +299,27 @@ fn head_context(
         .filter(|c| !matches!(c.kind, ChangeKind::Add { .. }))
         .map(|change| {
             let numbers = numbers(plan, change);
-            let (from, to, what) = match change.kind {
+            let (from, to, what, parallel) = match change.kind {
                 ChangeKind::Move { .. } => (
                     numbers["move_configuration"].clone(),
                     numbers["mount_and_resume"].clone(),
                     "mailboxes unavailable while the files move",
+                    numbers["move_files"].clone(),
                 ),
                 _ => (
                     numbers["remove_storage_group"].clone(),
                     numbers["remove_storage_group"].clone(),
                     "the database goes away for good: it must hold no mailbox",
+                    Value::Null,
                 ),
             };
-            json!({ "group": change.identity(), "from": from, "to": to, "what": what })
+            json!({
+                "group": change.identity(),
+                "from": from,
+                "to": to,
+                "what": what,
+                "parallel": parallel,
+            })
         })
         .collect();
     json!({
