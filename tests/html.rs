@@ -125,7 +125,7 @@ fn no_model_value_reaches_the_page_unescaped() {
     }
     assert!(checked >= 3, "the hostile topology has markup-like values");
     assert!(
-        html.contains("DB &lt;script&gt;alert(1)"),
+        html.contains("&lt;script&gt;alert(1)"),
         "the database name shows as text"
     );
     assert!(!html.contains("<script>"));

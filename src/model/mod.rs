@@ -43,6 +43,31 @@ pub struct Topology {
     pub hosts: Vec<Host>,
     /// The CCR clusters to build; an estate may hold several.
     pub clusters: Vec<Cluster>,
+    /// Who to call during the window, printed on the runbook's cover:
+    /// the change manager, the approver, the on-call engineers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<Contact>,
+}
+
+/// Someone the operator may call during the window; give a phone number,
+/// an e-mail address, or both.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    /// What they answer for during the window.
+    #[schemars(regex(pattern = r"\S"), example = &"Change manager")]
+    pub role: String,
+    /// Their name.
+    #[schemars(regex(pattern = r"\S"), example = &"Dana Whitfield")]
+    pub name: String,
+    /// Phone number, as dialled from where the operator works.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = "[0-9]"), example = &"+1 425 555 0100")]
+    pub phone: Option<String>,
+    /// E-mail address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[^@\s]+@[^@\s]+$"), example = &"dana@contoso.com")]
+    pub email: Option<String>,
 }
 
 /// The only format version this build of runsheet reads.

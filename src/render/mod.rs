@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::artifact::ArtifactSet;
 use crate::check::Validated;
-use crate::plan::{Kind, Plan};
+use crate::plan::{Kind, Plan, window};
 use context::Provenance;
 use registry::{Registry, TemplateError};
 
@@ -67,6 +67,8 @@ pub struct RunbookParts {
     /// Title, estate tables, warnings, checklist, how to run a step.
     pub head: String,
     pub phases: Vec<PhasePart>,
+    /// Final checks, results and sign-off: the last page.
+    pub handover: String,
 }
 
 /// One phase: its heading and its steps.
@@ -81,9 +83,55 @@ pub struct PhasePart {
 pub struct StepPart {
     pub number: String,
     pub title: &'static str,
+    /// The step's heading, word for word; the contents repeat it.
+    pub heading: String,
     pub host: String,
     pub manual: bool,
+    /// Go/no-go gates and the point of no return, printed before the step.
+    pub notices: Vec<Notice>,
     pub markdown: String,
+}
+
+/// A stop before a step: a go/no-go gate, or the point of no return.
+pub struct Notice {
+    /// Its heading, as the contents list it.
+    pub heading: String,
+    pub gate: bool,
+    pub markdown: String,
+}
+
+/// Gates and the point of no return that stand before `step`.
+pub fn notices(
+    plan: &Plan,
+    step: &crate::plan::Step,
+    registry: &Registry,
+) -> Result<Vec<Notice>, TemplateError> {
+    let mut notices = Vec::new();
+    for (gate, before) in window::gates(plan) {
+        if before.id == step.id {
+            notices.push(Notice {
+                heading: format!("Go/no-go: {}", gate.title),
+                gate: true,
+                markdown: registry.render(
+                    "runbook/gate.md.hbs",
+                    &serde_json::json!({ "title": gate.title, "why": gate.why, "next": step.label() }),
+                )?,
+            });
+        }
+    }
+    if let Some((no_return, before)) = window::no_return(plan)
+        && before.id == step.id
+    {
+        notices.push(Notice {
+            heading: format!("Point of no return: step {}", step.label()),
+            gate: false,
+            markdown: registry.render(
+                "runbook/no-return.md.hbs",
+                &serde_json::json!({ "why": no_return.why, "next": step.label() }),
+            )?,
+        });
+    }
+    Ok(notices)
 }
 
 /// Renders the runbook pieces from the templates; `contexts` are the steps'
@@ -121,13 +169,20 @@ pub fn runbook_parts(
             phase.steps.push(StepPart {
                 number: step.label(),
                 title: step.title,
+                heading: context::step_heading(step),
+                notices: notices(plan, step, registry)?,
                 host: step.host.clone(),
                 manual: step.kind == Kind::Manual,
                 markdown,
             });
         }
     }
-    Ok(RunbookParts { head, phases })
+    let handover = registry.render("runbook/handover.md.hbs", &head_context)?;
+    Ok(RunbookParts {
+        head,
+        phases,
+        handover,
+    })
 }
 
 impl RunbookParts {
@@ -137,9 +192,13 @@ impl RunbookParts {
         for phase in &self.phases {
             text.push_str(&phase.heading);
             for step in &phase.steps {
+                for notice in &step.notices {
+                    text.push_str(&notice.markdown);
+                }
                 text.push_str(&step.markdown);
             }
         }
+        text.push_str(&self.handover);
         tidy_markdown(&text)
     }
 }
