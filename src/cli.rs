@@ -75,6 +75,10 @@ pub enum Command {
         /// (see `runsheet templates`).
         #[arg(long, value_name = "DIR")]
         templates: Option<PathBuf>,
+        /// Write the window for this cluster only: its nodes and witness,
+        /// numbered as in the full build. Repeat for several clusters.
+        #[arg(long = "cluster", value_name = "NAME")]
+        clusters: Vec<String>,
     },
     /// Print the ordered steps of the build without writing anything.
     Plan {
@@ -150,6 +154,9 @@ pub enum Error {
     Write(#[from] WriteError),
     #[error(transparent)]
     Output(#[from] io::Error),
+    /// Arguments that parse but do not fit the input.
+    #[error("{0}")]
+    Usage(String),
 }
 
 /// The only place that chooses a process exit code (the design doc's Commands table).
@@ -158,6 +165,7 @@ pub fn exit_code(result: &Result<Outcome, Error>) -> u8 {
         Ok(Outcome::Success) => 0,
         Ok(Outcome::Invalid) => 1,
         Ok(Outcome::Unreadable) => 4,
+        Err(Error::Usage(_)) => 2,
         Err(Error::Template(_)) => 3,
         Err(Error::Read { .. }) | Err(Error::Write(_)) | Err(Error::Output(_)) => 4,
     }
@@ -209,7 +217,17 @@ pub fn run(
             output,
             force,
             templates,
-        } => build(&file, &output, force, templates.as_deref(), color, out, err),
+            clusters,
+        } => build(
+            &file,
+            &output,
+            force,
+            templates.as_deref(),
+            &clusters,
+            color,
+            out,
+            err,
+        ),
         Command::Plan { file, format } => plan(&file, format, color, out, err),
         Command::Templates { output, force } => write_templates(&output, force, out),
         Command::Init => out
@@ -391,6 +409,7 @@ fn build(
     output: &Path,
     force: bool,
     templates: Option<&Path>,
+    clusters: &[String],
     color: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -399,8 +418,23 @@ fn build(
     let Some(checked) = checked else {
         return Ok(Outcome::Invalid);
     };
+    let part = match checked.validated() {
+        Some(validated) if !clusters.is_empty() => {
+            let topology = validated.topology;
+            let part = topology.only_clusters(clusters).map_err(|unknown| {
+                let names: Vec<&str> = topology.clusters.iter().map(|c| c.name.as_str()).collect();
+                Error::Usage(format!(
+                    "--cluster {unknown}: {} has no cluster of that name; its clusters are {}",
+                    source.name,
+                    names.join(", ")
+                ))
+            })?;
+            Some(part)
+        }
+        _ => None,
+    };
     let registry = Registry::new(templates)?;
-    let generated = crate::generate(&source, &checked, &registry)?;
+    let generated = crate::generate_part(&source, &checked, &registry, part.as_ref())?;
     write::write_tree(output, &generated.artifacts, force)?;
     writeln!(
         out,

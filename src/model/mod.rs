@@ -311,6 +311,49 @@ pub const FIRST_STORAGE_GROUP: &str = "First Storage Group";
 pub const FIRST_DATABASE: &str = "Mailbox Database";
 
 impl Topology {
+    /// The estate cut down to the named clusters (case-insensitive), with
+    /// only the hosts they use; `Err` names the first unknown cluster.
+    pub fn only_clusters(&self, names: &[String]) -> Result<Topology, String> {
+        if let Some(unknown) = names.iter().find(|name| {
+            !self
+                .clusters
+                .iter()
+                .any(|cluster| cluster.name.eq_ignore_ascii_case(name))
+        }) {
+            return Err(unknown.clone());
+        }
+        let clusters: Vec<Cluster> = self
+            .clusters
+            .iter()
+            .filter(|cluster| {
+                names
+                    .iter()
+                    .any(|name| cluster.name.eq_ignore_ascii_case(name))
+            })
+            .cloned()
+            .collect();
+        let used = |host: &Host| {
+            clusters.iter().any(|cluster| {
+                cluster.witness.host.eq_ignore_ascii_case(&host.name)
+                    || cluster
+                        .nodes
+                        .iter()
+                        .any(|node| node.eq_ignore_ascii_case(&host.name))
+            })
+        };
+        let hosts = self
+            .hosts
+            .iter()
+            .filter(|host| used(host))
+            .cloned()
+            .collect();
+        Ok(Topology {
+            hosts,
+            clusters,
+            ..self.clone()
+        })
+    }
+
     /// The host of that name, compared as Windows compares computer names.
     pub fn host(&self, name: &str) -> Option<&Host> {
         self.hosts
