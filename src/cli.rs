@@ -220,10 +220,12 @@ pub fn run(
             clusters,
         } => build(
             &file,
-            &output,
-            force,
-            templates.as_deref(),
-            &clusters,
+            &BuildOptions {
+                output: &output,
+                force,
+                templates: templates.as_deref(),
+                clusters: &clusters,
+            },
             color,
             out,
             err,
@@ -404,12 +406,18 @@ fn load_checked(
     Ok((source, Some(checked)))
 }
 
+/// Where and how `build` writes.
+struct BuildOptions<'a> {
+    output: &'a Path,
+    force: bool,
+    templates: Option<&'a Path>,
+    /// Clusters to write the window for; empty for the whole estate.
+    clusters: &'a [String],
+}
+
 fn build(
     file: &Path,
-    output: &Path,
-    force: bool,
-    templates: Option<&Path>,
-    clusters: &[String],
+    options: &BuildOptions<'_>,
     color: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -418,10 +426,11 @@ fn build(
     let Some(checked) = checked else {
         return Ok(Outcome::Invalid);
     };
-    let part = match checked.validated() {
-        Some(validated) if !clusters.is_empty() => {
-            let topology = validated.topology;
-            let part = topology.only_clusters(clusters).map_err(|unknown| {
+    let part =
+        match checked.validated() {
+            Some(validated) if !options.clusters.is_empty() => {
+                let topology = validated.topology;
+                let part = topology.only_clusters(options.clusters).map_err(|unknown| {
                 let names: Vec<&str> = topology.clusters.iter().map(|c| c.name.as_str()).collect();
                 Error::Usage(format!(
                     "--cluster {unknown}: {} has no cluster of that name; its clusters are {}",
@@ -429,20 +438,20 @@ fn build(
                     names.join(", ")
                 ))
             })?;
-            Some(part)
-        }
-        _ => None,
-    };
-    let registry = Registry::new(templates)?;
+                Some(part)
+            }
+            _ => None,
+        };
+    let registry = Registry::new(options.templates)?;
     let generated = crate::generate_part(&source, &checked, &registry, part.as_ref())?;
-    write::write_tree(output, &generated.artifacts, force)?;
+    write::write_tree(options.output, &generated.artifacts, options.force)?;
     writeln!(
         out,
         "{}: wrote {} files for {} steps to {}",
         source.name,
         generated.artifacts.len(),
         generated.plan.steps.len(),
-        output.display()
+        options.output.display()
     )?;
     Ok(Outcome::Success)
 }
