@@ -311,7 +311,8 @@ fn splits(pages: &[String], ids: &[String]) -> Vec<String> {
                                 && next[column..column + tail.len()] == *tail
                                 && (column == 0 || next[column - 1].is_whitespace())
                                 && next.get(column + tail.len()).is_none_or(|c| {
-                                    c.is_whitespace() || matches!(c, '\'' | '"' | ';' | ',' | ')' | '`')
+                                    c.is_whitespace()
+                                        || matches!(c, '\'' | '"' | ';' | ',' | ')' | '`')
                                 })
                         };
                         let first = next.iter().position(|c| !c.is_whitespace());
