@@ -187,7 +187,7 @@ pub const CCR2007_GATES: &[Gate] = &[
     Gate {
         before: "create-cluster",
         title: "before the cluster is created",
-        why: "Until here nothing has changed but features on the nodes. From the next step on, the build creates objects in Active Directory and takes the cluster and CMS names and addresses on the network. Continue only when every pre-flight passed, the features are installed and the validation report shows no failure.",
+        why: "Until here only features and settings of the nodes have changed. From the next step on, the build creates objects in Active Directory and takes the cluster and CMS names and addresses on the network. Continue only when every pre-flight passed, the features are installed and the validation report shows no failure.",
     },
     Gate {
         before: "suspend-and-move-paths",
