@@ -353,6 +353,49 @@ mod tests {
     }
 
     #[test]
+    fn the_seed_window_sums_its_steps_and_finds_its_outages() {
+        let checked = crate::check::check(include_str!("../../examples/contoso-ccr.yaml"));
+        let plan = super::super::plan(checked.validated().expect("the seed is valid"));
+        let summary = summary(&plan);
+        let total: u32 = plan.steps.iter().map(|s| minutes(s.def_id)).sum();
+        assert_eq!(summary.minutes, total);
+        let label = |id: &str| {
+            first_step(&plan, id)
+                .map(super::super::Step::label)
+                .unwrap_or_default()
+        };
+        let spans: Vec<String> = summary.outages.iter().map(OutageSpan::steps).collect();
+        // The first node's restart takes the CMS down; the move dismounts the database.
+        assert_eq!(
+            spans,
+            [
+                format!("step {}", label("restart-active-node")),
+                format!(
+                    "steps {} to {}",
+                    label("suspend-and-move-paths"),
+                    label("mount-and-resume")
+                )
+            ]
+        );
+        assert_eq!(
+            summary.outage_minutes,
+            minutes("restart-active-node")
+                + minutes("suspend-and-move-paths")
+                + 2 * minutes("move-database-files")
+                + minutes("mount-and-resume")
+        );
+        let gates: Vec<String> = gates(&plan).iter().map(|(_, s)| s.label()).collect();
+        assert_eq!(
+            gates,
+            [label("create-cluster"), label("suspend-and-move-paths")]
+        );
+        assert_eq!(
+            no_return(&plan).map(|(_, s)| s.label()),
+            Some(label("setup-active-cms"))
+        );
+    }
+
+    #[test]
     fn durations_read_like_a_clock() {
         assert_eq!(duration(5), "5 min");
         assert_eq!(duration(60), "1 h");
