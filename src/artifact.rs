@@ -51,7 +51,7 @@ impl ArtifactSet {
         let step_of = |path: &str| {
             plan.steps
                 .iter()
-                .find(|s| s.file.as_deref() == Some(path))
+                .find(|s| s.file.as_deref() == Some(path) || s.launcher.as_deref() == Some(path))
                 .map(|s| s.id.clone())
         };
         let files: Vec<FileEntry> = self

@@ -233,7 +233,7 @@ pub fn run(
         Command::Plan { file, format } => plan(&file, format, color, out, err),
         Command::Templates { output, force } => write_templates(&output, force, out),
         Command::Init => out
-            .write_all(INIT_EXAMPLE.as_bytes())
+            .write_all(init_text().as_bytes())
             .map(|()| Outcome::Success)
             .map_err(Error::from),
         Command::Completions { shell } => {
@@ -259,6 +259,22 @@ fn report(result: Result<Outcome, Error>, err: &mut dyn Write) -> u8 {
 
 /// The seed estate, commented, as `runsheet init` prints it.
 pub const INIT_EXAMPLE: &str = include_str!("../examples/contoso-ccr.yaml");
+
+/// The modeline of the example points at `../schemas/`, which resolves only
+/// inside `examples/`; the user's file gets one that names a schema beside
+/// it, with the command that writes it there.
+pub const INIT_MODELINE: &str = "# yaml-language-server: $schema=topology.schema.json\n\
+# (for completion in your editor, write the schema beside this file:\n\
+#  runsheet schema > topology.schema.json)\n";
+
+/// What `runsheet init` prints.
+pub fn init_text() -> String {
+    let body = INIT_EXAMPLE
+        .split_once('\n')
+        .filter(|(first, _)| first.starts_with("# yaml-language-server:"))
+        .map_or(INIT_EXAMPLE, |(_, rest)| rest);
+    format!("{INIT_MODELINE}{body}")
+}
 
 /// A topology file read into memory.
 pub struct SourceFile {
@@ -324,6 +340,10 @@ fn validate(
             Err(error) => {
                 // Keep going: every file given is reported, then the I/O code wins.
                 writeln!(err, "error: {error}")?;
+                // In JSON too, so that `[]` always means "no findings".
+                if format == Format::Json {
+                    json.push(unreadable_finding(path, &error));
+                }
                 read_failure = true;
                 continue;
             }
@@ -369,6 +389,25 @@ fn validate(
         Outcome::Unreadable
     } else {
         outcome
+    })
+}
+
+/// A file that could not be read, as a JSON finding: code `unreadable`, no
+/// line or column.
+fn unreadable_finding(path: &Path, error: &Error) -> serde_json::Value {
+    let message = match error {
+        Error::Read { message, .. } => message.clone(),
+        other => other.to_string(),
+    };
+    serde_json::json!({
+        "code": "unreadable",
+        "severity": "error",
+        "message": format!("cannot read the file: {message}"),
+        "file": path.display().to_string(),
+        "line": null,
+        "column": null,
+        "pointer": "",
+        "help": "check the path and that the file is UTF-8 text",
     })
 }
 

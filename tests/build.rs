@@ -17,7 +17,7 @@ fn build_writes_the_golden_tree() {
     assert_eq!(result.code, 0, "{}", result.stderr);
     let written = golden::read_tree(&out);
     let expected = golden::read_tree(&harness::root().join("golden/contoso-ccr"));
-    let summary = format!("wrote {} files for 26 steps", expected.len());
+    let summary = format!("wrote {} files for 32 steps", expected.len());
     assert!(result.stdout.contains(&summary), "{}", result.stdout);
     assert_eq!(golden::differences(&expected, &written), "");
     let leftovers: Vec<_> = std::fs::read_dir(&dir)
@@ -145,13 +145,13 @@ fn templates_are_written_and_override_by_name() {
     let result = run(&args);
     assert_eq!(result.code, 0, "{}", result.stderr);
     let quorum =
-        std::fs::read_to_string(out.join("hosts/MAIL1/150-quorum.cmd")).expect("quorum script");
+        std::fs::read_to_string(out.join("hosts/MAIL1/190-quorum.cmd")).expect("quorum script");
     assert!(
         quorum.contains("rem Reviewed by the change board: MAIL\r\n"),
         "{quorum}"
     );
     let add_node =
-        std::fs::read_to_string(out.join("hosts/MAIL1/100-add-node.cmd")).expect("add-node");
+        std::fs::read_to_string(out.join("hosts/MAIL1/120-add-node.cmd")).expect("add-node");
     assert!(add_node.contains("rem Local edit\r\n"), "{add_node}");
 }
 
@@ -222,19 +222,19 @@ fn plan_prints_the_numbered_steps() {
     assert!(
         table
             .stdout
-            .contains("090  MAIL1 cmd    4     Create the cluster with the first node [MAIL]"),
+            .contains("110  MAIL1 cmd    4     Create the cluster with the first node [MAIL]"),
         "{}",
         table.stdout
     );
-    assert_eq!(lines.len(), 27);
+    assert_eq!(lines.len(), 33);
 
     let json = run(&["plan", "--format", "json", &topology]);
     let steps: Vec<serde_json::Value> = serde_json::from_str(&json.stdout).expect("JSON");
-    assert_eq!(steps.len(), 26);
+    assert_eq!(steps.len(), 32);
     assert_eq!(steps[0]["number"], "010");
-    assert_eq!(steps[8]["id"], "ccr.mail.create-cluster");
+    assert_eq!(steps[10]["id"], "ccr.mail.create-cluster");
     assert_eq!(
-        steps[8]["after"],
+        steps[10]["after"],
         serde_json::json!(["ccr.mail.validate-cluster"])
     );
     let numbers: Vec<&str> = steps.iter().filter_map(|s| s["number"].as_str()).collect();

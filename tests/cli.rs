@@ -120,10 +120,130 @@ fn init_prints_an_example_that_validates() {
     assert!(
         result
             .stdout
-            .starts_with("# yaml-language-server: $schema=")
+            .starts_with("# yaml-language-server: $schema=topology.schema.json\n")
+    );
+    // The schema path works where the user saves the file: beside it, and
+    // the file says how to put it there.
+    assert!(
+        !result.stdout.contains("$schema=../"),
+        "a path that only works in examples/"
+    );
+    assert!(
+        result
+            .stdout
+            .contains("runsheet schema > topology.schema.json")
     );
     let checked = runsheet::check::check(&result.stdout);
     assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
+}
+
+#[test]
+fn an_unreadable_file_is_a_finding_in_json_not_an_empty_list() {
+    let good = harness::path("examples/contoso-ccr.yaml");
+    let result = run(&["validate", "--format", "json", "missing.yaml", &good]);
+    assert_eq!(result.code, 4);
+    let findings: Vec<Value> = serde_json::from_str(&result.stdout).expect("JSON array");
+    assert_eq!(findings.len(), 1, "{}", result.stdout);
+    assert_eq!(findings[0]["code"], "unreadable");
+    assert_eq!(findings[0]["severity"], "error");
+    assert_eq!(findings[0]["file"], "missing.yaml");
+    assert!(findings[0]["line"].is_null());
+    assert!(
+        findings[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no such file")),
+        "{}",
+        result.stdout
+    );
+}
+
+#[test]
+fn a_missing_field_points_at_the_key_that_names_the_object() {
+    let result = run(&[
+        "validate",
+        &harness::path("tests/invalid/missing-field.yaml"),
+    ]);
+    assert_eq!(result.code, 1);
+    assert!(
+        result.stderr.contains("missing-field.yaml:31:5\n"),
+        "at `witness:`, not at its first field `host:`:\n{}",
+        result.stderr
+    );
+    assert!(
+        result.stderr.contains("31 |     witness:"),
+        "{}",
+        result.stderr
+    );
+}
+
+#[test]
+fn a_tab_that_starts_a_line_is_reported_on_its_line() {
+    let dir = harness::scratch("tab-line");
+    let file = dir.join("tab.yaml");
+    let example =
+        std::fs::read_to_string(harness::path("examples/contoso-ccr.yaml")).expect("read");
+    // Line 30 is a host's `addresses:`; put a tab where its indentation was.
+    let text: Vec<String> = example
+        .lines()
+        .enumerate()
+        .map(|(index, line)| {
+            if index + 1 == 30 {
+                format!("\t{}", line.trim_start())
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    assert!(text[29].starts_with("\taddresses:"), "{}", text[29]);
+    std::fs::write(&file, text.join("\n")).expect("write");
+    let result = run(&["validate", &file.display().to_string()]);
+    assert_eq!(result.code, 1);
+    assert!(
+        result.stderr.contains("tab.yaml:30:1\n"),
+        "{}",
+        result.stderr
+    );
+}
+
+#[test]
+fn an_unknown_value_in_an_override_names_it_and_lists_the_known_ones() {
+    let dir = harness::scratch("override-unknown");
+    let overrides = dir.join("overrides");
+    std::fs::create_dir_all(&overrides).expect("mkdir");
+    std::fs::write(
+        overrides.join("quorum.cmd.hbs"),
+        "{{> cmd_header}}\nrem {{cmd_text cluster.nmae}}\n",
+    )
+    .expect("write");
+    let out = dir.join("out");
+    let result = run(&[
+        "build",
+        &harness::path("examples/contoso-ccr.yaml"),
+        "-o",
+        &out.display().to_string(),
+        "--templates",
+        &overrides.display().to_string(),
+    ]);
+    assert_eq!(result.code, 3, "{}", result.stderr);
+    assert!(
+        !result.stderr.contains("Some("),
+        "Rust's Option leaks: {}",
+        result.stderr
+    );
+    assert!(
+        result
+            .stderr
+            .contains("`cluster.nmae` is not a value this template knows"),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result.stderr.contains("known names in `cluster`: account,")
+            && result.stderr.contains(" name,"),
+        "{}",
+        result.stderr
+    );
+    assert!(!out.exists(), "nothing written");
 }
 
 #[test]

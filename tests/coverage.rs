@@ -81,7 +81,7 @@ fn networks_are_renamed_and_the_heartbeat_is_cluster_only() {
     let files = seed();
     let path = file_with(&files, "MAIL1", "MSCluster_Network").expect("network step on MAIL1");
     let script = text(&files[path]);
-    assert!(script.contains("InvokeMethod('Rename'"), "rename");
+    assert!(script.contains("[void]$network.Rename($Name)"), "rename");
     assert!(
         script.contains("Set-ClusterNetwork 'Heartbeat' '10.10.10.0' '255.255.255.0' '1'"),
         "heartbeat: cluster only"
@@ -100,9 +100,192 @@ fn the_witness_share_is_made_on_the_witness_host_for_the_cluster_account() {
     assert!(script.contains(r#"mkdir "C:\FSW_CCR_MAIL""#));
     assert!(script.contains(r#"net share "FSW_CCR_MAIL"="C:\FSW_CCR_MAIL""#));
     assert!(
-        script.contains(r#"icacls "C:\FSW_CCR_MAIL" /grant "CONTOSO\MAIL$":(OI)(CI)F"#),
-        "CLUSTER$ gets full control"
+        script.contains(
+            r#"icacls "C:\FSW_CCR_MAIL" /inheritance:r /grant:r "BUILTIN\Administrators:(OI)(CI)F" "CONTOSO\MAIL$":(OI)(CI)F /q"#
+        ),
+        "inheritance removed, exactly Administrators and CLUSTER$ with full control"
     );
+}
+
+/// Item 12 of issue 8: folder and share carry exactly Administrators and the
+/// cluster account, and "already done" needs exactly those rights.
+#[test]
+fn the_witness_rights_are_exactly_administrators_and_the_cluster_account() {
+    let files = seed();
+    let path = file_with(&files, "HUB1", "net share").expect("share on HUB1");
+    let script = text(&files[path]);
+    assert!(
+        script.contains(r#"/GRANT:BUILTIN\Administrators,FULL /GRANT:"CONTOSO\MAIL$,FULL""#),
+        "the share is granted to the two accounts"
+    );
+    assert!(!script.contains("/GRANT:Everyone"), "never to Everyone");
+    assert!(
+        !script.contains("icacls \"C:\\FSW_CCR_MAIL\" /grant "),
+        "no additive grant"
+    );
+    // The exactness check: two entries, each full control, inherited by
+    // subfolders and files, and nothing else; the share without Everyone.
+    for needle in [
+        r#"icacls "C:\FSW_CCR_MAIL" 2>nul | find /c ":(" >"%LOG%.entries""#,
+        r#"if not "%ENTRIES%"=="2" exit /b 0"#,
+        r#"find /i "BUILTIN\Administrators:(OI)(CI)(F)""#,
+        r#"find /i "CONTOSO\MAIL$:(OI)(CI)(F)""#,
+        r#"net share "FSW_CCR_MAIL" 2>nul | find /i "Everyone" >nul"#,
+        r#"find /i "CONTOSO\MAIL$, FULL""#,
+    ] {
+        assert!(script.contains(needle), "missing: {needle}");
+    }
+    // "Already done" is reached only when nothing was changed, and both
+    // checks ran before it.
+    let already = script
+        .find("if not defined CHANGED goto :already")
+        .expect("already");
+    let acl = script
+        .find("if \"%ACL_OK%\"==\"1\" goto :acl_done")
+        .expect("acl check");
+    let share = script
+        .find("if \"%SHARE_OK%\"==\"1\" goto :share_done")
+        .expect("share check");
+    assert!(acl < already && share < already);
+    assert_eq!(script.matches("goto :already").count(), 1, "{script}");
+    for change in [
+        "/inheritance:r",
+        "net share \"FSW_CCR_MAIL\"=",
+        "/delete /y",
+        "mkdir ",
+    ] {
+        let at = script.find(change).expect(change);
+        let after = &script[at..];
+        assert!(
+            after
+                .find("set \"CHANGED=1\"")
+                .is_some_and(|c| c < after.find("goto :already").unwrap_or(usize::MAX)),
+            "{change} is followed by CHANGED=1 before any already-done"
+        );
+    }
+}
+
+/// Item 2 of issue 8: nodes are full installations of Enterprise or
+/// Datacenter, 64-bit, of the Windows release of the topology.
+#[test]
+fn the_preflight_refuses_server_core_32_bit_and_another_release() {
+    let files = seed();
+    let node = text(&files["hosts/MAIL1/010-preflight.cmd"]);
+    assert!(node.contains(r#"for %%E in (10 8 38 37) do if "%SKU%"=="%%E" set "EDITION=ok""#));
+    for core in ["12", "14", "39", "41"] {
+        let list = node
+            .lines()
+            .find(|line| line.starts_with("for %%E in ("))
+            .expect("SKU list");
+        assert!(
+            !list.split(['(', ')', ' ']).any(|word| word == core),
+            "Server Core SKU {core} accepted"
+        );
+    }
+    assert!(node.contains("wmic os get OSArchitecture /value"));
+    assert!(node.contains(r#"if not "%OSARCH:~0,2%"=="64" ("#));
+    assert!(node.contains("wmic os get Version /value"));
+    assert!(
+        node.contains(r#"if not "%OSVERSION:~0,4%"=="6.0." ("#),
+        "Windows Server 2008 is 6.0"
+    );
+    let witness = text(&files["hosts/HUB1/030-preflight.cmd"]);
+    assert!(
+        !witness.contains("OperatingSystemSKU"),
+        "the witness host may be any edition"
+    );
+
+    let r2 = golden::generate(&harness::root().join("examples/three-clusters.yaml"));
+    let r2_node = text(&r2["hosts/EXMB01/010-preflight.cmd"]);
+    assert!(
+        r2_node.contains(r#"if not "%OSVERSION:~0,4%"=="6.1." ("#),
+        "2008 R2 is 6.1"
+    );
+}
+
+/// Item 16 of issue 8: cluster.exe can exit with a negative HRESULT, which
+/// `if errorlevel 1` misses; every cluster.exe result is compared with 0.
+#[test]
+fn cluster_exe_results_are_compared_with_zero() {
+    let files = seed();
+    for name in [
+        "110-create-cluster.cmd",
+        "120-add-node.cmd",
+        "190-quorum.cmd",
+    ] {
+        let script = text(&files[&format!("hosts/MAIL1/{name}")]);
+        let lines: Vec<&str> = script.lines().collect();
+        for (index, line) in lines.iter().enumerate() {
+            if line.starts_with("cluster ") && line.ends_with(">>\"%LOG%\" 2>&1") {
+                let next = lines.get(index + 1).copied().unwrap_or("");
+                assert!(
+                    !next.contains("errorlevel"),
+                    "{name}: `{next}` after `{line}` misses negative exit codes"
+                );
+            }
+        }
+        assert!(
+            !script.contains("errorlevel 1\n    set \"REASON=cluster"),
+            "{name}"
+        );
+        assert!(script.contains(r#"if not "%ERRORLEVEL%"=="0" ("#), "{name}");
+    }
+    // Done only when the cluster that answers has the first node in it.
+    let create = text(&files["hosts/MAIL1/110-create-cluster.cmd"]);
+    assert!(create.contains(
+        "cluster /cluster:\"MAIL\" node \"MAIL1\" >>\"%LOG%\" 2>&1\nif \"%ERRORLEVEL%\"==\"0\" goto :already"
+    ));
+    assert!(
+        !create.contains("cluster /cluster:\"MAIL\" node >>"),
+        "a bare node list proves nothing"
+    );
+}
+
+/// Item 11 of issue 8: the quorum step waits for the witness to come online,
+/// compares its share path and the quorum before "already done", and never
+/// says "already done" after a change.
+#[test]
+fn the_quorum_step_waits_and_compares_before_already_done() {
+    let files = seed();
+    let script = text(&files["hosts/MAIL1/190-quorum.cmd"]);
+    assert!(script.contains(r#"res "File Share Witness" /online /wait:120"#));
+    assert!(
+        script
+            .contains(r#"/priv 2>nul | find /i "SharePath" | find /i "\\HUB1\FSW_CCR_MAIL" >nul"#),
+        "share path compared"
+    );
+    assert!(
+        script.contains(r#"/quorum 2>nul | find /i "File Share Witness" >nul"#),
+        "quorum compared"
+    );
+    let already = script
+        .find("if not defined CHANGED goto :already")
+        .expect("already");
+    for check in [
+        "find /i \"SharePath\"",
+        "/status 2>nul | find /i \"Online\"",
+        "/quorum 2>nul | find",
+    ] {
+        assert!(
+            script.find(check).expect(check) < already,
+            "{check} before already done"
+        );
+    }
+    assert_eq!(script.matches("goto :already").count(), 1);
+    for change in [
+        "/create /group:",
+        "/online /wait:120",
+        "/quorum:\"File Share Witness\"",
+    ] {
+        let at = script.find(change).expect(change);
+        let set = script[at..]
+            .find("set \"CHANGED=1\"")
+            .expect("CHANGED after a change");
+        assert!(
+            at + set < already,
+            "{change} sets CHANGED before the already-done test"
+        );
+    }
 }
 
 #[test]

@@ -30,6 +30,11 @@ fn stem(path: &Path) -> String {
 
 /// What `build` generates for a topology file, in memory.
 pub fn generate(path: &Path) -> BTreeMap<String, Vec<u8>> {
+    generate_with(path, None)
+}
+
+/// What `build --templates DIR` generates for a topology file, in memory.
+pub fn generate_with(path: &Path, overrides: Option<&Path>) -> BTreeMap<String, Vec<u8>> {
     let source = runsheet::cli::read_source(path).expect("topology reads");
     let checked = runsheet::check::check(&source.text);
     assert!(
@@ -38,7 +43,7 @@ pub fn generate(path: &Path) -> BTreeMap<String, Vec<u8>> {
         path.display(),
         checked.diagnostics
     );
-    let registry = runsheet::render::registry::Registry::new(None).expect("templates load");
+    let registry = runsheet::render::registry::Registry::new(overrides).expect("templates load");
     let generated = runsheet::generate(&source, &checked, &registry).expect("renders");
     generated
         .artifacts

@@ -62,3 +62,17 @@ pub fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("scratch directory");
     dir
 }
+
+/// A test that cannot run its tool: fails under `CI`, and otherwise says so
+/// on the terminal. libtest captures only the `print!` family, and shows
+/// captured output for failing tests alone, so `eprintln!` would hide the
+/// skip of a passing test; a write to the stderr handle itself is not
+/// captured and shows in `cargo test`'s output, next to the test's `ok`.
+pub fn skip(test: &str, why: &str) {
+    use std::io::Write as _;
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test} cannot run under CI: {why}"
+    );
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED {test}: {why}");
+}

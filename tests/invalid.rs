@@ -57,10 +57,13 @@ fn each_fixture_reports_its_code_at_its_position_and_nothing_else() {
             "{file}: named after its code"
         );
 
+        // A guard against runaway expansion (an alias bomb without a budget
+        // runs for minutes), not a speed target: those live in the benches.
+        // Generous, so a loaded machine does not fail it.
         let started = Instant::now();
         let json = run(&["validate", "--format", "json", &file]);
         assert!(
-            started.elapsed() < Duration::from_secs(1),
+            started.elapsed() < Duration::from_secs(10),
             "{file}: took {:?}",
             started.elapsed()
         );

@@ -67,11 +67,10 @@ fn runbooks_have_a_heading_per_phase_and_step_and_a_box_per_step() {
 fn runbooks_pass_markdownlint() {
     let tool = harness::root().join("node_modules/.bin/markdownlint-cli2");
     if !tool.exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "markdownlint-cli2 is missing under CI: .ci/run must run `npm ci`"
+        harness::skip(
+            "runbooks_pass_markdownlint",
+            "markdownlint-cli2 is not installed (run `npm ci`; .ci/run does)",
         );
-        eprintln!("SKIPPED runbooks_pass_markdownlint: run `npm ci` to install markdownlint-cli2");
         return;
     }
     let dir = harness::scratch("markdownlint");
@@ -171,5 +170,5 @@ fn every_step_says_time_outage_and_back_out_and_the_window_has_its_gates() {
         assert!(cover.contains(contact), "the cover lacks {contact}");
         assert!(head.contains(contact), "runbook.md lacks {contact}");
     }
-    assert!(runbook.contains("Never accept the console's offer to mount an empty database"));
+    assert!(runbook.contains("Never accept an offer to create an empty database when mounting"));
 }

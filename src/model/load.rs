@@ -77,6 +77,9 @@ impl SourceMap {
             if let Some(entry) = self.entries.get(current) {
                 return match (target, entry.key) {
                     (Target::Key, Some(key)) if current == pointer => key,
+                    // A missing field: point at the key that names the object
+                    // that lacks it (`witness:`), not at its first field.
+                    (_, Some(key)) if current != pointer => key,
                     _ => entry.value,
                 };
             }
@@ -154,19 +157,22 @@ pub fn parse(source: &str) -> Result<Document, Box<Diagnostic>> {
         duplicate_keys: DuplicateKeyPolicy::Error,
         with_snippet: false,
     };
-    let tree: Spanned<Node> =
-        serde_saphyr::from_str_with_options(source, options).map_err(yaml_diagnostic)?;
+    let tree: Spanned<Node> = serde_saphyr::from_str_with_options(source, options)
+        .map_err(|error| yaml_diagnostic(error, source))?;
     let mut map = SourceMap::default();
     let value = into_json(tree, String::new(), None, &mut map);
     Ok(Document { value, map })
 }
 
-fn yaml_diagnostic(error: serde_saphyr::Error) -> Box<Diagnostic> {
-    let position = error
+fn yaml_diagnostic(error: serde_saphyr::Error, source: &str) -> Box<Diagnostic> {
+    let mut position = error
         .location()
         .map(Position::from_location)
         .unwrap_or(Position::START);
     let text = error.to_string();
+    if text.contains("tab") {
+        position = tab_at_or_after(source, position).unwrap_or(position);
+    }
     let budget = text.contains("budget") || text.contains("limit") || text.contains("exceed");
     let message = friendly(&strip_location(&text));
     let (code, help) = if budget {
@@ -189,6 +195,29 @@ fn yaml_diagnostic(error: serde_saphyr::Error) -> Box<Diagnostic> {
             .with_help(help)
             .at_position(position),
     )
+}
+
+/// The scanner reports a tab that starts a line at the end of the line
+/// before; the operator needs the tab itself. The first tab at or after
+/// `position`, on its line or the next.
+fn tab_at_or_after(source: &str, position: Position) -> Option<Position> {
+    let lines: Vec<&str> = source.split('\n').collect();
+    let first = position.line.checked_sub(1)?;
+    for (index, line) in lines.iter().enumerate().skip(first).take(2) {
+        let skip = if index == first {
+            position.column.saturating_sub(1)
+        } else {
+            0
+        };
+        if let Some(column) = line.chars().skip(skip).position(|c| c == '\t') {
+            return Some(Position {
+                line: index + 1,
+                column: skip + column + 1,
+                len: 1,
+            });
+        }
+    }
+    None
 }
 
 /// serde-saphyr's wording, made to read like ours.
@@ -373,6 +402,19 @@ mod tests {
     fn a_missing_field_points_at_the_object_that_lacks_it() {
         let source = "a:\n  - name: x\n";
         assert_eq!(located(source, "/a/0/subnet"), (2, 5));
+        // An object that a key names: the key, not the object's first field.
+        let source = "a:\n  witness:\n    host: x\n";
+        assert_eq!(located(source, "/a/witness/share"), (2, 3));
+    }
+
+    #[test]
+    fn a_tab_that_starts_a_line_is_reported_on_that_line() {
+        let source = "a:\n  - name: x\n\tb: y\n";
+        let Err(diagnostic) = parse(source) else {
+            panic!("a tab must be refused")
+        };
+        let position = diagnostic.position.expect("located");
+        assert_eq!((position.line, position.column), (3, 1));
     }
 
     #[test]

@@ -123,6 +123,14 @@ impl Windows {
         }
     }
 
+    /// The `major.minor` that `Win32_OperatingSystem.Version` starts with.
+    pub fn kernel_version(self) -> &'static str {
+        match self {
+            Windows::W2008 => "6.0",
+            Windows::W2008R2 => "6.1",
+        }
+    }
+
     /// The name an operator knows the release by.
     pub fn display_name(self) -> &'static str {
         match self {

@@ -157,6 +157,10 @@ pub struct Step {
     pub after: Vec<String>,
     /// Path of the script in the output tree; none for manual steps.
     pub file: Option<String>,
+    /// For a PowerShell step, the `.cmd` beside its script that runs it: the
+    /// operator runs this, so a script that never ran is a failure too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launcher: Option<String>,
     pub unconfirmed: Option<&'static str>,
 }
 
@@ -297,11 +301,28 @@ fn expand(topology: &Topology, table: &[StepDef]) -> Plan {
             }
         }
     }
+    // Phases are numbered as the plan has them, so an estate without a
+    // phase (no storage groups to create) shows no gap.
+    let mut phase_numbers: Vec<u8> = Vec::new();
+    for step in &mut steps {
+        let position = match phase_numbers.iter().position(|&n| n == step.phase) {
+            Some(position) => position,
+            None => {
+                phase_numbers.push(step.phase);
+                phase_numbers.len() - 1
+            }
+        };
+        step.phase = u8::try_from(position + 1).unwrap_or(u8::MAX);
+    }
     for (position, step) in steps.iter_mut().enumerate() {
         let number = u32::try_from(position + 1).unwrap_or(u32::MAX / 10) * 10;
         step.number = number;
         if let Some(name) = step.file.take() {
-            step.file = Some(format!("hosts/{}/{number:03}-{name}", step.host));
+            let path = format!("hosts/{}/{number:03}-{name}", step.host);
+            if step.kind == Kind::Ps1 {
+                step.launcher = path.strip_suffix(".ps1").map(|stem| format!("{stem}.cmd"));
+            }
+            step.file = Some(path);
         }
     }
     Plan { steps }
@@ -336,6 +357,7 @@ fn make(
         file: kind
             .extension()
             .map(|ext| format!("{}{suffix}.{ext}", def.id)),
+        launcher: None,
         // Unconfirmed command facts concern scripts; a manual step has none.
         unconfirmed: if kind == Kind::Manual {
             None

@@ -63,6 +63,12 @@ pub const CCR2007: &[StepWindow] = &[
         back_out: RESTART,
     },
     StepWindow {
+        id: "execution-policy",
+        minutes: 5,
+        outage: None,
+        back_out: "Leaves the execution policy at RemoteSigned, with the one before the window recorded in `execution-policy-before.txt` beside the scripts. The last step of the window sets it back; to back out now, run `Set-ExecutionPolicy` with the recorded policy in an elevated Windows PowerShell.",
+    },
+    StepWindow {
         id: "validate-cluster",
         minutes: 15,
         outage: None,
@@ -91,6 +97,12 @@ pub const CCR2007: &[StepWindow] = &[
         minutes: 15,
         outage: None,
         back_out: "Leaves the IIS role services installed. To undo: Server Manager, Roles, Web Server, Remove Role Services; nothing uses them yet.",
+    },
+    StepWindow {
+        id: "restart-after-prerequisites",
+        minutes: 10,
+        outage: None,
+        back_out: RESTART,
     },
     StepWindow {
         id: "witness-share",
@@ -148,7 +160,7 @@ pub const CCR2007: &[StepWindow] = &[
         outage: Some(
             "the database is dismounted from this step until it is mounted again; mailboxes in it cannot be reached.",
         ),
-        back_out: "Leaves replication suspended, the database dismounted and the new paths in the configuration, with the files still in the old folders. To undo: run both `-ConfigurationOnly` moves (`Move-StorageGroupPath`, `Move-DatabasePath`) back to the old paths, mount the database, resume the copy with `Resume-StorageGroupCopy`. Never accept the console's offer to mount an empty database: the mailboxes are in the files it would replace.",
+        back_out: "Leaves replication suspended, the database dismounted and the new paths in the configuration, with the files still in the old folders. To undo: run both `-ConfigurationOnly` moves (`Move-StorageGroupPath`, `Move-DatabasePath`) back to the old paths, which are in this step's log; mount the database; resume the copy with `Resume-StorageGroupCopy`. Never accept an offer to create an empty database when mounting: it would replace every mailbox in that database with an empty one.",
     },
     StepWindow {
         id: "move-database-files",
@@ -179,6 +191,12 @@ pub const CCR2007: &[StepWindow] = &[
         minutes: 10,
         outage: None,
         back_out: NOTHING,
+    },
+    StepWindow {
+        id: "restore-execution-policy",
+        minutes: 5,
+        outage: None,
+        back_out: "Leaves the execution policy the server had before the window. Nothing to undo; to run a PowerShell step again later, run the step that allows them first.",
     },
 ];
 

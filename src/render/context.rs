@@ -44,24 +44,23 @@ fn estate(topology: &Topology) -> Value {
         "windows": topology.platform.windows.as_str(),
         "windows_name": topology.platform.windows.display_name(),
         "windows_2008": topology.platform.windows == Windows::W2008,
+        "os_version": topology.platform.windows.kernel_version(),
+        "os_version_prefix": format!("{}.", topology.platform.windows.kernel_version()),
         "exchange_name": "Exchange Server 2007 SP3",
         "staging": format!("{STAGING_ROOT}\\{}", topology.name),
     })
 }
 
-/// The command line that runs a step's file on its host.
+/// The command line that runs a step on its host: its `.cmd`, which for a
+/// PowerShell step is the launcher beside the script.
 pub fn command_line(topology: &Topology, step: &Step) -> Option<String> {
-    let file = step.file.as_deref()?;
-    let name = file.rsplit('/').next().unwrap_or(file);
-    let path = format!("{STAGING_ROOT}\\{}\\{name}", topology.name);
-    Some(match step.kind {
-        Kind::Cmd => path,
-        // -File arrived with PowerShell 2.0; -Command works on 1.0 and keeps the exit code.
-        Kind::Ps1 => {
-            format!("powershell.exe -NoProfile -Command \"& '{path}'; exit $LASTEXITCODE\"")
-        }
+    let file = match step.kind {
+        Kind::Cmd => step.file.as_deref()?,
+        Kind::Ps1 => step.launcher.as_deref()?,
         Kind::Manual => return None,
-    })
+    };
+    let name = file.rsplit('/').next().unwrap_or(file);
+    Some(format!("{STAGING_ROOT}\\{}\\{name}", topology.name))
 }
 
 /// The heading of a step, word for word the same in the contents.
@@ -105,6 +104,8 @@ fn step_value(topology: &Topology, plan: &Plan, step: &Step) -> Value {
         "on_failure": step.on_failure,
         "unconfirmed": step.unconfirmed,
         "file": step.file,
+        "script_name": step.file.as_deref().map(|file| file.rsplit('/').next().unwrap_or(file)),
+        "launcher": step.launcher,
         "command": command_line(topology, step),
         "after": after,
         "label": format!("Step {} ({})", step.label(), step.id),
@@ -274,6 +275,10 @@ fn cluster_value(topology: &Topology, cluster: &Cluster) -> Value {
         "address": cluster.address.to_string(),
         "mask": mask,
         "account": format!("{}\\{}$", topology.domain.netbios, cluster.name),
+        // How icacls lists the account's entry, and how net share grants and lists it.
+        "account_ace": format!("{}\\{}$:(OI)(CI)(F)", topology.domain.netbios, cluster.name),
+        "account_share_grant": format!("{}\\{}$,FULL", topology.domain.netbios, cluster.name),
+        "account_share_entry": format!("{}\\{}$, FULL", topology.domain.netbios, cluster.name),
         "first_node": first,
         "second_node": second,
         "nodes": cluster.nodes,
@@ -429,6 +434,25 @@ pub fn runbook_context(
             })
         })
         .collect();
+    // One entry per blueprint step that has unconfirmed command facts, with
+    // every step number it has in this plan, in plan order.
+    let mut dry_run: Vec<(&str, Vec<String>, &str, &str)> = Vec::new();
+    for step in &plan.steps {
+        let Some(text) = step.unconfirmed else {
+            continue;
+        };
+        match dry_run.iter_mut().find(|(id, ..)| *id == step.def_id) {
+            Some((_, numbers, ..)) => numbers.push(step.label()),
+            None => dry_run.push((step.def_id, vec![step.label()], step.title, text)),
+        }
+    }
+    let dry_run: Vec<Value> = dry_run
+        .into_iter()
+        .map(|(_, numbers, title, text)| {
+            let label = if numbers.len() == 1 { "Step" } else { "Steps" };
+            json!({ "steps": format!("{label} {}", numbers.join(", ")), "title": title, "text": text })
+        })
+        .collect();
     let network_names: Vec<&str> = topology.networks.iter().map(|n| n.name.as_str()).collect();
     let has_storage = !storage.is_empty();
     json!({
@@ -442,6 +466,7 @@ pub fn runbook_context(
         "clusters": clusters,
         "storage": storage,
         "has_storage": has_storage,
+        "dry_run": dry_run,
         "warnings": warnings,
         "step_count": plan.steps.len().to_string(),
         "contacts": contacts,

@@ -198,8 +198,9 @@ pub fn md_text(value: &str) -> Result<String, Unsafe> {
 }
 
 /// Blueprint prose (why, expect, verify…), which marks commands with
-/// backticks: balanced code spans are kept, everything else is escaped as
-/// [`md_text`]. Not for model values, which go through `md_text`/`md_code`.
+/// backticks and warnings with `**`: balanced code spans and bold runs are
+/// kept, everything else is escaped as [`md_text`]. Not for model values,
+/// which go through `md_text`/`md_code`.
 pub fn md_prose(value: &str) -> Result<String, Unsafe> {
     if !value.matches('`').count().is_multiple_of(2) {
         return md_text(value);
@@ -210,6 +211,24 @@ pub fn md_prose(value: &str) -> Result<String, Unsafe> {
             out.push('`');
             out.push_str(&part.replace(['\n', '\r'], " "));
             out.push('`');
+        } else {
+            out.push_str(&md_bold_text(part)?);
+        }
+    }
+    Ok(out)
+}
+
+/// [`md_text`], keeping balanced `**` around bold runs.
+fn md_bold_text(value: &str) -> Result<String, Unsafe> {
+    if !value.matches("**").count().is_multiple_of(2) {
+        return md_text(value);
+    }
+    let mut out = String::with_capacity(value.len());
+    for (index, part) in value.split("**").enumerate() {
+        if !index.is_multiple_of(2) {
+            out.push_str("**");
+            out.push_str(&md_text(part)?);
+            out.push_str("**");
         } else {
             out.push_str(&md_text(part)?);
         }
@@ -291,6 +310,16 @@ pub fn slug(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prose_keeps_balanced_bold_and_code_and_escapes_the_rest() {
+        assert_eq!(
+            md_prose("run `a*b`, **never accept** it").unwrap(),
+            "run `a*b`, **never accept** it"
+        );
+        assert_eq!(md_prose("a ** b").unwrap(), md_text("a ** b").unwrap());
+        assert_ne!(md_prose("a ** b").unwrap(), "a ** b");
+    }
 
     #[test]
     fn powershell_doubles_every_kind_of_single_quote() {

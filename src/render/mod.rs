@@ -40,19 +40,15 @@ pub fn render(
         let name = format!("{extension}/{}.{extension}.hbs", step.def_id);
         let text = registry.render(&name, step_context)?;
         let bytes = match step.kind {
-            Kind::Cmd => {
-                if let Some(c) = text.chars().find(|c| !c.is_ascii()) {
-                    return Err(TemplateError::Render {
-                        name,
-                        message: format!("{c:?} is not ASCII; .cmd files must be"),
-                    });
-                }
-                crlf(&text).into_bytes()
-            }
+            Kind::Cmd => cmd_bytes(&name, &text)?,
             // Windows PowerShell reads a file without BOM in the ANSI code page.
             _ => [b"\xEF\xBB\xBF".as_slice(), crlf(&text).as_bytes()].concat(),
         };
         artifacts.insert(path.clone(), bytes);
+        if let Some(launcher) = &step.launcher {
+            let text = registry.render(LAUNCHER_TEMPLATE, step_context)?;
+            artifacts.insert(launcher.clone(), cmd_bytes(LAUNCHER_TEMPLATE, &text)?);
+        }
     }
     let parts = runbook_parts(validated, plan, &contexts, provenance, registry, warnings)?;
     artifacts.insert("runbook.md", parts.markdown().into_bytes());
@@ -201,6 +197,20 @@ impl RunbookParts {
         text.push_str(&self.handover);
         tidy_markdown(&text)
     }
+}
+
+/// The template of the `.cmd` that runs a PowerShell step's script.
+pub const LAUNCHER_TEMPLATE: &str = "cmd/ps1-launcher.cmd.hbs";
+
+/// A `.cmd` file's bytes: ASCII only, CRLF.
+fn cmd_bytes(name: &str, text: &str) -> Result<Vec<u8>, TemplateError> {
+    if let Some(c) = text.chars().find(|c| !c.is_ascii()) {
+        return Err(TemplateError::Render {
+            name: name.to_owned(),
+            message: format!("{c:?} is not ASCII; .cmd files must be"),
+        });
+    }
+    Ok(crlf(text).into_bytes())
 }
 
 /// LF → CRLF, for files Windows tools read.

@@ -86,6 +86,16 @@ pub const TEMPLATES: &[(&str, Language, &str)] = &[
         include_str!("../../templates/cmd/install-failover-clustering.cmd.hbs"),
     ),
     (
+        "cmd/execution-policy.cmd.hbs",
+        Language::Cmd,
+        include_str!("../../templates/cmd/execution-policy.cmd.hbs"),
+    ),
+    (
+        "cmd/ps1-launcher.cmd.hbs",
+        Language::Cmd,
+        include_str!("../../templates/cmd/ps1-launcher.cmd.hbs"),
+    ),
+    (
         "cmd/preflight.cmd.hbs",
         Language::Cmd,
         include_str!("../../templates/cmd/preflight.cmd.hbs"),
@@ -96,6 +106,11 @@ pub const TEMPLATES: &[(&str, Language, &str)] = &[
         include_str!("../../templates/cmd/quorum.cmd.hbs"),
     ),
     (
+        "cmd/restore-execution-policy.cmd.hbs",
+        Language::Cmd,
+        include_str!("../../templates/cmd/restore-execution-policy.cmd.hbs"),
+    ),
+    (
         "cmd/witness-share.cmd.hbs",
         Language::Cmd,
         include_str!("../../templates/cmd/witness-share.cmd.hbs"),
@@ -104,6 +119,16 @@ pub const TEMPLATES: &[(&str, Language, &str)] = &[
         "ps1/_exchange.ps1.hbs",
         Language::PowerShell,
         include_str!("../../templates/ps1/_exchange.ps1.hbs"),
+    ),
+    (
+        "ps1/_move.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/_move.ps1.hbs"),
+    ),
+    (
+        "ps1/_setup.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/_setup.ps1.hbs"),
     ),
     (
         "ps1/_snapin.ps1.hbs",
@@ -239,6 +264,11 @@ pub const TEMPLATES: &[(&str, Language, &str)] = &[
         "manual/restart-if-asked.md.hbs",
         Language::Markdown,
         include_str!("../../templates/manual/restart-if-asked.md.hbs"),
+    ),
+    (
+        "manual/restart-after-prerequisites.md.hbs",
+        Language::Markdown,
+        include_str!("../../templates/manual/restart-after-prerequisites.md.hbs"),
     ),
     (
         "manual/restart-passive-node.md.hbs",
@@ -433,17 +463,51 @@ impl Registry {
             .render(name, context)
             .map_err(|error| TemplateError::Render {
                 name: name.to_owned(),
-                message: render_message(&error),
+                message: render_message(&error, context),
             })
     }
 }
 
-fn render_message(error: &RenderError) -> String {
-    let mut message = error.reason().to_string();
+fn render_message(error: &RenderError, context: &serde_json::Value) -> String {
+    let mut message = match error.reason() {
+        RenderErrorReason::MissingVariable(Some(path)) => unknown_value(path, context),
+        RenderErrorReason::MissingVariable(None) => "a value the template uses is missing".into(),
+        other => other.to_string(),
+    };
     if let (Some(line), Some(column)) = (error.line_no, error.column_no) {
         message = format!("line {line}, column {column}: {message}");
     }
     message
+}
+
+/// `{{cluster.nmae}}`: say which name is unknown and which names exist
+/// where it was looked for, as far as the path leads from the top.
+fn unknown_value(path: &str, context: &serde_json::Value) -> String {
+    let mut here = context;
+    let mut walked: Vec<&str> = Vec::new();
+    for part in path.split(['.', '/']).filter(|part| !part.is_empty()) {
+        match here.get(part) {
+            Some(next) if next.is_object() => {
+                here = next;
+                walked.push(part);
+            }
+            _ => break,
+        }
+    }
+    let mut known: Vec<&str> = here
+        .as_object()
+        .map(|object| object.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    known.sort_unstable();
+    let place = if walked.is_empty() {
+        "at the top level".to_owned()
+    } else {
+        format!("in `{}`", walked.join("."))
+    };
+    format!(
+        "`{path}` is not a value this template knows; known names {place}: {} (inside `{{{{#each}}}}` the names are the item's)",
+        known.join(", ")
+    )
 }
 
 /// The template an override file replaces: by its path under the override

@@ -27,17 +27,35 @@ if /i not "%USERDOMAIN%"=="FABRIKAM" (
 )
 echo OK   logged on with an account of FABRIKAM
 >>"%LOG%" echo OK   logged on with an account of FABRIKAM
-rem Enterprise and Datacenter SKUs (with and without Hyper-V, full and core) support failover clustering.
+rem Full installations of Enterprise (10) and Datacenter (8), and their without-Hyper-V
+rem forms (38, 37). Server Core (12, 14, 39, 41) is refused: Exchange 2007 does not
+rem install on it, and 2008 Server Core has no PowerShell.
 set "SKU="
 for /f "tokens=2 delims==" %%S in ('wmic os get OperatingSystemSKU /value 2^>nul ^| find "="') do for /f "delims=" %%T in ("%%S") do set "SKU=%%T"
 set "EDITION="
-for %%E in (8 10 12 14 37 38 39 41) do if "%SKU%"=="%%E" set "EDITION=ok"
+for %%E in (10 8 38 37) do if "%SKU%"=="%%E" set "EDITION=ok"
 if not defined EDITION (
-    set "REASON=operating system SKU %SKU% is not Enterprise or Datacenter, which failover clustering needs"
+    set "REASON=operating system SKU %SKU% is not a full installation of Enterprise or Datacenter [8, 10, 37, 38]"
     goto :fail
 )
-echo OK   edition supports failover clustering [SKU %SKU%]
->>"%LOG%" echo OK   edition supports failover clustering [SKU %SKU%]
+echo OK   full installation of Enterprise or Datacenter [SKU %SKU%]
+>>"%LOG%" echo OK   full installation of Enterprise or Datacenter [SKU %SKU%]
+set "OSARCH="
+for /f "tokens=2 delims==" %%S in ('wmic os get OSArchitecture /value 2^>nul ^| find "="') do for /f "delims=" %%T in ("%%S") do set "OSARCH=%%T"
+if not "%OSARCH:~0,2%"=="64" (
+    set "REASON=the operating system is %OSARCH%, Exchange 2007 SP3 needs 64-bit Windows"
+    goto :fail
+)
+echo OK   64-bit operating system
+>>"%LOG%" echo OK   64-bit operating system
+set "OSVERSION="
+for /f "tokens=2 delims==" %%S in ('wmic os get Version /value 2^>nul ^| find "="') do for /f "delims=" %%T in ("%%S") do set "OSVERSION=%%T"
+if not "%OSVERSION:~0,4%"=="6.1." (
+    set "REASON=Windows version %OSVERSION% is not Windows Server 2008 R2 [6.1], as the topology says"
+    goto :fail
+)
+echo OK   Windows Server 2008 R2 [version %OSVERSION%]
+>>"%LOG%" echo OK   Windows Server 2008 R2 [version %OSVERSION%]
 wmic nicconfig where "IPEnabled=TRUE" get IPAddress /value | findstr /c:"\"10.20.1.11\"" >nul
 if errorlevel 1 (
     set "REASON=address 10.20.1.11 of network Client is not configured on any adapter"

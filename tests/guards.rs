@@ -1,0 +1,459 @@
+//! Checks that prove what they claim, in the generated scripts: each test
+//! names the check of issue 8 it keeps, and fails when that check is gone.
+//! And the launchers: a PowerShell step is run through its `.cmd`, which
+//! turns a script that never ran into a failure.
+
+use std::collections::BTreeMap;
+
+use crate::{golden, harness};
+
+fn seed() -> BTreeMap<String, Vec<u8>> {
+    golden::generate(&harness::root().join("examples/contoso-ccr.yaml"))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
+        .replace("\r\n", "\n")
+}
+
+/// The one generated script whose name ends with `suffix`.
+fn script(files: &BTreeMap<String, Vec<u8>>, suffix: &str) -> String {
+    let found: Vec<&String> = files.keys().filter(|path| path.ends_with(suffix)).collect();
+    assert_eq!(found.len(), 1, "{suffix}: {found:?}");
+    text(&files[found[0]])
+}
+
+/// The text of a PowerShell function, from its `function` line to the `}`
+/// that closes it at the left margin.
+fn function<'a>(script: &'a str, name: &str) -> &'a str {
+    let start = script
+        .find(&format!("function {name} {{\n"))
+        .unwrap_or_else(|| panic!("no function {name}"));
+    let end = script[start..]
+        .find("\n}\n")
+        .unwrap_or_else(|| panic!("{name} is not closed"));
+    &script[start..start + end + 2]
+}
+
+/// Asserts that the needles occur in this order.
+fn in_order(haystack: &str, needles: &[&str]) {
+    let mut from = 0;
+    for needle in needles {
+        let at = haystack[from..]
+            .find(needle)
+            .unwrap_or_else(|| panic!("`{needle}` missing or out of order in:\n{haystack}"));
+        from += at + needle.len();
+    }
+}
+
+/// Item 3: the passive node counts as done only when its role is installed
+/// (registry, no setup watermark) and it is one of the CMS's
+/// RedundantMachines, compared whole, not as a substring.
+#[test]
+fn passive_setup_is_done_only_when_the_role_is_installed_on_this_node() {
+    let passive = script(&seed(), "-setup-passive-node.ps1");
+    let gap = function(&passive, "Get-PassiveGap");
+    in_order(
+        gap,
+        &[
+            "Get-SetupState 'MailboxRole'",
+            "if ($role -ne 'installed') {",
+            "(Get-SetupState 'ClusteredMailboxServer') -eq 'unfinished'",
+            "Get-MailboxServer -Identity $cms",
+            "foreach ($machine in @($server.RedundantMachines)) {",
+            "if ([string]$machine -eq $env:COMPUTERNAME) {",
+            "return ''",
+        ],
+    );
+    assert!(
+        !gap.contains("OperationalMachines") || gap.contains("# OperationalMachines"),
+        "{gap}"
+    );
+    let state = function(&passive, "Get-SetupState");
+    in_order(
+        state,
+        &[
+            "OpenSubKey('SOFTWARE\\Microsoft\\Exchange\\v8.0\\' + $Key)",
+            "GetValue('Watermark') -ne $null -or $opened.GetValue('Action') -ne $null",
+            "$state = 'unfinished'",
+            "GetValue('ConfiguredVersion') -ne $null",
+            "$state = 'installed'",
+        ],
+    );
+    // The skip and the final verdict both rest on the gap.
+    in_order(
+        &passive,
+        &[
+            "if ((Get-PassiveGap) -eq '') {\n    Skip (",
+            "Invoke-Setup $setup $arguments",
+            "$gap = Get-PassiveGap\nif ($gap -ne '') {\n    Fail (",
+        ],
+    );
+    for (path, bytes) in seed() {
+        let code: String = text(&bytes)
+            .lines()
+            .filter(|line| !line.trim_start().starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            !code.contains("-match $env:COMPUTERNAME"),
+            "{path} matches a computer name as a substring"
+        );
+    }
+}
+
+/// Item 4: a database that exists but is dismounted is mounted, whether
+/// this run created it or an earlier one did.
+#[test]
+fn storage_groups_mount_a_database_found_dismounted() {
+    let files = golden::generate(&harness::root().join("tests/hostile/hostile.yaml"));
+    let groups = script(&files, "-create-storage-groups.ps1");
+    let body = function(&groups, "New-GroupWithDatabase");
+    // At the function's own level (four spaces), not inside the "create" branch.
+    in_order(
+        body,
+        &[
+            "New-MailboxDatabase -StorageGroup $Identity",
+            "\n    }\n",
+            "\n    if (-not (Get-MailboxDatabase -Identity $DatabaseIdentity -Status).Mounted) {\n        Write-Host ('Mounting ' + $DatabaseIdentity)\n        Mount-Database -Identity $DatabaseIdentity\n",
+            "if (-not (Get-MailboxDatabase -Identity $DatabaseIdentity -Status).Mounted) {\n            Fail (",
+        ],
+    );
+    assert!(groups.contains("Skip 'Every storage group and database exists and is mounted.'"));
+}
+
+/// Item 5: the file move and the mount check all three configured paths;
+/// the mount checks the checkpoint and both nodes' folders, the passive
+/// node's through its administrative share, before it mounts or resumes.
+#[test]
+fn the_path_move_checks_every_path_on_both_nodes() {
+    let files = seed();
+    let move_files = script(&files, "MAIL1/270-move-database-files.ps1");
+    let mount = script(&files, "-mount-and-resume.ps1");
+    for steps in [&move_files, &mount] {
+        let gap = function(steps, "Get-ConfigurationGap");
+        in_order(
+            gap,
+            &[
+                "[string]$mailboxDatabase.EdbFilePath -ne $edbPath",
+                "[string]$storageGroup.LogFolderPath -ne $logPath",
+                "[string]$storageGroup.SystemFolderPath -ne $systemPath",
+            ],
+        );
+    }
+    in_order(
+        &move_files,
+        &[
+            "$configurationGap = Get-ConfigurationGap\nif ($configurationGap -ne '') {\n    Fail (",
+            "[System.IO.File]::Move($file, $destination)",
+            "$filesGap = Get-FilesGap $edbPath $edbFolder $logPath $systemPath $oldFolder $false\nif ($filesGap -ne '') {\n    Fail (",
+            "Skip 'The files are already in their new folders.'",
+        ],
+    );
+    let files_gap = function(&mount, "Get-FilesGap");
+    in_order(
+        files_gap,
+        &[
+            "[System.IO.File]::Exists($Edb)",
+            "if ($Checkpoint) {",
+            "GetFiles($System, '*.chk')",
+            "foreach ($pattern in $leftovers) {",
+        ],
+    );
+    assert!(
+        mount.contains("'\\\\' + $Node + '\\' + $Path.Substring(0, 1) + '$' + $Path.Substring(2)"),
+        "E:\\x becomes \\\\NODE\\E$\\x"
+    );
+    in_order(
+        &mount,
+        &[
+            "$passive = 'MAIL2'",
+            "$configurationGap = Get-ConfigurationGap\nif ($configurationGap -ne '') {\n    Fail (",
+            "$localGap = Get-FilesGap $edbPath $edbFolder $logPath $systemPath $oldFolder $true\nif ($localGap -ne '') {\n    Fail (",
+            "$passiveGap = Get-FilesGap (Get-AdminPath $passive $edbPath) (Get-AdminPath $passive $edbFolder) (Get-AdminPath $passive $logPath) (Get-AdminPath $passive $systemPath) (Get-AdminPath $passive $oldFolder) $false\nif ($passiveGap -ne '') {\n    Fail (",
+            "Mount-Database -Identity $database",
+            "Resume-StorageGroupCopy -Identity $group",
+        ],
+    );
+}
+
+/// Item 13: nothing is suspended before the CMS is online and every copy
+/// healthy, and nothing can stop at a prompt.
+#[test]
+fn the_suspend_step_checks_what_it_waits_for_first() {
+    let suspend = script(&seed(), "-suspend-and-move-paths.ps1");
+    in_order(
+        &suspend,
+        &[
+            "Assert-CmsOnline $cms",
+            "[string]$_.SummaryCopyStatus -ne 'Healthy'",
+            "Fail ('not healthy: '",
+            "Suspend-StorageGroupCopy -Identity $group -SuspendComment 'Step 260 (ccr.mail.suspend-and-move-paths)' -Confirm:$false",
+            "if ((Get-MailboxDatabase -Identity $database -Status).Mounted) {\n    Write-Host ('Dismounting ' + $database)\n    Dismount-Database -Identity $database -Confirm:$false",
+            "$gap = Get-ConfigurationGap\nif ($gap -ne '') {\n    Fail (",
+        ],
+    );
+    for line in suspend.lines() {
+        let line = line.trim_start();
+        if line.starts_with("Move-DatabasePath") || line.starts_with("Move-StorageGroupPath") {
+            assert!(line.contains("-ConfigurationOnly") && line.ends_with("-Confirm:$false"));
+        }
+    }
+}
+
+/// Item 10: with the Mailbox role installed and no CMS, a rerun creates the
+/// CMS alone instead of installing the role again.
+#[test]
+fn active_setup_rerun_creates_the_cms_alone() {
+    let active = script(&seed(), "-setup-active-cms.ps1");
+    let cms_only = active
+        .lines()
+        .find(|line| line.starts_with("$cmsArguments = @("))
+        .expect("the CMS arguments");
+    assert_eq!(
+        cms_only,
+        "$cmsArguments = @('/NewCms', '/CMSName:CCRMAIL', '/CMSIPv4Addresses:192.168.10.31')"
+    );
+    in_order(
+        &active,
+        &[
+            "$role = Get-SetupState 'MailboxRole'",
+            "if ($role -eq 'installed') {",
+            "Invoke-Setup $setup $cmsArguments\n} else {",
+            "$arguments = @('/mode:Install', '/roles:Mailbox') + $cmsArguments",
+            "Invoke-Setup $setup $arguments\n}",
+            "if ((Get-SetupState 'MailboxRole') -ne 'installed') {\n    Fail",
+            "Assert-CmsOnline $cms",
+        ],
+    );
+}
+
+/// Item 8: every PowerShell step has a `.cmd` of the same number and name
+/// beside it; the runbook tells the operator to run that `.cmd`; plan.json
+/// lists both under the step; and the launcher makes "never ran" exit 1.
+#[test]
+fn every_powershell_step_runs_through_its_launcher() {
+    let mut checked = 0;
+    for (name, path) in golden::topologies() {
+        let files = golden::generate(&path);
+        let plan: serde_json::Value = serde_json::from_slice(&files["plan.json"]).expect("plan");
+        let estate = plan["estate"].as_str().expect("estate");
+        let runbook = text(&files["runbook.md"]);
+        let listed: BTreeMap<&str, &str> = plan["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .map(|f| {
+                (
+                    f["path"].as_str().expect("path"),
+                    f["step"].as_str().unwrap_or(""),
+                )
+            })
+            .collect();
+        for step in plan["steps"].as_array().expect("steps") {
+            if step["kind"] != "ps1" {
+                assert!(step.get("launcher").is_none(), "{name}: {}", step["id"]);
+                continue;
+            }
+            let id = step["id"].as_str().expect("id");
+            let ps1 = step["file"].as_str().expect("file");
+            let cmd = step["launcher"].as_str().expect("a launcher");
+            assert_eq!(
+                cmd.strip_suffix(".cmd"),
+                ps1.strip_suffix(".ps1"),
+                "{name}: {id}"
+            );
+            assert_eq!(listed.get(ps1), Some(&id), "{name}: {ps1} in plan.json");
+            assert_eq!(listed.get(cmd), Some(&id), "{name}: {cmd} in plan.json");
+
+            let file_name = cmd.rsplit('/').next().expect("name");
+            let command = format!("```text\nC:\\runsheet\\{estate}\\{file_name}\n```");
+            let heading = format!("### Step {}:", step["number"].as_str().expect("number"));
+            let section = runbook
+                .split(&heading)
+                .nth(1)
+                .and_then(|rest| rest.split("\n### ").next())
+                .unwrap_or_else(|| panic!("{name}: no {heading}"));
+            assert!(section.contains(&command), "{name}: {heading}\n{section}");
+
+            assert_launcher_turns_never_ran_into_failure(
+                &text(&files[cmd]),
+                &format!("{name}/{cmd}"),
+            );
+            checked += 1;
+        }
+        assert!(
+            !runbook.contains("-Command \"& '"),
+            "{name}: the runbook starts a .ps1 directly"
+        );
+    }
+    assert!(checked > 30, "only {checked} launchers");
+}
+
+fn assert_launcher_turns_never_ran_into_failure(launcher: &str, name: &str) {
+    let lines: Vec<&str> = launcher.lines().collect();
+    let call = lines
+        .iter()
+        .position(|line| line.starts_with("\"%POWERSHELL%\""))
+        .unwrap_or_else(|| panic!("{name}: no powershell.exe call"));
+    assert!(
+        launcher.contains(
+            "set \"POWERSHELL=%SystemRoot%\\System32\\WindowsPowerShell\\v1.0\\powershell.exe\""
+        ),
+        "{name}: the full path of powershell.exe"
+    );
+    // $LASTEXITCODE is 1 until the script sets it: a script that never ran,
+    // or ran without exit, leaves 1, and powershell.exe exits with it.
+    assert_eq!(
+        lines[call],
+        "\"%POWERSHELL%\" -NoProfile -NonInteractive -Command \"$LASTEXITCODE = 1; & '%QUOTED%'; exit $LASTEXITCODE\"",
+        "{name}"
+    );
+    assert!(
+        launcher.contains("set \"QUOTED=%SCRIPT:'=''%\""),
+        "{name}: the path is quoted for PowerShell"
+    );
+    // The cmd side keeps the code: read at once, compared as text (negative
+    // codes are not "errorlevel 1"), passed on.
+    assert_eq!(lines[call + 1], "set \"CODE=%ERRORLEVEL%\"", "{name}");
+    let after: Vec<&str> = lines[call + 1..]
+        .iter()
+        .copied()
+        .filter(|line| !line.trim_start().starts_with("rem "))
+        .collect();
+    assert!(
+        !after.iter().any(|line| line.contains("if errorlevel")),
+        "{name}: errorlevel tests miss negative codes"
+    );
+    for line in &after {
+        let line = line.trim();
+        if let Some(code) = line.strip_prefix("exit /b ") {
+            assert!(matches!(code, "1" | "%CODE%"), "{name}: {line}");
+        } else if line.contains("exit /b") {
+            assert!(
+                line == "if \"%CODE%\"==\"0\" exit /b 0"
+                    || line == "if \"%CODE%\"==\"3010\" exit /b 3010",
+                "{name}: {line}"
+            );
+        }
+    }
+    assert!(after.contains(&"exit /b %CODE%"), "{name}");
+}
+
+/// Item 8: the execution policy steps bracket the PowerShell steps on each
+/// node: set after PowerShell is installed and before the first `.ps1`,
+/// set back after the last.
+#[test]
+fn the_execution_policy_is_set_before_the_first_script_and_set_back_at_the_end() {
+    for (name, path) in golden::topologies() {
+        let files = golden::generate(&path);
+        let plan: serde_json::Value = serde_json::from_slice(&files["plan.json"]).expect("plan");
+        let steps = plan["steps"].as_array().expect("steps");
+        for node in steps
+            .iter()
+            .filter(|s| s["step"] == "execution-policy")
+            .map(|s| s["host"].as_str().expect("host"))
+        {
+            let on_node: Vec<&serde_json::Value> =
+                steps.iter().filter(|s| s["host"] == node).collect();
+            let position = |def: &str| on_node.iter().position(|s| s["step"] == def);
+            let set = position("execution-policy").expect("set");
+            let back = position("restore-execution-policy")
+                .unwrap_or_else(|| panic!("{name}: {node} never gets its policy back"));
+            let installed = position("install-failover-clustering").expect("PowerShell");
+            assert!(installed < set, "{name}: {node}");
+            for (index, step) in on_node.iter().enumerate() {
+                if step["kind"] == "ps1" {
+                    assert!(set < index && index < back, "{name}: {node} {}", step["id"]);
+                }
+            }
+            let set_script = text(&files[on_node[set]["file"].as_str().expect("file")]);
+            in_order(
+                &set_script,
+                &[
+                    ":Zone.Identifier",
+                    "call :read_policy",
+                    ">\"%RECORD%\" echo %NOW%",
+                    "Set-ExecutionPolicy %WANTED%",
+                    "call :read_policy",
+                    "if /i not \"%NOW%\"==\"%WANTED%\" (",
+                    "goto :fail",
+                ],
+            );
+            assert!(
+                set_script
+                    .lines()
+                    .all(|line| line.starts_with("rem ") || !line.contains(" -ExecutionPolicy")),
+                "{name}: 1.0's powershell.exe has no -ExecutionPolicy"
+            );
+            // 2.0 asks before it changes the policy; 1.0's cmdlet has no -Force.
+            let r2 = files
+                .keys()
+                .any(|f| f.contains("validate-cluster") && f.ends_with(".ps1"));
+            assert_eq!(
+                set_script.contains("-Command \"Set-ExecutionPolicy %WANTED% -Force\""),
+                r2,
+                "{name}"
+            );
+            let back_script = text(&files[on_node[back]["file"].as_str().expect("file")]);
+            in_order(
+                &back_script,
+                &[
+                    "set /p BEFORE=<\"%RECORD%\"",
+                    "Set-ExecutionPolicy %BEFORE%",
+                    "if /i not \"%NOW%\"==\"%BEFORE%\" (",
+                ],
+            );
+        }
+        assert!(
+            steps.iter().any(|s| s["step"] == "execution-policy"),
+            "{name}"
+        );
+    }
+}
+
+/// Item 17: the header names the PowerShell the script is written for.
+#[test]
+fn the_header_names_the_powershell_of_its_dialect() {
+    for (name, path) in golden::topologies() {
+        let files = golden::generate(&path);
+        // Only 2008 R2 validates with a script (Test-Cluster).
+        let r2 = files
+            .keys()
+            .any(|f| f.contains("validate-cluster") && f.ends_with(".ps1"));
+        let wanted = if r2 {
+            "# Written for Windows PowerShell 2.0 (Windows Server 2008 R2)."
+        } else {
+            "# Written for Windows PowerShell 1.0 (Windows Server 2008)."
+        };
+        for (file, bytes) in files.iter().filter(|(f, _)| f.ends_with(".ps1")) {
+            let script = text(bytes);
+            assert!(script.contains(wanted), "{name}/{file}");
+            assert!(!script.contains("1.0 compatible"), "{name}/{file}");
+        }
+    }
+}
+
+/// Item 6: the back-out of the configuration-only move moves both paths
+/// back before mounting, and warns in bold against the empty database.
+#[test]
+fn the_path_move_back_out_cannot_lose_mail() {
+    let files = seed();
+    let runbook = text(&files["runbook.md"]);
+    let section = runbook
+        .split("Suspend replication and move the paths in the configuration (MAIL)")
+        .nth(1)
+        .and_then(|rest| rest.split("\n### ").next())
+        .expect("the suspend-and-move step");
+    in_order(
+        section,
+        &[
+            "`Move-DatabasePath <database> -EdbFilePath <old .edb> -ConfigurationOnly`",
+            "`Move-StorageGroupPath <storage group> -LogFolderPath <old folder> -SystemFolderPath <old folder> -ConfigurationOnly`",
+            "then mount the database and resume the copy.",
+            " **Never accept an offer to create an empty database",
+        ],
+    );
+    let html = String::from_utf8_lossy(&files["runbook.html"]);
+    assert!(html.contains("<strong>Never accept an offer to create an empty database"));
+}
