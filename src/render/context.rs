@@ -422,18 +422,6 @@ pub fn runbook_context(
                 })
         })
         .collect();
-    let contacts: Vec<Value> = topology
-        .contacts
-        .iter()
-        .map(|contact| {
-            json!({
-                "role": contact.role,
-                "name": contact.name,
-                "phone": contact.phone,
-                "email": contact.email,
-            })
-        })
-        .collect();
     // One entry per blueprint step that has unconfirmed command facts, with
     // every step number it has in this plan, in plan order.
     let mut dry_run: Vec<(&str, Vec<String>, &str, &str)> = Vec::new();
@@ -469,11 +457,27 @@ pub fn runbook_context(
         "dry_run": dry_run,
         "warnings": warnings,
         "step_count": plan.steps.len().to_string(),
-        "contacts": contacts,
+        "contacts": contacts_value(topology),
         "window": window_value(plan),
         "first": plan.steps.first().map(Step::label),
         "last": plan.steps.last().map(Step::label),
     })
+}
+
+/// The estate's contacts; a missing phone or e-mail is null.
+pub fn contacts_value(topology: &Topology) -> Value {
+    topology
+        .contacts
+        .iter()
+        .map(|contact| {
+            json!({
+                "role": contact.role,
+                "name": contact.name,
+                "phone": contact.phone,
+                "email": contact.email,
+            })
+        })
+        .collect()
 }
 
 /// Time, outage, gates and point of no return of the whole plan, and per phase.

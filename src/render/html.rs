@@ -160,18 +160,6 @@ pub fn page(
         .iter()
         .map(|cluster| json!({ "name": cluster.name, "cms": cluster.mailbox.name, "nodes": cluster.nodes.join(" and ") }))
         .collect();
-    let contacts: Vec<Value> = topology
-        .contacts
-        .iter()
-        .map(|contact| {
-            json!({
-                "role": contact.role,
-                "name": contact.name,
-                "phone": contact.phone.as_deref().unwrap_or(""),
-                "email": contact.email.as_deref().unwrap_or(""),
-            })
-        })
-        .collect();
     let context = json!({
         "generator": provenance.generator,
         "version": provenance.version,
@@ -182,7 +170,7 @@ pub fn page(
             "windows_name": topology.platform.windows.display_name(),
         },
         "clusters": clusters,
-        "contacts": contacts,
+        "contacts": context::contacts_value(topology),
         "phases": phases,
         "window": context::window_value(plan),
         "step_count": plan.steps.len().to_string(),
