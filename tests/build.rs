@@ -354,6 +354,21 @@ fn build_for_one_cluster_writes_only_its_hosts_numbered_as_in_the_full_build() {
         }
     }
 
+    let two = run(&[
+        "build",
+        &topology,
+        "-o",
+        &out.display().to_string(),
+        "--cluster",
+        "EXCLU1",
+        "--cluster",
+        "EXCLU3",
+    ]);
+    assert_eq!(two.code, 0, "{}", two.stderr);
+    let runbook = String::from_utf8(golden::read_tree(&out)["runbook.md"].clone()).expect("UTF-8");
+    assert!(runbook.contains("EXCLU1") && runbook.contains("EXCLU3"));
+    assert!(!runbook.contains("EXCLU2") && !runbook.contains("EXMB03"));
+
     let unknown = run(&[
         "build",
         &topology,

@@ -96,36 +96,33 @@ pub struct Notice {
     pub markdown: String,
 }
 
-/// Gates and the point of no return that stand before `step`.
-pub fn notices(
-    plan: &Plan,
-    step: &crate::plan::Step,
-    registry: &Registry,
-) -> Result<Vec<Notice>, TemplateError> {
+/// The gates and the point of no return of a plan, each with the id of the
+/// step it stands before, in plan order.
+pub fn notices(plan: &Plan, registry: &Registry) -> Result<Vec<(String, Notice)>, TemplateError> {
     let mut notices = Vec::new();
-    for (gate, before) in window::gates(plan) {
-        if before.id == step.id {
-            notices.push(Notice {
-                heading: format!("Go/no-go: {}", gate.title),
-                gate: true,
-                markdown: registry.render(
-                    "runbook/gate.md.hbs",
-                    &serde_json::json!({ "title": gate.title, "why": gate.why, "next": step.label() }),
-                )?,
-            });
-        }
+    for (gate, step) in window::gates(plan) {
+        let markdown = registry.render(
+            "runbook/gate.md.hbs",
+            &serde_json::json!({ "title": gate.title, "why": gate.why, "next": step.label() }),
+        )?;
+        let notice = Notice {
+            heading: format!("Go/no-go: {}", gate.title),
+            gate: true,
+            markdown,
+        };
+        notices.push((step.id.clone(), notice));
     }
-    if let Some((no_return, before)) = window::no_return(plan)
-        && before.id == step.id
-    {
-        notices.push(Notice {
+    if let Some((no_return, step)) = window::no_return(plan) {
+        let markdown = registry.render(
+            "runbook/no-return.md.hbs",
+            &serde_json::json!({ "why": no_return.why, "next": step.label() }),
+        )?;
+        let notice = Notice {
             heading: format!("Point of no return: step {}", step.label()),
             gate: false,
-            markdown: registry.render(
-                "runbook/no-return.md.hbs",
-                &serde_json::json!({ "why": no_return.why, "next": step.label() }),
-            )?,
-        });
+            markdown,
+        };
+        notices.push((step.id.clone(), notice));
     }
     Ok(notices)
 }
@@ -143,6 +140,7 @@ pub fn runbook_parts(
     let head_context = context::runbook_context(validated.topology, plan, provenance, warnings);
     let head = registry.render("runbook/runbook.md.hbs", &head_context)?;
     let mut phases: Vec<PhasePart> = Vec::new();
+    let mut notices = notices(plan, registry)?;
     for (step, step_context) in plan.steps.iter().zip(contexts) {
         if phases.last().is_none_or(|phase| phase.number != step.phase) {
             let phase =
@@ -166,7 +164,7 @@ pub fn runbook_parts(
                 number: step.label(),
                 title: step.title,
                 heading: context::step_heading(step),
-                notices: notices(plan, step, registry)?,
+                notices: take_notices(&mut notices, &step.id),
                 host: step.host.clone(),
                 manual: step.kind == Kind::Manual,
                 markdown,
@@ -179,6 +177,15 @@ pub fn runbook_parts(
         phases,
         handover,
     })
+}
+
+/// The notices that stand before the step with that id, taken out of `notices`.
+fn take_notices(notices: &mut Vec<(String, Notice)>, step_id: &str) -> Vec<Notice> {
+    let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(notices)
+        .into_iter()
+        .partition(|(id, _)| id == step_id);
+    *notices = rest;
+    mine.into_iter().map(|(_, notice)| notice).collect()
 }
 
 impl RunbookParts {
