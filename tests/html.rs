@@ -284,6 +284,30 @@ fn identifiers(topology: &serde_json::Value, plan: &serde_json::Value) -> Vec<St
     ids
 }
 
+/// Trimming of a slice of characters, as `str::trim_*` does for text.
+trait TrimChars {
+    fn trim_ascii_end_chars(&self) -> &[char];
+    fn trim_ascii_start_chars(&self) -> &[char];
+}
+
+impl TrimChars for [char] {
+    fn trim_ascii_end_chars(&self) -> &[char] {
+        let end = self
+            .iter()
+            .rposition(|c| !c.is_whitespace())
+            .map_or(0, |i| i + 1);
+        &self[..end]
+    }
+
+    fn trim_ascii_start_chars(&self) -> &[char] {
+        let start = self
+            .iter()
+            .position(|c| !c.is_whitespace())
+            .unwrap_or(self.len());
+        &self[start..]
+    }
+}
+
 /// Places where an identifier is cut over two lines: its head ends a word
 /// on one line and its tail starts the next line's text under it, or starts
 /// the next line when the head ended its line.
@@ -296,7 +320,13 @@ fn splits(pages: &[String], ids: &[String]) -> Vec<String> {
             for id in ids {
                 let id: Vec<char> = id.chars().collect();
                 for cut in 1..id.len() {
+                    // A cut at a space loses the space at the line end.
                     let (head, tail) = id.split_at(cut);
+                    let head = head.trim_ascii_end_chars();
+                    let tail = tail.trim_ascii_start_chars();
+                    if head.is_empty() || tail.is_empty() {
+                        continue;
+                    }
                     for start in 0..line.len().saturating_sub(head.len() - 1) {
                         let end = start + head.len();
                         if line[start..end] != *head
@@ -317,7 +347,14 @@ fn splits(pages: &[String], ids: &[String]) -> Vec<String> {
                                 })
                         };
                         let first = next.iter().position(|c| !c.is_whitespace());
-                        let cut_here = (start.saturating_sub(3)..=start + 3).any(under)
+                        // A table cell's tail is under the cell's first
+                        // character (`\\HOST\` before a share name), which
+                        // -layout puts after two spaces.
+                        let cell = (1..=start)
+                            .rev()
+                            .find(|&i| i >= 2 && line[i - 1] == ' ' && line[i - 2] == ' ')
+                            .unwrap_or(0);
+                        let cut_here = (cell.saturating_sub(3)..=start + 3).any(under)
                             || (at_line_end && first.is_some_and(under));
                         if cut_here {
                             found.push(format!(
@@ -333,6 +370,7 @@ fn splits(pages: &[String], ids: &[String]) -> Vec<String> {
             }
         }
     }
+    found.dedup();
     found
 }
 
@@ -443,6 +481,14 @@ fn a_cut_identifier_is_found() {
     let command =
         vec!["  & 'C:\\runsheet\\hostile\\110-cluster-\n  networks.ps1'; exit\n".to_owned()];
     assert_eq!(splits(&command, &ids).len(), 1, "a command box");
+    let share = vec!["FSW$ & 'x' (100%) `y ^z!".to_owned()];
+    let cell =
+        vec!["  CLU-1   \\\\WIT\\FSW$ & 'x' (100%) `y   C:\\FSW\n          ^z!\n".to_owned()];
+    assert_eq!(
+        splits(&cell, &share).len(),
+        1,
+        "a share name cut at a space"
+    );
     let whole = vec!["  10.1.0.50   110-cluster-networks.ps1\n  10.1.0.51\n".to_owned()];
     assert!(splits(&whole, &ids).is_empty(), "whole identifiers");
 }

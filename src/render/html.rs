@@ -23,9 +23,9 @@ pub const BODY_MARKER: &str = "<!-- runsheet:body -->";
 /// Markdown → HTML with tables, task lists and footnotes; raw HTML escaped.
 ///
 /// An operator types what the page shows, so identifiers never break across
-/// lines: code (names, addresses, paths, commands) breaks only at spaces
-/// and after a `\`, a whole path only after a `\`; words of text that hold
-/// a hyphen or a slash (host names such as `NODE-A`) never break.
+/// lines: inline code (names, addresses, shares, paths) breaks only after a
+/// `\`; a command block also at its spaces; words of text that hold a
+/// hyphen or a slash (host names such as `NODE-A`) never break.
 pub fn markdown_to_html(markdown: &str) -> String {
     let options = Options::ENABLE_TABLES | Options::ENABLE_TASKLISTS | Options::ENABLE_FOOTNOTES;
     let mut in_code_block = false;
@@ -39,9 +39,11 @@ pub fn markdown_to_html(markdown: &str) -> String {
             in_code_block = false;
             Event::End(TagEnd::CodeBlock)
         }
-        Event::Text(text) if in_code_block => Event::Html(CowStr::from(code(&text))),
+        Event::Text(text) if in_code_block => Event::Html(CowStr::from(code(&text, false))),
         Event::Text(text) => Event::Html(CowStr::from(prose(&text))),
-        Event::Code(text) => Event::Html(CowStr::from(format!("<code>{}</code>", code(&text)))),
+        Event::Code(text) => {
+            Event::Html(CowStr::from(format!("<code>{}</code>", code(&text, true))))
+        }
         other => other,
     });
     let mut html = String::new();
@@ -67,13 +69,12 @@ fn prose(text: &str) -> String {
     out
 }
 
-/// Escaped code, in unbreakable pieces: a line may end after a `\`, or at a
-/// space unless the whole text is one path. A path piece longer than a
+/// Escaped code, in unbreakable pieces: a line may end after a `\`, or,
+/// unless the code is one `identifier`, at a space. A piece longer than a
 /// narrow table column gives in and breaks at its spaces too, rather than
-/// run off the paper.
-fn code(text: &str) -> String {
-    let path = (text.starts_with("\\\\") || text.get(1..3) == Some(":\\"))
-        && !text.contains(['\'', '"', '\n']);
+/// run off the paper: long commands in prose, and the odd long folder name.
+fn code(text: &str, identifier: bool) -> String {
+    let spaces_hold = identifier && !text.contains('\n');
     let mut out = String::with_capacity(text.len() * 2);
     let mut piece = String::new();
     let flush = |piece: &mut String, out: &mut String| {
@@ -81,7 +82,7 @@ fn code(text: &str) -> String {
             return;
         }
         let long = piece.chars().count() > 28;
-        if path && long {
+        if spaces_hold && long {
             out.push_str(&prose(piece));
         } else {
             out.push_str("<span class=\"nb\">");
@@ -93,7 +94,7 @@ fn code(text: &str) -> String {
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
-            ' ' | '\n' if !path => {
+            ' ' | '\n' if !spaces_hold => {
                 flush(&mut piece, &mut out);
                 out.push(c);
             }
