@@ -24,11 +24,12 @@ use crate::write::{self, WriteError};
 #[derive(Debug, Parser)]
 #[command(name = "runsheet", version, propagate_version = true)]
 #[command(
-    after_help = "Exit codes: 0 success, 1 invalid topology, 2 usage error, 3 template error, 4 I/O error.\n\
+    after_help = "Exit codes: 0 success, 1 invalid topology, 2 usage error, 3 template error, 4 I/O error;\n\
+`diff` alone keeps diff(1)'s codes: 0 no differences, 1 differences, 2 trouble.\n\
 Start with `runsheet init > estate.yaml`, then `runsheet validate estate.yaml`."
 )]
 pub struct Cli {
-    /// When to colour diagnostics: auto colours on a terminal unless NO_COLOR is set.
+    /// When to colour diagnostics and diffs: auto colours on a terminal unless NO_COLOR is set.
     #[arg(long, value_enum, global = true, default_value_t = Color::Auto)]
     pub color: Color,
     #[command(subcommand)]
@@ -89,6 +90,45 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
         format: PlanFormat,
     },
+    /// Compare what two topologies generate, as unified diffs per file.
+    ///
+    /// Both are validated and rendered in memory; nothing is written. Paths in
+    /// the diff are relative to the output tree (`runbook.md`,
+    /// `hosts/MAIL1/230-move-database-files.ps1`). Every file records the
+    /// topology's sha256, so a file whose only difference is that provenance
+    /// is listed on a `header only:` line instead of shown (see --headers).
+    /// OLD or NEW may be `-` for standard input:
+    /// `git show main:estate.yaml | runsheet diff - estate.yaml`.
+    ///
+    /// Exit codes differ from the other commands, as diff(1) has them:
+    /// 0 nothing differs, 1 something differs, 2 trouble (invalid or
+    /// unreadable topology, template error, usage error).
+    #[command(after_help = "Exit codes (diff only): 0 no differences, 1 differences, 2 trouble.")]
+    Diff {
+        /// The topology before the change (`-` for standard input).
+        #[arg(value_name = "OLD")]
+        old: PathBuf,
+        /// The topology after the change (`-` for standard input).
+        #[arg(value_name = "NEW")]
+        new: PathBuf,
+        /// Lines of context around each change.
+        #[arg(short = 'U', long = "unified", value_name = "N", default_value_t = 3)]
+        context: usize,
+        /// Print one line per file with its added and removed line counts, and a total; no hunks.
+        #[arg(long)]
+        stat: bool,
+        /// Show the provenance lines too: the hunks of header-only files, and
+        /// the sha256 lines of changed files.
+        #[arg(long)]
+        headers: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+        format: DiffFormat,
+        /// Directory of templates that replace the embedded ones by name, for
+        /// both sides (as for build).
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
+    },
     /// Print a commented example topology (the seed estate) to start from.
     Init,
     /// Write the embedded templates to DIR, to start an override for --templates.
@@ -125,7 +165,17 @@ pub enum PlanFormat {
     Json,
 }
 
-/// Colour choice for diagnostics.
+/// Output format of `diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// Unified diffs, or the --stat summary.
+    Text,
+    /// One `runsheet-diff/1` document: files with status and counts, and hunks
+    /// (not with --stat). Never coloured.
+    Json,
+}
+
+/// Colour choice for diagnostics and diffs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Color {
     Auto,
@@ -141,6 +191,17 @@ pub enum Outcome {
     Invalid,
     /// An input could not be read; the reason was already printed.
     Unreadable,
+    /// `diff` found differences.
+    Differs,
+}
+
+/// Which table of exit codes a command follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codes {
+    /// 0 success, 1 invalid, 2 usage, 3 template, 4 I/O.
+    Standard,
+    /// diff(1)'s: 0 same, 1 differs, 2 anything else.
+    Diff,
 }
 
 /// Failures that stop a command.
@@ -148,26 +209,31 @@ pub enum Outcome {
 pub enum Error {
     #[error("cannot read {path}: {message}")]
     Read { path: PathBuf, message: String },
+    #[error("{0}")]
+    Usage(String),
     #[error(transparent)]
     Template(#[from] TemplateError),
     #[error(transparent)]
     Write(#[from] WriteError),
     #[error(transparent)]
     Output(#[from] io::Error),
-    /// Arguments that parse but do not fit the input.
-    #[error("{0}")]
-    Usage(String),
 }
 
 /// The only place that chooses a process exit code (the design doc's Commands table).
-pub fn exit_code(result: &Result<Outcome, Error>) -> u8 {
-    match result {
-        Ok(Outcome::Success) => 0,
-        Ok(Outcome::Invalid) => 1,
-        Ok(Outcome::Unreadable) => 4,
-        Err(Error::Usage(_)) => 2,
-        Err(Error::Template(_)) => 3,
-        Err(Error::Read { .. }) | Err(Error::Write(_)) | Err(Error::Output(_)) => 4,
+pub fn exit_code(codes: Codes, result: &Result<Outcome, Error>) -> u8 {
+    match (codes, result) {
+        (_, Ok(Outcome::Success)) => 0,
+        (_, Ok(Outcome::Differs)) => 1,
+        // diff(1): 1 means "differs", so every kind of trouble is 2.
+        (Codes::Diff, _) => 2,
+        (Codes::Standard, Ok(Outcome::Invalid)) => 1,
+        (Codes::Standard, Ok(Outcome::Unreadable)) => 4,
+        (Codes::Standard, Err(Error::Usage(_))) => 2,
+        (Codes::Standard, Err(Error::Template(_))) => 3,
+        (
+            Codes::Standard,
+            Err(Error::Read { .. }) | Err(Error::Write(_)) | Err(Error::Output(_)),
+        ) => 4,
     }
 }
 
@@ -199,12 +265,16 @@ pub fn run(
             return u8::try_from(error.exit_code()).unwrap_or(2);
         }
     };
-    let color = match cli.color {
+    let wants_color = |terminal: bool| match cli.color {
         Color::Always => true,
         Color::Never => false,
-        Color::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stderr().is_terminal()
-        }
+        Color::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && terminal,
+    };
+    let color = wants_color(io::stderr().is_terminal());
+    let color_out = wants_color(io::stdout().is_terminal());
+    let codes = match cli.command {
+        Command::Diff { .. } => Codes::Diff,
+        _ => Codes::Standard,
     };
     let result = match cli.command {
         Command::Validate { files, format } => validate(&files, format, color, out, err),
@@ -231,6 +301,25 @@ pub fn run(
             err,
         ),
         Command::Plan { file, format } => plan(&file, format, color, out, err),
+        Command::Diff {
+            old,
+            new,
+            context,
+            stat,
+            headers,
+            format,
+            templates,
+        } => {
+            let request = DiffRequest {
+                old: &old,
+                new: &new,
+                options: crate::diff::Options { context, headers },
+                stat,
+                format,
+                templates: templates.as_deref(),
+            };
+            diff(&request, color, color_out, out, err)
+        }
         Command::Templates { output, force } => write_templates(&output, force, out),
         Command::Init => out
             .write_all(init_text().as_bytes())
@@ -241,12 +330,12 @@ pub fn run(
             Ok(Outcome::Success)
         }
     };
-    report(result, err)
+    report(result, codes, err)
 }
 
 /// Prints a failure, and turns the result into the exit code. A closed
 /// output pipe ends quietly with the code already earned.
-fn report(result: Result<Outcome, Error>, err: &mut dyn Write) -> u8 {
+fn report(result: Result<Outcome, Error>, codes: Codes, err: &mut dyn Write) -> u8 {
     match &result {
         Err(Error::Output(error)) if error.kind() == io::ErrorKind::BrokenPipe => return 0,
         Err(error) => {
@@ -254,7 +343,7 @@ fn report(result: Result<Outcome, Error>, err: &mut dyn Write) -> u8 {
         }
         Ok(_) => {}
     }
-    exit_code(&result)
+    exit_code(codes, &result)
 }
 
 /// The seed estate, commented, as `runsheet init` prints it.
@@ -297,12 +386,35 @@ pub fn read_source(path: &Path) -> Result<SourceFile, Error> {
         ));
     }
     let bytes = std::fs::read(path).map_err(|error| fail(io_message(&error)))?;
+    source_from_bytes(&path.display().to_string(), bytes)
+}
+
+/// The name diagnostics give standard input.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// Reads a topology from standard input, named [`STDIN_NAME`] in messages.
+pub fn read_stdin() -> Result<SourceFile, Error> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    io::stdin()
+        .lock()
+        .read_to_end(&mut bytes)
+        .map_err(|error| Error::Read {
+            path: PathBuf::from(STDIN_NAME),
+            message: io_message(&error),
+        })?;
+    source_from_bytes(STDIN_NAME, bytes)
+}
+
+/// A topology from bytes already read; `name` is what messages call it.
+pub fn source_from_bytes(name: &str, bytes: Vec<u8>) -> Result<SourceFile, Error> {
     let sha256 = crate::artifact::sha256_hex(&bytes);
-    let text = String::from_utf8(bytes).map_err(|error| {
-        fail(format!(
+    let text = String::from_utf8(bytes).map_err(|error| Error::Read {
+        path: PathBuf::from(name),
+        message: format!(
             "it is not UTF-8 text (invalid byte at offset {}); save the file as UTF-8",
             error.utf8_error().valid_up_to()
-        ))
+        ),
     })?;
     // A BOM is what Notepad writes; it carries no meaning in YAML.
     let text = text
@@ -310,7 +422,7 @@ pub fn read_source(path: &Path) -> Result<SourceFile, Error> {
         .map(str::to_owned)
         .unwrap_or(text);
     Ok(SourceFile {
-        name: path.display().to_string(),
+        name: name.to_owned(),
         text,
         sha256,
     })
@@ -429,7 +541,16 @@ fn load_checked(
     color: bool,
     err: &mut dyn Write,
 ) -> Result<(SourceFile, Option<Checked>), Error> {
-    let source = read_source(path)?;
+    check_source(read_source(path)?, color, err)
+}
+
+/// Checks a topology read into memory and prints its findings, as
+/// [`load_checked`] does.
+fn check_source(
+    source: SourceFile,
+    color: bool,
+    err: &mut dyn Write,
+) -> Result<(SourceFile, Option<Checked>), Error> {
     let checked = check::check(&source.text);
     let report = Report {
         file: &source.name,
@@ -544,6 +665,114 @@ fn plan(
         }
     }
     Ok(Outcome::Success)
+}
+
+/// What `runsheet diff` was asked.
+struct DiffRequest<'a> {
+    old: &'a Path,
+    new: &'a Path,
+    options: crate::diff::Options,
+    stat: bool,
+    format: DiffFormat,
+    templates: Option<&'a Path>,
+}
+
+/// `-` names standard input.
+fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+fn diff(
+    request: &DiffRequest<'_>,
+    color: bool,
+    color_out: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Outcome, Error> {
+    if is_stdin(request.old) && is_stdin(request.new) {
+        return Err(Error::Usage(
+            "OLD and NEW cannot both be standard input (-); give one of them as a file".into(),
+        ));
+    }
+    // Both sides are read and checked before giving up, so one run reports
+    // every problem of both files.
+    let mut load = |path: &Path| -> Result<Option<(SourceFile, Checked)>, Error> {
+        let source = if is_stdin(path) {
+            read_stdin()
+        } else {
+            read_source(path)
+        };
+        match source.and_then(|source| check_source(source, color, err)) {
+            Ok((source, Some(checked))) => Ok(Some((source, checked))),
+            Ok((_, None)) => Ok(None),
+            Err(error @ Error::Read { .. }) => {
+                writeln!(err, "error: {error}")?;
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
+    };
+    let old = load(request.old)?;
+    let new = load(request.new)?;
+    let (Some((mut old, old_checked)), Some((mut new, new_checked))) = (old, new) else {
+        return Ok(Outcome::Invalid);
+    };
+    let registry = Registry::new(request.templates)?;
+    let old_side = crate::diff::Side {
+        file: old.name.clone(),
+        sha256: old.sha256.clone(),
+    };
+    let new_side = crate::diff::Side {
+        file: new.name.clone(),
+        sha256: new.sha256.clone(),
+    };
+    // The runbook names the topology file (in warnings); both sides get the
+    // same name, so the diff does not depend on where either file lives.
+    let shared_name = if is_stdin(request.new) {
+        old.name.clone()
+    } else {
+        new.name.clone()
+    };
+    old.name = shared_name.clone();
+    new.name = shared_name;
+    // The two sides render on two threads: a diff costs about one build.
+    // Identical topologies render once (template errors still surface).
+    let (old_generated, new_generated) = std::thread::scope(|scope| {
+        let old_job = (old.sha256 != new.sha256)
+            .then(|| scope.spawn(|| crate::generate(&old, &old_checked, &registry)));
+        let new_generated = crate::generate(&new, &new_checked, &registry);
+        let old_generated = old_job.map(|job| {
+            job.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        (old_generated, new_generated)
+    });
+    let new_artifacts = new_generated?.artifacts;
+    let old_artifacts = old_generated.transpose()?.map(|g| g.artifacts);
+    let model = crate::diff::compare(
+        old_side,
+        old_artifacts.as_ref().unwrap_or(&new_artifacts),
+        new_side,
+        &new_artifacts,
+        request.options,
+    );
+    let outcome = if model.differs() {
+        Outcome::Differs
+    } else {
+        Outcome::Success
+    };
+    let written = match (request.format, request.stat) {
+        (DiffFormat::Json, stat) => crate::diff::write_json(&model, stat, out),
+        (DiffFormat::Text, true) => crate::diff::write_stat(&model, color_out, out),
+        (DiffFormat::Text, false) => crate::diff::write_text(&model, color_out, out),
+    }
+    .and_then(|()| out.flush());
+    match written {
+        // A closed pipe (`runsheet diff … | head`) keeps the code already earned.
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(outcome),
+        Err(error) => Err(error.into()),
+        Ok(()) => Ok(outcome),
+    }
 }
 
 fn write_templates(output: &Path, force: bool, out: &mut dyn Write) -> Result<Outcome, Error> {

@@ -2,12 +2,14 @@
 //!
 //! The pipeline, one module per arrow:
 //! load (`model::load`) → schema (`check::schema`) → checks (`check`) →
-//! plan → render → write. Everything before `write` is pure.
+//! plan → render → write. Everything before `write` is pure; `diff`
+//! compares two rendered artifact sets in memory.
 
 pub mod artifact;
 pub mod check;
 pub mod cli;
 pub mod diag;
+pub mod diff;
 pub mod model;
 pub mod plan;
 pub mod render;

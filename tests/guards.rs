@@ -404,6 +404,25 @@ fn the_execution_policy_is_set_before_the_first_script_and_set_back_at_the_end()
                     "if /i not \"%NOW%\"==\"%BEFORE%\" (",
                 ],
             );
+            // Review 8, finding 4: a 2008 server may run Windows PowerShell 2.0,
+            // which asks too; 1.0 has neither -Force nor $PSVersionTable.
+            if !r2 {
+                for (script, policy) in [(&set_script, "%WANTED%"), (&back_script, "%BEFORE%")] {
+                    let guarded = format!(
+                        "-Command \"if ($PSVersionTable) {{ Set-ExecutionPolicy {policy} -Force }} else {{ Set-ExecutionPolicy {policy} }}\""
+                    );
+                    let calls: Vec<&str> = script
+                        .lines()
+                        .filter(|line| {
+                            !line.starts_with("rem ") && line.contains("Set-ExecutionPolicy")
+                        })
+                        .collect();
+                    assert!(
+                        !calls.is_empty() && calls.iter().all(|line| line.contains(&guarded)),
+                        "{name}: {calls:?}"
+                    );
+                }
+            }
         }
         assert!(
             steps.iter().any(|s| s["step"] == "execution-policy"),
@@ -456,4 +475,153 @@ fn the_path_move_back_out_cannot_lose_mail() {
     );
     let html = String::from_utf8_lossy(&files["runbook.html"]);
     assert!(html.contains("<strong>Never accept an offer to create an empty database"));
+}
+
+/// Review 8, finding 1: the storage groups step waits for the folder steps
+/// of both nodes, so it reads every folder on this node and, through the
+/// administrative share, on the passive node, before it creates anything.
+#[test]
+fn new_storage_groups_wait_for_the_folders_of_both_nodes() {
+    let mut seen = 0;
+    for (name, path) in golden::topologies() {
+        let files = golden::generate(&path);
+        for (file, bytes) in files
+            .iter()
+            .filter(|(f, _)| f.contains("-create-storage-groups"))
+        {
+            if !file.ends_with(".ps1") {
+                continue;
+            }
+            seen += 1;
+            let script = text(bytes);
+            assert!(script.contains("\n$passive = '"), "{name}: {file}");
+            function(&script, "Get-AdminPath");
+            let local = script
+                .matches("if (-not [System.IO.Directory]::Exists('")
+                .count();
+            let remote = script
+                .matches("if (-not [System.IO.Directory]::Exists((Get-AdminPath $passive '")
+                .count();
+            assert!(
+                local > 0 && local == remote,
+                "{name}: {file}: {local} local, {remote} on the passive node"
+            );
+            in_order(
+                &script,
+                &["Get-AdminPath $passive '", "New-GroupWithDatabase '"],
+            );
+        }
+    }
+    assert!(seen >= 2, "{seen}");
+}
+
+/// Review 8, finding 2: the active setup waits for the quorum by the test
+/// the quorum step calls done, not by the witness resource alone.
+#[test]
+fn active_setup_waits_for_the_quorum_itself() {
+    let active = script(&seed(), "-setup-active-cms.ps1");
+    assert!(!active.contains("res 'File Share Witness'"), "{active}");
+    in_order(
+        &active,
+        &[
+            "$quorum = cluster.exe ('/cluster:' + 'MAIL') /quorum | Out-String",
+            "if ($LASTEXITCODE -ne 0 -or $quorum -notmatch 'File Share Witness') {",
+            "Fail (",
+            "Invoke-Setup $setup",
+        ],
+    );
+}
+
+/// Review 8, finding 3: the passive setup waits for the CMS online now (its
+/// cluster group), not only for a DNS record that may predate the restart.
+#[test]
+fn passive_setup_waits_for_the_cms_group_online() {
+    let passive = script(&seed(), "-setup-passive-node.ps1");
+    in_order(
+        &passive,
+        &[
+            "$groupStatus = @(cluster.exe ('/cluster:' + 'MAIL') group $cms)",
+            "$groupCode = $LASTEXITCODE",
+            "\\s+\\S+\\s+Online\\s*$'",
+            "if ($groupCode -ne 0 -or -not $groupOnline) {",
+            "Fail (",
+            "Invoke-Setup $setup",
+        ],
+    );
+}
+
+/// Review 8, findings 5 and 6: a step whose script relies on a command fact
+/// known only from community material tells the operator what to check.
+#[test]
+fn steps_relying_on_unconfirmed_facts_say_what_to_verify() {
+    const UNCONFIRMED: &[&str] = &[
+        ".psbase.Put()",
+        "Test-ReplicationHealth",
+        "cluster.exe",
+        "Setup.com",
+    ];
+    for (name, path) in golden::topologies() {
+        let files = golden::generate(&path);
+        let runbook = text(&files["runbook.md"]);
+        for section in runbook.split("\n### Step ").skip(1) {
+            let Some(ps1) = section.lines().find_map(|line| {
+                line.split('`')
+                    .find(|part| part.starts_with("hosts/") && part.ends_with(".ps1"))
+            }) else {
+                continue;
+            };
+            let script = text(&files[ps1]);
+            for fact in UNCONFIRMED {
+                if script.contains(fact) {
+                    assert!(
+                        section.contains("**Verify on first use:**"),
+                        "{name}: step {} uses {fact} and has no Verify on first use",
+                        &section[..3]
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Review 8, finding 13: "every copy Healthy" and "every check Passed" are
+/// not proved by an empty list: the verification steps fail on one.
+#[test]
+fn an_empty_status_list_is_not_a_pass() {
+    let files = seed();
+    for (suffix, lists) in [
+        ("-verify-cms.ps1", &["$copies"][..]),
+        ("-final-verification.ps1", &["$copies", "$checks"][..]),
+    ] {
+        let script = script(&files, suffix);
+        for list in lists {
+            in_order(
+                &script,
+                &[
+                    &format!("if ({list}.Count -eq 0) {{"),
+                    "Fail (",
+                    "Stop-Step 0",
+                ],
+            );
+        }
+    }
+}
+
+/// Review 8, finding 12: Windows PowerShell passes `$null` to a .NET string
+/// parameter as "", so `ChangeExtension(path, $null)` keeps the dot; no
+/// script builds a path that way.
+#[test]
+fn no_script_passes_null_for_a_dotnet_string() {
+    for (name, path) in golden::topologies() {
+        for (file, bytes) in golden::generate(&path) {
+            if file.ends_with(".ps1") {
+                let script = text(&bytes);
+                let passes_null = script
+                    .lines()
+                    .filter(|line| !line.trim_start().starts_with('#'))
+                    .any(|line| line.contains(", $null)"));
+                assert!(!passes_null, "{name}: {file}");
+            }
+        }
+    }
 }

@@ -4,6 +4,7 @@
 mod build;
 mod cli;
 mod coverage;
+mod diff;
 mod golden;
 mod guards;
 mod harness;

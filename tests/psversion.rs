@@ -21,6 +21,33 @@ const SINCE_2_VARIABLES: &[&str] = &["$psscriptroot", "$pscmdlet"];
 const SINCE_3_OPERATORS: &[&str] = &["-in", "-notin"];
 const SINCE_3_VARIABLES: &[&str] = &["$psitem"];
 const SINCE_3_TYPES: &[&str] = &["pscustomobject", "ordered"];
+/// Common parameters that 1.0 lacks.
+const SINCE_2_COMMON_PARAMETERS: &[&str] = &["-warningaction", "-warningvariable"];
+/// Where-Object's simplified syntax (`Where-Object Name -eq 'x'`) is 3.0.
+const SINCE_3_WHERE_OPERATORS: &[&str] = &[
+    "-eq",
+    "-ne",
+    "-gt",
+    "-ge",
+    "-lt",
+    "-le",
+    "-like",
+    "-notlike",
+    "-match",
+    "-notmatch",
+    "-contains",
+    "-notcontains",
+    "-in",
+    "-notin",
+    "-is",
+    "-isnot",
+    "-ceq",
+    "-cne",
+    "-clike",
+    "-cmatch",
+    "-ieq",
+    "-ine",
+];
 /// Switches of powershell.exe that 1.0 lacks.
 const SINCE_2_POWERSHELL_SWITCHES: &[&str] = &["-file", "-executionpolicy"];
 
@@ -110,23 +137,49 @@ pub fn too_new(source: &str, target: Windows) -> Vec<String> {
                     report(format!("{member}() without .psbase"));
                 }
             }
-            "command" if on_1 => {
+            "command" => {
                 let name = node
                     .child_by_field_name("command_name")
                     .or_else(|| named_child_of_kind(node, "command_name"))
                     .map(|name| text(name, source).to_ascii_lowercase())
                     .unwrap_or_default();
-                if name.ends_with("powershell") || name.ends_with("powershell.exe") {
-                    let mut switches = Vec::new();
-                    walk(node, &mut |inner| {
-                        if inner.kind() == "command_parameter" {
-                            switches.push(text(inner, source).to_ascii_lowercase());
-                        }
-                    });
-                    for switch in switches {
+                let parameters = own_parameters(node, source);
+                let arguments = own_arguments(node, source);
+                if on_1 && (name.ends_with("powershell") || name.ends_with("powershell.exe")) {
+                    for switch in &parameters {
                         if SINCE_2_POWERSHELL_SWITCHES.contains(&switch.as_str()) {
                             report(format!("powershell.exe {switch}"));
                         }
+                    }
+                }
+                for parameter in &parameters {
+                    if on_1 && SINCE_2_COMMON_PARAMETERS.contains(&parameter.as_str()) {
+                        report(format!("parameter {parameter}"));
+                    }
+                    if on_1 && name == "get-wmiobject" && parameter == "-authentication" {
+                        report("get-wmiobject -authentication".into());
+                    }
+                    if ["where-object", "where", "?"].contains(&name.as_str())
+                        && SINCE_3_WHERE_OPERATORS.contains(&parameter.as_str())
+                    {
+                        report(format!("where-object simplified syntax {parameter}"));
+                    }
+                    if ["foreach-object", "foreach", "%"].contains(&name.as_str())
+                        && parameter == "-membername"
+                    {
+                        report("foreach-object -membername".into());
+                    }
+                }
+                // -ErrorAction Ignore, or -ErrorAction:Ignore, is 3.0.
+                let mut words = arguments.iter().peekable();
+                while let Some(word) = words.next() {
+                    let ignore = matches!(word.as_str(), "-erroraction:ignore" | "-ea:ignore")
+                        || (matches!(word.as_str(), "-erroraction" | "-ea")
+                            && words
+                                .peek()
+                                .is_some_and(|next| next.trim_matches('\'') == "ignore"));
+                    if ignore {
+                        report("-erroraction ignore".into());
                     }
                 }
             }
@@ -134,6 +187,40 @@ pub fn too_new(source: &str, target: Windows) -> Vec<String> {
         }
     });
     found
+}
+
+/// The parameters of one command, lower case (`-name`, a `:value` cut off),
+/// not those of commands inside its script blocks or subexpressions.
+fn own_parameters(command: Node<'_>, source: &str) -> Vec<String> {
+    own_arguments(command, source)
+        .into_iter()
+        .filter(|word| word.starts_with('-'))
+        .map(|word| word.split(':').next().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The elements after a command's name, lower case, in order; nested
+/// script blocks and subexpressions are skipped.
+fn own_arguments(command: Node<'_>, source: &str) -> Vec<String> {
+    fn collect(node: Node<'_>, source: &str, out: &mut Vec<String>) {
+        let mut cursor = node.walk();
+        for child in node.named_children(&mut cursor) {
+            match child.kind() {
+                "command_name"
+                | "script_block_expression"
+                | "script_block"
+                | "sub_expression"
+                | "parenthesized_expression"
+                | "array_expression" => {}
+                "command_elements" => collect(child, source, out),
+                "command_argument_sep" => {}
+                _ => out.push(text(child, source).to_ascii_lowercase()),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    collect(command, source, &mut out);
+    out
 }
 
 fn named_child_of_kind<'a>(node: Node<'a>, kind: &str) -> Option<Node<'a>> {
@@ -263,6 +350,13 @@ $o = [PSCustomObject]@{ a = 1 }
 powershell.exe -NoProfile -File 'x.ps1'
 Write-Host 'strings hold -join, try { and <# #> and $PSItem freely' # and so do comments: -split, Import-Module
 Write-Host ('Running ' + $setup + ' ' + ($arguments -join ' '))
+Get-Process | Where-Object Name -eq 'x'
+Get-Process | ForEach-Object -MemberName Name
+Get-Item 'x' -ErrorAction Ignore
+Get-Item 'x' -WarningVariable w -WarningAction SilentlyContinue
+Get-WmiObject Win32_OperatingSystem -Authentication PacketPrivacy
+Get-Process | Where-Object { $_.Name -eq 'x' } | ForEach-Object { $_.Name }
+Get-Item 'x' -ErrorAction SilentlyContinue
 "#;
     let on_1 = too_new(planted, Windows::W2008).join("\n");
     for expected in [
@@ -284,16 +378,41 @@ Write-Host ('Running ' + $setup + ' ' + ($arguments -join ' '))
         "type [pscustomobject]",
         "line 25: powershell.exe -file",
         "line 27: operator -join",
+        "line 28: where-object simplified syntax -eq",
+        "line 29: foreach-object -membername",
+        "line 30: -erroraction ignore",
+        "line 31: parameter -warningvariable",
+        "line 31: parameter -warningaction",
+        "line 32: get-wmiobject -authentication",
     ] {
         assert!(on_1.contains(expected), "missing {expected}:\n{on_1}");
     }
+    assert!(
+        !on_1.contains("line 33:"),
+        "a script-block filter is 1.0:\n{on_1}"
+    );
+    assert!(
+        !on_1.contains("line 34:"),
+        "SilentlyContinue is 1.0:\n{on_1}"
+    );
     assert!(!on_1.contains("line 21:"), "psbase.Put() is 1.0:\n{on_1}");
     assert!(!on_1.contains("line 26:"), "strings and comments:\n{on_1}");
     let on_2 = too_new(planted, Windows::W2008R2).join("\n");
     assert!(!on_2.contains("-join") && !on_2.contains("try"), "{on_2}");
-    for expected in ["variable $psitem", "operator -in", "type [pscustomobject]"] {
+    for expected in [
+        "variable $psitem",
+        "operator -in",
+        "type [pscustomobject]",
+        "line 28: where-object simplified syntax -eq",
+        "line 29: foreach-object -membername",
+        "line 30: -erroraction ignore",
+    ] {
         assert!(on_2.contains(expected), "missing {expected}:\n{on_2}");
     }
+    assert!(
+        !on_2.contains("line 31:") && !on_2.contains("line 32:"),
+        "2.0 has these:\n{on_2}"
+    );
     let launcher =
         "rem powershell.exe -File is 2.0\r\n\"%P%\\powershell.exe\" -NoProfile -File \"x.ps1\"\r\n";
     assert_eq!(

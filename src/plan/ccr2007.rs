@@ -90,7 +90,7 @@ pub const STEPS: &[StepDef] = &[
         on_failure: "Do not continue on this host. Fix what the failed check names (wrong server, missing address or drive, Standard edition, Server Core, 32-bit or another Windows release) or correct the topology and rebuild the runbook.",
         after: &[],
         unconfirmed: Some(
-            "on a cluster node, run `wmic os get OperatingSystemSKU,OSArchitecture,Version /value` once and check that it prints one `Name=value` line each (for example `OperatingSystemSKU=10`, `OSArchitecture=64-bit`, `Version=6.0.6002`); the pre-flight reads these lines",
+            "on a cluster node, run `wmic os get OperatingSystemSKU,OSArchitecture,Version /value` once and check that it prints one `Name=value` line each (for example `OperatingSystemSKU=10`, `OSArchitecture=64-bit`, `Version=6.0.6002` on Windows Server 2008, `Version=6.1.7601` on 2008 R2); the pre-flight reads these lines",
         ),
     },
     StepDef {
@@ -134,7 +134,7 @@ pub const STEPS: &[StepDef] = &[
         on_failure: "If a `.ps1` is marked as downloaded from the Internet, unblock every `.ps1` of the folder (right-click, Properties, Unblock) or copy the folder again from a file share, and run the step again. If the policy does not change, Group Policy sets it (Computer Configuration, Administrative Templates, Windows Components, Windows PowerShell, Turn on Script Execution): have it allow RemoteSigned scripts on this server, run `gpupdate /force` and run the step again. Do not start the `.ps1` files another way: each PowerShell step is run through its `.cmd`, which fails when Windows PowerShell refuses the script.",
         after: &["restart-if-asked"],
         unconfirmed: Some(
-            "that Windows PowerShell 1.0 changes the policy without asking, and that a policy set by Group Policy shows in `Get-ExecutionPolicy`, is unconfirmed: the step reads the policy back and stops when it did not change. The check for files from the Internet reads each file's `Zone.Identifier` stream with `more <`; if a PowerShell step later fails saying the file is not digitally signed or cannot be loaded, unblock the files and run that step again. Each PowerShell step's `.cmd` starts Windows PowerShell with `-NonInteractive`, so that a question stops the step instead of waiting; check on a node of the dry run that `powershell.exe -?` lists `-NonInteractive`",
+            "that Windows PowerShell changes the policy without asking (1.0 has no `-Force`; the step passes it to 2.0, which asks otherwise), and that a policy set by Group Policy shows in `Get-ExecutionPolicy`, is unconfirmed: the step reads the policy back and stops when it did not change. The check for files from the Internet reads each file's `Zone.Identifier` stream with `more <`; if a PowerShell step later fails saying the file is not digitally signed or cannot be loaded, unblock the files and run that step again. Each PowerShell step's `.cmd` starts Windows PowerShell with `-NonInteractive`, so that a question stops the step instead of waiting; check on a node of the dry run that `powershell.exe -?` lists `-NonInteractive`",
         ),
     },
     StepDef {
@@ -148,7 +148,7 @@ pub const STEPS: &[StepDef] = &[
         when: When::Always,
         title: "Validate the configuration without storage tests",
         why: "Failover clustering supports only configurations that pass validation. CCR uses no shared storage, so the storage tests are left out.",
-        expect: "Every test Passed; warnings are read and understood. On Windows Server 2008 R2 the script prints Test-Cluster's result and fails when a test failed.",
+        expect: "Every test Passed and every warning read and understood; a failed test stops the window here until it is fixed and validated again.",
         verify: "The validation report is saved with the change record.",
         on_failure: "Read the failed test in the report, correct it (network, domain, updates) and validate again. Do not create the cluster on a failed validation.",
         after: &[
@@ -202,7 +202,9 @@ pub const STEPS: &[StepDef] = &[
         verify: "Failover Cluster Manager, Networks: each network has its topology name; the heartbeat shows \"Internal\" use only.",
         on_failure: "A network that is not found means a node has no address on that subnet: check the adapters. The cluster provider needs an elevated shell on a node.",
         after: &["add-node"],
-        unconfirmed: None,
+        unconfirmed: Some(
+            "the script talks to the cluster's WMI provider (`root\\MSCluster`, class `MSCluster_Network`) with packet privacy, sets `Role` and saves it with `.psbase.Put()`, and renames with the `Rename` method; that Windows PowerShell 1.0 does this is known only from community scripts. On a node of the dry run, run this step and check in Failover Cluster Manager that the names and the heartbeat's use changed",
+        ),
     },
     StepDef {
         id: "exchange-prerequisites",
@@ -277,7 +279,7 @@ pub const STEPS: &[StepDef] = &[
         on_failure: "Read `C:\\ExchangeSetupLogs\\ExchangeSetup.log`. Fix the cause and run the step again; setup resumes where it stopped.",
         after: &["quorum", "exchange-prerequisites", "cluster-networks"],
         unconfirmed: Some(
-            "the CMS address switch is `/CMSIPv4Addresses` from the SP1 documentation for Windows Server 2008; confirm it with `Setup.com /?` on the SP3 media before the window (Windows 2003 used `/CMSIPAddress`). If one call with `/mode:Install /roles:Mailbox` and `/NewCms` is refused, run `Setup.com /mode:Install /roles:Mailbox` first and then this step again: it then runs `/NewCms` alone. The script reads the role's state from the registry key `HKLM\\SOFTWARE\\Microsoft\\Exchange\\v8.0\\MailboxRole` (`ConfiguredVersion` when installed, `Watermark` or `Action` while unfinished); check the key on the first node of the dry run",
+            "the CMS address switch is `/CMSIPv4Addresses` from the SP1 documentation for Windows Server 2008; confirm it with `Setup.com /?` on the SP3 media before the window (Windows 2003 used `/CMSIPAddress`). If one call with `/mode:Install /roles:Mailbox` and `/NewCms` is refused, run `Setup.com /mode:Install /roles:Mailbox` first and then this step again: it then runs `/NewCms` alone. The script reads the role's state from the registry key `HKLM\\SOFTWARE\\Microsoft\\Exchange\\v8.0\\MailboxRole` (`ConfiguredVersion` when installed, `Watermark` or `Action` while unfinished); check the key on the first node of the dry run. Before setup the script asks `cluster /cluster:CLUSTER /quorum` and looks for the words `File Share Witness`, as the quorum step does",
         ),
     },
     StepDef {
@@ -307,7 +309,7 @@ pub const STEPS: &[StepDef] = &[
         on_failure: "Read `C:\\ExchangeSetupLogs\\ExchangeSetup.log`. The CMS must be online on the first node before this step.",
         after: &["restart-active-node"],
         unconfirmed: Some(
-            "the unattended switches for the passive role are unconfirmed: setup is run with `/mode:Install /roles:Mailbox` on the assumption that it detects the cluster; check `Setup.com /?` on the SP3 media. That the passive node appears in the CMS's `RedundantMachines` once its setup has finished, and the registry values `ConfiguredVersion`, `Watermark` and `Action` under `HKLM\\SOFTWARE\\Microsoft\\Exchange\\v8.0\\MailboxRole`, are to be checked on the second node of the dry run",
+            "the unattended switches for the passive role are unconfirmed: setup is run with `/mode:Install /roles:Mailbox` on the assumption that it detects the cluster; check `Setup.com /?` on the SP3 media. That the passive node appears in the CMS's `RedundantMachines` once its setup has finished, and the registry values `ConfiguredVersion`, `Watermark` and `Action` under `HKLM\\SOFTWARE\\Microsoft\\Exchange\\v8.0\\MailboxRole`, are to be checked on the second node of the dry run. Before setup the script asks `cluster /cluster:CLUSTER group CMS` for the CMS's group: check on the dry run that it prints one line with the group name, the node and the status `Online`",
         ),
     },
     StepDef {
@@ -376,7 +378,7 @@ pub const STEPS: &[StepDef] = &[
         when: When::MovesFirstStorageGroup,
         title: "Move the storage group files on this node",
         why: "With -ConfigurationOnly Exchange moves nothing: the logs, checkpoint and database file are moved by hand on the active and the passive node.",
-        expect: "Each file type moved to its new folder, or already there; the step fails if a database, log or checkpoint file is left in the old folder.",
+        expect: "`OK   created <folder>` for each new folder it makes and `OK   moved <n> file(s)`, then that the step is done; or that it is already done when the files are already in their new folders. The step fails if a database, log or checkpoint file is left in the old folder.",
         verify: "The new folders hold the .log, .chk and .edb files; the old folder is empty of them.",
         on_failure: "If the configuration does not hold all three new paths (database, logs, system files), the previous step did not finish: run it again. Do not mount the database while files are missing: find them in the old folder and move them by hand.",
         after: &["suspend-and-move-paths"],
@@ -422,7 +424,7 @@ pub const STEPS: &[StepDef] = &[
         why: "Every storage group beyond the first is created at its declared paths, with its one database, and mounted.",
         expect: "Each storage group and database created and mounted, or already present and mounted; a database found dismounted is mounted.",
         verify: "Get-StorageGroupCopyStatus lists the new storage groups; they become Healthy after seeding.",
-        on_failure: "Read the error, fix the path or name, and run the step again: existing storage groups are skipped.",
+        on_failure: "If a folder is missing on either node, run that node's folder step again; the passive node's folders are read through its administrative share (`\\\\NODE\\E$`): the account needs to be an administrator there and the share reachable. Otherwise read the error, fix the path or name, and run the step again: existing storage groups are skipped.",
         after: &["create-storage-folders"],
         unconfirmed: Some(
             "in the Exchange Management Shell, run `Get-Help New-MailboxDatabase -Full` and check that `-EdbFilePath` is listed, and that `Get-MailboxDatabase -Status | Format-List Name,Mounted` shows a `Mounted` value of True or False for each database",
@@ -441,7 +443,7 @@ pub const STEPS: &[StepDef] = &[
         on_failure: "Do not close the change: read which check failed and treat it before handover.",
         after: &["verify-cms", "mount-and-resume", "create-storage-groups"],
         unconfirmed: Some(
-            "Test-ReplicationHealth is called with `-Identity` only, the one parameter confirmed for Exchange 2007",
+            "Test-ReplicationHealth is called with `-Identity` only, the one parameter confirmed for Exchange 2007. The script reads each result's `Check` and `Result` properties and passes only the word `Passed`: run `Test-ReplicationHealth -Identity CMS | Format-List Check,Result` on the dry run and check that both show, and that a healthy cluster says `Passed` for every check (any other word, a warning too, fails the step)",
         ),
     },
     StepDef {

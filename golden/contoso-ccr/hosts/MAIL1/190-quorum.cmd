@@ -28,7 +28,7 @@ if not "%ERRORLEVEL%"=="0" (
 )
 dir "\\HUB1\FSW_CCR_MAIL" >nul 2>&1
 if not "%ERRORLEVEL%"=="0" (
-    set "REASON=the witness share \\HUB1\FSW_CCR_MAIL is not reachable: finish step 180 first"
+    set "REASON=the witness share \\HUB1\FSW_CCR_MAIL is not reachable: finish step 180 first; this account reads it as an administrator of HUB1"
     goto :fail
 )
 cluster /cluster:"MAIL" res "File Share Witness" >>"%LOG%" 2>&1

@@ -94,6 +94,10 @@ for ($attempt = 1; $attempt -le 40; $attempt++) {
     Start-Sleep -Seconds 15
 }
 $copies | Format-Table -Property @('Name', 'SummaryCopyStatus', 'CopyQueueLength', 'ReplayQueueLength') -AutoSize | Out-Host
+# No copy at all is not "every copy Healthy": setup made at least the first storage group.
+if ($copies.Count -eq 0) {
+    Fail ('Get-StorageGroupCopyStatus lists no storage group copy of ' + $cms)
+}
 if ($unhealthy.Count -ne 0) {
     Fail ('not healthy: ' + [string]::Join(', ', @($unhealthy | ForEach-Object { [string]$_.Name })))
 }

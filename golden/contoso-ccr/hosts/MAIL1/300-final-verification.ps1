@@ -85,12 +85,19 @@ Assert-CmsOnline $cms
 $copies = @(Get-StorageGroupCopyStatus -Server $cms)
 $copies | Format-Table -Property @('Name', 'SummaryCopyStatus', 'CopyQueueLength', 'ReplayQueueLength') -AutoSize | Out-Host
 $unhealthy = @($copies | Where-Object { [string]$_.SummaryCopyStatus -ne 'Healthy' })
+# An empty list proves nothing: neither no copy nor no health check is a pass.
+if ($copies.Count -eq 0) {
+    Fail ('Get-StorageGroupCopyStatus lists no storage group copy of ' + $cms)
+}
 if ($unhealthy.Count -ne 0) {
     Fail ('not healthy: ' + [string]::Join(', ', @($unhealthy | ForEach-Object { [string]$_.Name })))
 }
 $checks = @(Test-ReplicationHealth -Identity $cms)
 $checks | Format-Table -AutoSize | Out-Host
 $failed = @($checks | Where-Object { [string]$_.Result -ne 'Passed' })
+if ($checks.Count -eq 0) {
+    Fail ('Test-ReplicationHealth reported no check for ' + $cms)
+}
 if ($failed.Count -ne 0) {
     Fail ('replication health checks not passed: ' + [string]::Join(', ', @($failed | ForEach-Object { [string]$_.Check })))
 }

@@ -51,8 +51,10 @@ if /i "%NOW%"=="Bypass" goto :allowed
 
 echo Setting the execution policy from %NOW% to %WANTED% ...
 >>"%LOG%" echo Setting the execution policy from %NOW% to %WANTED% ...
-rem Windows PowerShell 1.0: no -Scope, no -Force, and powershell.exe has no -ExecutionPolicy.
-"%POWERSHELL%" -NoProfile -NonInteractive -Command "Set-ExecutionPolicy %WANTED%" >>"%LOG%" 2>&1
+rem powershell.exe 1.0 has no -ExecutionPolicy switch.
+rem Windows PowerShell 1.0 has no -Force and changes the policy without asking; 2.0, which
+rem may be installed on Windows Server 2008 too, asks: -Force answers. 1.0 has no $PSVersionTable.
+"%POWERSHELL%" -NoProfile -NonInteractive -Command "if ($PSVersionTable) { Set-ExecutionPolicy %WANTED% -Force } else { Set-ExecutionPolicy %WANTED% }" >>"%LOG%" 2>&1
 call :read_policy
 if errorlevel 1 goto :fail
 if /i not "%NOW%"=="%WANTED%" (

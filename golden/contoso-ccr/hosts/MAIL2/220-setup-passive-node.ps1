@@ -135,8 +135,22 @@ if ((Get-PassiveGap) -eq '') {
     Skip ('The Mailbox role is installed and this node is a redundant machine of ' + $cms + '.')
 }
 
-# Waits for: the CMS online on the first node (step 200); it
-# registers its name in DNS when it comes online.
+# Waits for: the CMS online on the first node (step 200 and its restart):
+# its cluster group reports Online now, and its name resolves to its address (it
+# registers the name in DNS when it comes online). A DNS record alone may be
+# older than the restart.
+$groupStatus = @(cluster.exe ('/cluster:' + 'MAIL') group $cms)
+$groupCode = $LASTEXITCODE
+$groupOnline = $false
+foreach ($line in $groupStatus) {
+    if ([string]$line -match ('^\s*' + [regex]::Escape($cms) + '\s+\S+\s+Online\s*$')) {
+        $groupOnline = $true
+    }
+}
+if ($groupCode -ne 0 -or -not $groupOnline) {
+    $groupStatus | Out-Host
+    Fail ('the cluster group ' + $cms + ' is not Online: finish step ' + '200' + ' and its restart first')
+}
 function Test-CmsResolves {
     $answer = $false
     trap {

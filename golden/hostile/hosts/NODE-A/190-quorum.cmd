@@ -28,7 +28,7 @@ if not "%ERRORLEVEL%"=="0" (
 )
 dir "\\WIT\FSW$ & 'x' (100%%) `y ^z!" >nul 2>&1
 if not "%ERRORLEVEL%"=="0" (
-    set "REASON=the witness share \\WIT\FSW$ ^& 'x' ^(100%%^) `y ^^z! is not reachable: finish step 180 first"
+    set "REASON=the witness share \\WIT\FSW$ ^& 'x' ^(100%%^) `y ^^z! is not reachable: finish step 180 first; this account reads it as an administrator of WIT"
     goto :fail
 )
 cluster /cluster:"CLU-1" res "File Share Witness" >>"%LOG%" 2>&1

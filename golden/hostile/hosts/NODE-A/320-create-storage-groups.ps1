@@ -80,14 +80,29 @@ if (-not (Use-ExchangeSnapin)) {
 }
 
 $cms = 'CMS-1'
+$passive = 'NODE-B'
 $created = 0
 
-# Waits for: the folders on this node (steps 300 and 310).
+# A local path of another node, through its administrative share: E:\x -> \\NODE\E$\x.
+function Get-AdminPath {
+    param([string]$Node, [string]$Path)
+    '\\' + $Node + '\' + $Path.Substring(0, 1) + '$' + $Path.Substring(2)
+}
+
+# Waits for: the folders on this node and on the passive node (steps 300 and 310).
+# New-StorageGroup starts the passive copy at the same paths there; the passive
+# node is read through its administrative share, which shows the folders themselves.
 if (-not [System.IO.Directory]::Exists('E:\SG ‘‘two’’ ‚‚low‛‛ $x `y; & ^ %')) {
-    Fail ('folder ' + 'E:\SG ‘‘two’’ ‚‚low‛‛ $x `y; & ^ %' + ' is missing: finish steps ' + '300 and 310' + ' first')
+    Fail ('folder ' + 'E:\SG ‘‘two’’ ‚‚low‛‛ $x `y; & ^ %' + ' is missing on ' + $env:COMPUTERNAME + ': finish steps ' + '300 and 310' + ' first')
+}
+if (-not [System.IO.Directory]::Exists((Get-AdminPath $passive 'E:\SG ‘‘two’’ ‚‚low‛‛ $x `y; & ^ %'))) {
+    Fail ('folder ' + 'E:\SG ‘‘two’’ ‚‚low‛‛ $x `y; & ^ %' + ' is missing on ' + $passive + ': finish steps ' + '300 and 310' + ' first (this account must be an administrator of ' + $passive + ' to read its folders)')
 }
 if (-not [System.IO.Directory]::Exists('F:\DB ‘‘two’’')) {
-    Fail ('folder ' + 'F:\DB ‘‘two’’' + ' is missing: finish steps ' + '300 and 310' + ' first')
+    Fail ('folder ' + 'F:\DB ‘‘two’’' + ' is missing on ' + $env:COMPUTERNAME + ': finish steps ' + '300 and 310' + ' first')
+}
+if (-not [System.IO.Directory]::Exists((Get-AdminPath $passive 'F:\DB ‘‘two’’'))) {
+    Fail ('folder ' + 'F:\DB ‘‘two’’' + ' is missing on ' + $passive + ': finish steps ' + '300 and 310' + ' first (this account must be an administrator of ' + $passive + ' to read its folders)')
 }
 
 function New-GroupWithDatabase {

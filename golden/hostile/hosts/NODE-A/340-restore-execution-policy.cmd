@@ -38,7 +38,9 @@ if /i "%NOW%"=="%BEFORE%" goto :already
 
 echo Setting the execution policy back from %NOW% to %BEFORE% ...
 >>"%LOG%" echo Setting the execution policy back from %NOW% to %BEFORE% ...
-"%POWERSHELL%" -NoProfile -NonInteractive -Command "Set-ExecutionPolicy %BEFORE%" >>"%LOG%" 2>&1
+rem Windows PowerShell 1.0 has no -Force and changes the policy without asking; 2.0, which
+rem may be installed on Windows Server 2008 too, asks: -Force answers. 1.0 has no $PSVersionTable.
+"%POWERSHELL%" -NoProfile -NonInteractive -Command "if ($PSVersionTable) { Set-ExecutionPolicy %BEFORE% -Force } else { Set-ExecutionPolicy %BEFORE% }" >>"%LOG%" 2>&1
 call :read_policy
 if errorlevel 1 goto :fail
 if /i not "%NOW%"=="%BEFORE%" (

@@ -28,7 +28,7 @@ if not "%ERRORLEVEL%"=="0" (
 )
 dir "\\EXHUB01\FSW_EXCLU1" >nul 2>&1
 if not "%ERRORLEVEL%"=="0" (
-    set "REASON=the witness share \\EXHUB01\FSW_EXCLU1 is not reachable: finish step 500 first"
+    set "REASON=the witness share \\EXHUB01\FSW_EXCLU1 is not reachable: finish step 500 first; this account reads it as an administrator of EXHUB01"
     goto :fail
 )
 cluster /cluster:"EXCLU1" res "File Share Witness" >>"%LOG%" 2>&1

@@ -120,10 +120,13 @@ if ($existing -and $role -eq 'installed' -and $cmsSetup -ne 'unfinished') {
     Skip ('The Mailbox role is installed and clustered mailbox server ' + $cms + ' is Online.')
 }
 
-# Waits for: the quorum (step 530) and the prerequisites (steps 380 and 390).
-cluster.exe ('/cluster:' + 'EXCLU1') res 'File Share Witness' | Out-Null
-if ($LASTEXITCODE -ne 0) {
-    Fail ('the File Share Witness resource does not exist: finish step ' + '530' + ' first')
+# Waits for: the quorum (step 530), by the test that step ends with: the
+# quorum resource is the File Share Witness. A witness resource alone is not
+# enough: that step creates it before it sets the quorum. Setup checks the
+# prerequisites (steps 380 and 390) itself.
+$quorum = cluster.exe ('/cluster:' + 'EXCLU1') /quorum | Out-String
+if ($LASTEXITCODE -ne 0 -or $quorum -notmatch 'File Share Witness') {
+    Fail ('the quorum resource is not the File Share Witness: finish step ' + '530' + ' first')
 }
 if (-not (Test-Path -LiteralPath $setup)) {
     Fail ('Setup.com is not at ' + $setup + ': copy the Exchange 2007 SP3 media to this path')

@@ -80,14 +80,29 @@ if (-not (Use-ExchangeSnapin)) {
 }
 
 $cms = 'EXCMS1'
+$passive = 'EXMB02'
 $created = 0
 
-# Waits for: the folders on this node (steps 780 and 790).
+# A local path of another node, through its administrative share: E:\x -> \\NODE\E$\x.
+function Get-AdminPath {
+    param([string]$Node, [string]$Path)
+    '\\' + $Node + '\' + $Path.Substring(0, 1) + '$' + $Path.Substring(2)
+}
+
+# Waits for: the folders on this node and on the passive node (steps 780 and 790).
+# New-StorageGroup starts the passive copy at the same paths there; the passive
+# node is read through its administrative share, which shows the folders themselves.
 if (-not [System.IO.Directory]::Exists('L:\Logs\SG02')) {
-    Fail ('folder ' + 'L:\Logs\SG02' + ' is missing: finish steps ' + '780 and 790' + ' first')
+    Fail ('folder ' + 'L:\Logs\SG02' + ' is missing on ' + $env:COMPUTERNAME + ': finish steps ' + '780 and 790' + ' first')
+}
+if (-not [System.IO.Directory]::Exists((Get-AdminPath $passive 'L:\Logs\SG02'))) {
+    Fail ('folder ' + 'L:\Logs\SG02' + ' is missing on ' + $passive + ': finish steps ' + '780 and 790' + ' first (this account must be an administrator of ' + $passive + ' to read its folders)')
 }
 if (-not [System.IO.Directory]::Exists('M:\Databases\SG02')) {
-    Fail ('folder ' + 'M:\Databases\SG02' + ' is missing: finish steps ' + '780 and 790' + ' first')
+    Fail ('folder ' + 'M:\Databases\SG02' + ' is missing on ' + $env:COMPUTERNAME + ': finish steps ' + '780 and 790' + ' first')
+}
+if (-not [System.IO.Directory]::Exists((Get-AdminPath $passive 'M:\Databases\SG02'))) {
+    Fail ('folder ' + 'M:\Databases\SG02' + ' is missing on ' + $passive + ': finish steps ' + '780 and 790' + ' first (this account must be an administrator of ' + $passive + ' to read its folders)')
 }
 
 function New-GroupWithDatabase {

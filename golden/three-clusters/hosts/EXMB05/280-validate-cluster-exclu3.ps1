@@ -55,7 +55,10 @@ if ($groups -notmatch 'S-1-16-12288') {
 # Waits for: Failover Clustering on both nodes (steps 120 and 130).
 Import-Module FailoverClusters
 $nodes = @('EXMB05', 'EXMB06')
-$report = [System.IO.Path]::ChangeExtension($MyInvocation.MyCommand.Path, $null) + '-report'
+# Not ChangeExtension with a null extension: Windows PowerShell passes $null to a .NET
+# string parameter as '', which leaves the dot (NAME.-report).
+$scriptPath = $MyInvocation.MyCommand.Path
+$report = [System.IO.Path]::Combine([System.IO.Path]::GetDirectoryName($scriptPath), [System.IO.Path]::GetFileNameWithoutExtension($scriptPath) + '-report')
 Write-Host ('Validating ' + [string]::Join(', ', $nodes) + ' without the storage tests ...')
 # CCR uses no shared storage. Run Test-Cluster -List first if 'Storage' is refused.
 # Test-Cluster reports its verdict as a warning ("Test Result: ..."); a failed
