@@ -625,3 +625,29 @@ fn no_script_passes_null_for_a_dotnet_string() {
         }
     }
 }
+
+/// The active setup waits for the cluster networks: before Setup.com runs it
+/// finds each topology network by subnet and compares the name and role that
+/// the network step sets, for every network, not only that the step ran.
+#[test]
+fn active_setup_checks_every_network_name_and_role_before_setup() {
+    let active = script(&seed(), "-setup-active-cms.ps1");
+    let assert_fn = function(&active, "Assert-ClusterNetwork");
+    in_order(
+        assert_fn,
+        &[
+            "Find-ClusterNetwork $Address $Mask",
+            "[string]$network.Name -ne $Name",
+            "[int]$network.Role -ne $Role",
+            "Fail (",
+        ],
+    );
+    in_order(
+        &active,
+        &[
+            "Assert-ClusterNetwork 'Public' '192.168.10.0' '255.255.255.0' '3'",
+            "Assert-ClusterNetwork 'Heartbeat' '10.10.10.0' '255.255.255.0' '1'",
+            "Invoke-Setup $setup",
+        ],
+    );
+}

@@ -121,6 +121,11 @@ pub const TEMPLATES: &[(&str, Language, &str)] = &[
         include_str!("../../templates/ps1/_adminpath.ps1.hbs"),
     ),
     (
+        "ps1/_clusterwmi.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/_clusterwmi.ps1.hbs"),
+    ),
+    (
         "ps1/_exchange.ps1.hbs",
         Language::PowerShell,
         include_str!("../../templates/ps1/_exchange.ps1.hbs"),

@@ -67,6 +67,18 @@ function Get-ClusterObjects {
     @($searcher.Get())
 }
 
+# The cluster network on a subnet, matched by address and mask, or $null.
+function Find-ClusterNetwork {
+    param([string]$Address, [string]$Mask)
+    $network = $null
+    foreach ($candidate in Get-ClusterObjects 'MSCluster_Network') {
+        if ([string]$candidate.Address -eq $Address -and [string]$candidate.AddressMask -eq $Mask) {
+            $network = $candidate
+        }
+    }
+    $network
+}
+
 # Waits for: both nodes in the cluster (step 340).
 $nodeCount = @(Get-ClusterObjects 'MSCluster_Node').Count
 if ($nodeCount -lt 2) {
@@ -80,12 +92,7 @@ $script:changed = $false
 # methods only: the .NET members such as Put() are reached through psbase.
 function Set-ClusterNetwork {
     param([string]$Name, [string]$Address, [string]$Mask, [int]$Role)
-    $network = $null
-    foreach ($candidate in Get-ClusterObjects 'MSCluster_Network') {
-        if ([string]$candidate.Address -eq $Address -and [string]$candidate.AddressMask -eq $Mask) {
-            $network = $candidate
-        }
-    }
+    $network = Find-ClusterNetwork $Address $Mask
     if ($network -eq $null) {
         Fail ('no cluster network has subnet ' + $Address + '/' + $Mask + ': check the adapters of both nodes')
     }

@@ -128,6 +128,46 @@ $quorum = cluster.exe ('/cluster:' + 'EXCLU3') /quorum | Out-String
 if ($LASTEXITCODE -ne 0 -or $quorum -notmatch 'File Share Witness') {
     Fail ('the quorum resource is not the File Share Witness: finish step ' + '550' + ' first')
 }
+
+# The cluster WMI provider needs packet privacy, which Get-WmiObject cannot ask
+# for in PowerShell 1.0; System.Management can.
+$options = New-Object System.Management.ConnectionOptions
+$options.Authentication = [System.Management.AuthenticationLevel]::PacketPrivacy
+$options.Impersonation = [System.Management.ImpersonationLevel]::Impersonate
+$scope = New-Object System.Management.ManagementScope('\\.\root\MSCluster', $options)
+$scope.Connect()
+
+function Get-ClusterObjects {
+    param([string]$Class)
+    $query = New-Object System.Management.ObjectQuery(('SELECT * FROM ' + $Class))
+    $searcher = New-Object System.Management.ManagementObjectSearcher($scope, $query)
+    @($searcher.Get())
+}
+
+# The cluster network on a subnet, matched by address and mask, or $null.
+function Find-ClusterNetwork {
+    param([string]$Address, [string]$Mask)
+    $network = $null
+    foreach ($candidate in Get-ClusterObjects 'MSCluster_Network') {
+        if ([string]$candidate.Address -eq $Address -and [string]$candidate.AddressMask -eq $Mask) {
+            $network = $candidate
+        }
+    }
+    $network
+}
+
+# Waits for: the cluster networks (step 370), by the names
+# and roles that step sets: setup gives the CMS its address on a client network.
+function Assert-ClusterNetwork {
+    param([string]$Name, [string]$Address, [string]$Mask, [int]$Role)
+    $network = Find-ClusterNetwork $Address $Mask
+    if ($network -eq $null -or [string]$network.Name -ne $Name -or [int]$network.Role -ne $Role) {
+        Fail ('the cluster network on ' + $Address + '/' + $Mask + ' is not named ' + $Name + ' with role ' + $Role + ': finish step ' + '370' + ' first')
+    }
+}
+Assert-ClusterNetwork 'Client' '10.20.0.0' '255.255.0.0' '3'
+Assert-ClusterNetwork 'Replication' '172.16.1.0' '255.255.255.0' '1'
+
 if (-not (Test-Path -LiteralPath $setup)) {
     Fail ('Setup.com is not at ' + $setup + ': copy the Exchange 2007 SP3 media to this path')
 }
