@@ -603,13 +603,17 @@ fn build(
             _ => None,
         };
     let registry = Registry::new(options.templates)?;
-    let generated = crate::generate_part(&source, &checked, &registry, part.as_ref())?;
-    write::write_tree(options.output, &generated.artifacts, options.force)?;
+    // Each file is written as soon as it is rendered, so memory holds the
+    // plan, not the whole tree.
+    let generated = write::write_tree_with(options.output, options.force, |sink| {
+        crate::generate_part_into(&source, &checked, &registry, part.as_ref(), sink)
+            .map_err(Error::from)
+    })?;
     writeln!(
         out,
         "{}: wrote {} files for {} steps to {}",
         source.name,
-        generated.artifacts.len(),
+        generated.files,
         generated.plan.steps.len(),
         options.output.display()
     )?;

@@ -34,22 +34,44 @@ pub fn generate(
     checked: &Checked,
     registry: &Registry,
 ) -> Result<Generated, TemplateError> {
-    generate_part(source, checked, registry, None)
+    let mut artifacts = ArtifactSet::default();
+    let plan = generate_into(source, checked, registry, &mut artifacts)?.plan;
+    Ok(Generated { plan, artifacts })
 }
 
-/// Like [`generate`], for the part of the estate that `part` keeps
+/// What [`generate_into`] handed on.
+pub struct Streamed {
+    pub plan: plan::Plan,
+    /// Files handed to the sink, `plan.json` included.
+    pub files: usize,
+}
+
+/// Plans and renders a checked topology, handing each file to `sink` as soon
+/// as it is rendered (see [`render::render_into`]). `checked` must be free
+/// of errors; a topology with errors yields an empty plan and no files.
+pub fn generate_into(
+    source: &SourceFile,
+    checked: &Checked,
+    registry: &Registry,
+    sink: &mut dyn artifact::Sink,
+) -> Result<Streamed, TemplateError> {
+    generate_part_into(source, checked, registry, None, sink)
+}
+
+/// Like [`generate_into`], for the part of the estate that `part` keeps
 /// (`Topology::only_clusters` of the checked topology): the steps of its
 /// clusters, numbered as in the full build.
-pub fn generate_part(
+pub fn generate_part_into(
     source: &SourceFile,
     checked: &Checked,
     registry: &Registry,
     part: Option<&model::Topology>,
-) -> Result<Generated, TemplateError> {
+    sink: &mut dyn artifact::Sink,
+) -> Result<Streamed, TemplateError> {
     let Some(validated) = checked.validated() else {
-        return Ok(Generated {
+        return Ok(Streamed {
             plan: plan::Plan { steps: Vec::new() },
-            artifacts: ArtifactSet::default(),
+            files: 0,
         });
     };
     let full = validated.topology;
@@ -112,6 +134,6 @@ pub fn generate_part(
             })
         })
         .collect();
-    let artifacts = render::render(validated, &plan, &provenance, registry, warnings)?;
-    Ok(Generated { plan, artifacts })
+    let files = render::render_into(validated, &plan, &provenance, registry, warnings, sink)?;
+    Ok(Streamed { plan, files })
 }

@@ -3,11 +3,12 @@
 //! leaves nothing half-written; a non-empty target that is not an earlier
 //! runsheet output is refused unless forced.
 
+use std::collections::HashSet;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::artifact::{ArtifactSet, PLAN_FILE, PLAN_FORMAT};
+use crate::artifact::{ArtifactSet, PLAN_FILE, PLAN_FORMAT, Sink};
 
 /// Why an output tree could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -49,19 +50,38 @@ fn is_runsheet_output(dir: &Path) -> bool {
 
 /// Writes the set as the directory `target`, replacing an earlier output.
 pub fn write_tree(target: &Path, artifacts: &ArtifactSet, force: bool) -> Result<(), WriteError> {
+    write_tree_with(target, force, |sink| {
+        for (path, bytes) in artifacts.iter() {
+            sink.put(path.to_owned(), bytes.to_vec());
+        }
+        Ok::<(), WriteError>(())
+    })
+}
+
+/// Builds the directory `target` from the files `produce` hands to its sink,
+/// each written into the staging directory as soon as it comes, so no more
+/// than one file is held in memory here; the staging directory replaces an
+/// earlier output only when `produce` succeeded and every file was written.
+pub fn write_tree_with<T, E: From<WriteError>>(
+    target: &Path,
+    force: bool,
+    produce: impl FnOnce(&mut dyn Sink) -> Result<T, E>,
+) -> Result<T, E> {
     let exists = match fs::symlink_metadata(target) {
         Ok(metadata) if metadata.is_dir() => true,
         Ok(_) => {
             return Err(WriteError::NotADirectory {
                 path: target.to_owned(),
-            });
+            }
+            .into());
         }
         Err(error) if error.kind() == io::ErrorKind::NotFound => false,
         Err(source) => {
             return Err(WriteError::Io {
                 path: target.to_owned(),
                 source,
-            });
+            }
+            .into());
         }
     };
     if exists {
@@ -72,7 +92,8 @@ pub fn write_tree(target: &Path, artifacts: &ArtifactSet, force: bool) -> Result
         if !empty && !force && !is_runsheet_output(target) {
             return Err(WriteError::Refused {
                 path: target.to_owned(),
-            });
+            }
+            .into());
         }
     }
     let parent = match target.parent() {
@@ -86,32 +107,57 @@ pub fn write_tree(target: &Path, artifacts: &ArtifactSet, force: bool) -> Result
         .unwrap_or_else(|| "out".into());
     let staging = parent.join(format!(".{name}.runsheet-new-{}", std::process::id()));
     let _ = fs::remove_dir_all(&staging);
-    if let Err(error) = fill(&staging, artifacts) {
-        let _ = fs::remove_dir_all(&staging);
-        return Err(error);
-    }
+    let mut sink = StagingSink::new(&staging);
+    let produced = match fs::create_dir_all(&staging).map_err(io_error(&staging)) {
+        Ok(()) => produce(&mut sink),
+        Err(error) => Err(error.into()),
+    };
+    let produced = match (produced, sink.error) {
+        (Ok(value), None) => value,
+        (Err(error), _) => {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(error);
+        }
+        (Ok(_), Some(error)) => {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(error.into());
+        }
+    };
+    replace(target, &parent, &name, &staging, exists)?;
+    Ok(produced)
+}
+
+/// Renames the filled staging directory to `target`, moving an earlier
+/// output aside first and putting it back if the rename fails.
+fn replace(
+    target: &Path,
+    parent: &Path,
+    name: &str,
+    staging: &Path,
+    exists: bool,
+) -> Result<(), WriteError> {
     if exists {
         let old = parent.join(format!(".{name}.runsheet-old-{}", std::process::id()));
         let _ = fs::remove_dir_all(&old);
         if let Err(source) = fs::rename(target, &old) {
-            let _ = fs::remove_dir_all(&staging);
+            let _ = fs::remove_dir_all(staging);
             return Err(WriteError::Io {
                 path: target.to_owned(),
                 source,
             });
         }
-        if let Err(source) = fs::rename(&staging, target) {
+        if let Err(source) = fs::rename(staging, target) {
             // Put the earlier output back: the user keeps what they had.
             let _ = fs::rename(&old, target);
-            let _ = fs::remove_dir_all(&staging);
+            let _ = fs::remove_dir_all(staging);
             return Err(WriteError::Io {
                 path: target.to_owned(),
                 source,
             });
         }
         let _ = fs::remove_dir_all(&old);
-    } else if let Err(source) = fs::rename(&staging, target) {
-        let _ = fs::remove_dir_all(&staging);
+    } else if let Err(source) = fs::rename(staging, target) {
+        let _ = fs::remove_dir_all(staging);
         return Err(WriteError::Io {
             path: target.to_owned(),
             source,
@@ -120,18 +166,45 @@ pub fn write_tree(target: &Path, artifacts: &ArtifactSet, force: bool) -> Result
     Ok(())
 }
 
-fn fill(root: &Path, artifacts: &ArtifactSet) -> Result<(), WriteError> {
-    fs::create_dir_all(root).map_err(io_error(root))?;
-    for (relative, bytes) in artifacts.iter() {
+/// Writes each file into the staging directory as it comes; creates each
+/// directory once; keeps the first error and writes nothing after it.
+struct StagingSink {
+    root: PathBuf,
+    directories: HashSet<PathBuf>,
+    error: Option<WriteError>,
+}
+
+impl StagingSink {
+    fn new(root: &Path) -> StagingSink {
+        StagingSink {
+            root: root.to_owned(),
+            directories: HashSet::new(),
+            error: None,
+        }
+    }
+
+    fn write(&mut self, relative: &str, bytes: &[u8]) -> Result<(), WriteError> {
         let path = relative
             .split('/')
-            .fold(root.to_path_buf(), |path, part| path.join(part));
-        if let Some(dir) = path.parent() {
+            .fold(self.root.clone(), |path, part| path.join(part));
+        if let Some(dir) = path.parent()
+            && !self.directories.contains(dir)
+        {
             fs::create_dir_all(dir).map_err(io_error(dir))?;
+            self.directories.insert(dir.to_owned());
         }
-        fs::write(&path, bytes).map_err(io_error(&path))?;
+        fs::write(&path, bytes).map_err(io_error(&path))
     }
-    Ok(())
+}
+
+impl Sink for StagingSink {
+    fn put(&mut self, path: String, bytes: Vec<u8>) {
+        if self.error.is_none()
+            && let Err(error) = self.write(&path, &bytes)
+        {
+            self.error = Some(error);
+        }
+    }
 }
 
 /// Writes files under a directory without replacing any that exist (for

@@ -1,5 +1,6 @@
 //! IPv4 addresses: unique, inside their subnet, and on the right network.
 
+use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use crate::diag::{Code, Diagnostic, pointer_token};
@@ -155,13 +156,12 @@ fn duplicates(topology: &Topology, found: &mut Vec<Diagnostic>) {
             cluster: Some((i, true)),
         });
     }
+    let mut first_use: HashMap<Ipv4Addr, usize> = HashMap::with_capacity(uses.len());
     for (index, item) in uses.iter().enumerate() {
-        let Some(first) = uses[..index]
-            .iter()
-            .find(|earlier| earlier.address == item.address)
-        else {
+        let first = &uses[*first_use.entry(item.address).or_insert(index)];
+        if std::ptr::eq(first, item) {
             continue;
-        };
+        }
         let own_cms =
             matches!((first.cluster, item.cluster), (Some((a, false)), Some((b, true))) if a == b);
         let diagnostic = if own_cms {

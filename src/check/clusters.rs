@@ -1,6 +1,6 @@
 //! Cluster shape: two known nodes, a witness elsewhere, a heartbeat between them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::diag::{Code, Diagnostic};
 use crate::model::Topology;
@@ -26,6 +26,8 @@ pub(super) fn check(topology: &Topology, found: &mut Vec<Diagnostic>) {
         .with_help(help)
     };
 
+    // The first cluster each node name belongs to, among the clusters seen so far.
+    let mut cluster_of_node: HashMap<String, usize> = HashMap::new();
     for (i, cluster) in topology.clusters.iter().enumerate() {
         if cluster.nodes.len() != 2 {
             found.push(
@@ -61,10 +63,9 @@ pub(super) fn check(topology: &Topology, found: &mut Vec<Diagnostic>) {
                     .with_related(format!("/clusters/{i}/nodes/0"), "first listed here")
                     .with_help("a CCR cluster needs two different servers"),
                 );
-            } else if let Some((k, other)) = topology.clusters[..i]
-                .iter()
-                .enumerate()
-                .find(|(_, other)| other.nodes.iter().any(|n| same_name(n, node)))
+            } else if let Some((k, other)) = cluster_of_node
+                .get(&node.to_lowercase())
+                .and_then(|&k| topology.clusters.get(k).map(|other| (k, other)))
             {
                 found.push(
                     Diagnostic::error(
@@ -78,6 +79,10 @@ pub(super) fn check(topology: &Topology, found: &mut Vec<Diagnostic>) {
                     ),
                 );
             }
+        }
+
+        for node in &cluster.nodes {
+            cluster_of_node.entry(node.to_lowercase()).or_insert(i);
         }
 
         let witness = &cluster.witness.host;

@@ -4,7 +4,7 @@
 use crate::diag::{Code, Diagnostic};
 use crate::model::Topology;
 
-use super::same_name;
+use std::collections::HashMap;
 
 struct Named<'a> {
     name: &'a str,
@@ -151,12 +151,12 @@ fn report_duplicates(
     found: &mut Vec<Diagnostic>,
     make: impl Fn(&Named<'_>, &Named<'_>) -> Diagnostic,
 ) {
+    // The first item of each name, by its case-folded name (as `same_name` compares).
+    let mut first_of: HashMap<String, usize> = HashMap::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
-        if let Some(first) = items[..index]
-            .iter()
-            .find(|earlier| same_name(earlier.name, item.name))
-        {
-            found.push(make(first, item));
+        let first = *first_of.entry(item.name.to_lowercase()).or_insert(index);
+        if first != index {
+            found.push(make(&items[first], item));
         }
     }
 }

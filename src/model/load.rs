@@ -16,8 +16,15 @@ use serde_saphyr::{DuplicateKeyPolicy, Spanned};
 
 use crate::diag::{Code, Diagnostic, Target, pointer_token};
 
-/// Largest topology file read, in bytes. A real estate is a few kilobytes.
-pub const MAX_FILE_BYTES: usize = 1 << 20;
+/// Largest topology file read, in bytes. A real estate is a few kilobytes;
+/// a hosting provider's estate of 2,500 clusters is about 3.3 MB, and 16 MiB
+/// leaves room for ten thousand. Memory stays bounded by the node and event
+/// budgets below, and alias bombs are stopped by the anchor budgets, which do
+/// not grow with the file.
+pub const MAX_FILE_BYTES: usize = 16 << 20;
+/// Most YAML nodes accepted: a cluster with its hosts takes about 90, so an
+/// estate of [`MAX_FILE_BYTES`] fits.
+const MAX_NODES: usize = 2_000_000;
 /// Deepest nesting accepted; the format itself needs nine levels.
 const MAX_DEPTH: usize = 32;
 
@@ -147,8 +154,8 @@ pub fn parse(source: &str) -> Result<Document, Box<Diagnostic>> {
             flow_nesting_limit: MAX_DEPTH,
             max_aliases: 100,
             max_anchors: 100,
-            max_nodes: 100_000,
-            max_events: 200_000,
+            max_nodes: MAX_NODES,
+            max_events: 2 * MAX_NODES,
             max_documents: 1,
             max_total_scalar_bytes: MAX_FILE_BYTES,
             max_recorded_anchor_events: 10_000,

@@ -8,7 +8,7 @@
 pub mod load;
 mod net;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
@@ -47,6 +47,10 @@ pub struct Topology {
     /// the change manager, the approver, the on-call engineers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contacts: Vec<Contact>,
+    /// Hosts by name, so that lookups stay constant-time on large estates.
+    #[serde(skip)]
+    #[schemars(skip)]
+    host_index: HostIndex,
 }
 
 /// Someone the operator may call during the window; give a phone number,
@@ -68,6 +72,23 @@ pub struct Contact {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[^@\s]+@[^@\s]+$"), example = &"dana@contoso.com")]
     pub email: Option<String>,
+}
+
+/// Host positions by ASCII-lower-case name, the first host of a name
+/// winning; built on the first lookup. A cache: it takes no part in equality.
+#[derive(Clone, Default)]
+struct HostIndex(std::sync::OnceLock<HashMap<String, usize>>);
+
+impl PartialEq for HostIndex {
+    fn eq(&self, _: &HostIndex) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for HostIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HostIndex")
+    }
 }
 
 /// The only format version this build of runsheet reads.
@@ -358,15 +379,26 @@ impl Topology {
         Ok(Topology {
             hosts,
             clusters,
+            // The index of the full estate's hosts would point at the wrong hosts.
+            host_index: HostIndex::default(),
             ..self.clone()
         })
     }
 
     /// The host of that name, compared as Windows compares computer names.
     pub fn host(&self, name: &str) -> Option<&Host> {
-        self.hosts
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
+        let index = self.host_index.0.get_or_init(|| {
+            let mut index = HashMap::with_capacity(self.hosts.len());
+            for (position, host) in self.hosts.iter().enumerate() {
+                index
+                    .entry(host.name.to_ascii_lowercase())
+                    .or_insert(position);
+            }
+            index
+        });
+        index
+            .get(&name.to_ascii_lowercase())
+            .and_then(|&position| self.hosts.get(position))
     }
 
     /// The network of that name (exact match: it is a key in `addresses`).

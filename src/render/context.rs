@@ -2,7 +2,9 @@
 //! the plan, so templates hold no logic beyond loops and conditions.
 //! Nothing here is escaped: that happens in the templates, through helpers.
 
-use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Map, Value, json};
 
 use crate::model::{Cluster, FIRST_DATABASE, FIRST_STORAGE_GROUP, Network, Topology, Windows};
 use crate::plan::window::{self, duration};
@@ -78,11 +80,11 @@ pub fn step_heading(step: &Step) -> String {
     )
 }
 
-fn step_value(topology: &Topology, plan: &Plan, step: &Step) -> Value {
+fn step_value(topology: &Topology, lookup: &Lookup<'_>, step: &Step) -> Value {
     let after: Vec<Value> = step
         .after
         .iter()
-        .filter_map(|id| plan.step(id))
+        .filter_map(|id| lookup.step(id))
         .map(|other| json!({ "number": other.label(), "id": other.id, "host": other.host, "title": other.title }))
         .collect();
     let window = crate::plan::window::step(step.def_id);
@@ -112,14 +114,11 @@ fn step_value(topology: &Topology, plan: &Plan, step: &Step) -> Value {
     })
 }
 
-fn host_value(topology: &Topology, name: &str) -> Value {
+fn host_value(topology: &Topology, nodes: &HashSet<String>, name: &str) -> Value {
     let Some(host) = topology.host(name) else {
         return Value::Null;
     };
-    let is_node = topology
-        .clusters
-        .iter()
-        .any(|c| c.nodes.iter().any(|n| n.eq_ignore_ascii_case(&host.name)));
+    let is_node = nodes.contains(&host.name.to_ascii_lowercase());
     let addresses: Vec<Value> = topology
         .networks
         .iter()
@@ -136,27 +135,19 @@ fn host_value(topology: &Topology, name: &str) -> Value {
     json!({ "name": host.name, "is_node": is_node, "addresses": addresses, "drives": drives })
 }
 
-/// Numbers of the steps of this cluster (on one host, if given), by
-/// blueprint id in snake case, for messages such as "finish step 040 first".
-fn step_numbers(plan: &Plan, cluster: &Cluster, host: Option<&str>) -> Value {
-    let mut numbers = serde_json::Map::new();
-    let steps = plan
-        .steps
-        .iter()
-        .filter(|s| s.cluster_name.as_deref() == Some(cluster.name.as_str()))
-        .filter(|s| host.is_none_or(|host| s.host == host));
-    for step in steps {
-        let entry = numbers
-            .entry(step.def_id.replace('-', "_"))
-            .or_insert_with(|| Value::String(String::new()));
-        if let Value::String(text) = entry {
-            if !text.is_empty() {
-                text.push_str(" and ");
-            }
-            text.push_str(&step.label());
+/// Adds a step's number to the numbers of its blueprint id, in snake case,
+/// for messages such as "finish step 040 first"; a blueprint step on several
+/// hosts reads "040 and 050".
+fn add_step_number(numbers: &mut Map<String, Value>, step: &Step) {
+    let entry = numbers
+        .entry(step.def_id.replace('-', "_"))
+        .or_insert_with(|| Value::String(String::new()));
+    if let Value::String(text) = entry {
+        if !text.is_empty() {
+            text.push_str(" and ");
         }
+        text.push_str(&step.label());
     }
-    Value::Object(numbers)
 }
 
 /// The cluster network role (`MSCluster_Network.Role`) a network gets:
@@ -306,16 +297,86 @@ fn cluster_value(topology: &Topology, cluster: &Cluster) -> Value {
     })
 }
 
+/// What the step contexts look up, built in one pass over the plan, so that
+/// building every context is linear in the number of steps.
+pub struct Lookup<'a> {
+    topology: &'a Topology,
+    plan: &'a Plan,
+    /// Step position by id.
+    by_id: HashMap<&'a str, usize>,
+    /// Per cluster: the numbers of its steps by blueprint id.
+    cluster_steps: Vec<Map<String, Value>>,
+    /// Per cluster and host: the numbers of the cluster's steps on that host.
+    host_steps: HashMap<(usize, &'a str), Map<String, Value>>,
+    /// Per cluster and blueprint id: the number of its first step.
+    first_step: HashMap<(usize, &'static str), String>,
+    /// Per cluster: the cluster's values.
+    clusters: Vec<Value>,
+    /// Per host name of a step: the host's values.
+    hosts: HashMap<&'a str, Value>,
+}
+
+impl<'a> Lookup<'a> {
+    pub fn new(topology: &'a Topology, plan: &'a Plan) -> Lookup<'a> {
+        let mut lookup = Lookup {
+            topology,
+            plan,
+            by_id: HashMap::with_capacity(plan.steps.len()),
+            cluster_steps: vec![Map::new(); topology.clusters.len()],
+            host_steps: HashMap::new(),
+            first_step: HashMap::new(),
+            clusters: topology
+                .clusters
+                .iter()
+                .map(|cluster| cluster_value(topology, cluster))
+                .collect(),
+            hosts: HashMap::new(),
+        };
+        let nodes: HashSet<String> = topology
+            .clusters
+            .iter()
+            .flat_map(|cluster| cluster.nodes.iter().map(|n| n.to_ascii_lowercase()))
+            .collect();
+        for (position, step) in plan.steps.iter().enumerate() {
+            lookup.by_id.entry(step.id.as_str()).or_insert(position);
+            lookup
+                .hosts
+                .entry(step.host.as_str())
+                .or_insert_with(|| host_value(topology, &nodes, &step.host));
+            let Some(cluster) = step.cluster.filter(|&c| c < topology.clusters.len()) else {
+                continue;
+            };
+            add_step_number(&mut lookup.cluster_steps[cluster], step);
+            add_step_number(
+                lookup
+                    .host_steps
+                    .entry((cluster, step.host.as_str()))
+                    .or_default(),
+                step,
+            );
+            lookup
+                .first_step
+                .entry((cluster, step.def_id))
+                .or_insert_with(|| step.label());
+        }
+        lookup
+    }
+
+    /// The step with that id.
+    fn step(&self, id: &str) -> Option<&'a Step> {
+        self.by_id.get(id).and_then(|&i| self.plan.steps.get(i))
+    }
+}
+
 /// The context of one step's script or manual text.
-pub fn step_context(
-    topology: &Topology,
-    plan: &Plan,
-    step: &Step,
-    provenance: &Provenance,
-) -> Value {
-    let cluster = step.cluster.and_then(|index| topology.clusters.get(index));
+pub fn step_context(lookup: &Lookup<'_>, step: &Step, provenance: &Provenance) -> Value {
+    let topology = lookup.topology;
+    let cluster_index = step
+        .cluster
+        .filter(|&index| index < topology.clusters.len());
+    let cluster = cluster_index.and_then(|index| topology.clusters.get(index));
     // The step that installs Exchange on this host, for "finish step N first".
-    let exchange_step = cluster.and_then(|cluster| {
+    let exchange_step = cluster_index.zip(cluster).and_then(|(index, cluster)| {
         let active = cluster
             .nodes
             .first()
@@ -325,23 +386,49 @@ pub fn step_context(
         } else {
             "setup-passive-node"
         };
-        plan.steps
-            .iter()
-            .find(|s| s.def_id == def && s.cluster_name.as_deref() == Some(cluster.name.as_str()))
-            .map(Step::label)
+        lookup.first_step.get(&(index, def)).cloned()
     });
-    json!({
-        "exchange_step": exchange_step,
-        "generator": provenance.generator,
-        "version": provenance.version,
-        "topology_sha256": provenance.topology_sha256,
-        "estate": estate(topology),
-        "step": step_value(topology, plan, step),
-        "host": host_value(topology, &step.host),
-        "cluster": cluster.map(|c| cluster_value(topology, c)),
-        "steps": cluster.map(|c| step_numbers(plan, c, None)),
-        "host_steps": cluster.map(|c| step_numbers(plan, c, Some(&step.host))),
-    })
+    let mut context = Map::new();
+    context.insert("exchange_step".into(), exchange_step.into());
+    context.insert("generator".into(), provenance.generator.clone().into());
+    context.insert("version".into(), provenance.version.clone().into());
+    context.insert(
+        "topology_sha256".into(),
+        provenance.topology_sha256.clone().into(),
+    );
+    context.insert("estate".into(), estate(topology));
+    context.insert("step".into(), step_value(topology, lookup, step));
+    context.insert(
+        "host".into(),
+        lookup
+            .hosts
+            .get(step.host.as_str())
+            .cloned()
+            .unwrap_or(Value::Null),
+    );
+    context.insert(
+        "cluster".into(),
+        cluster_index.map_or(Value::Null, |i| lookup.clusters[i].clone()),
+    );
+    context.insert(
+        "steps".into(),
+        cluster_index.map_or(Value::Null, |i| {
+            Value::Object(lookup.cluster_steps[i].clone())
+        }),
+    );
+    context.insert(
+        "host_steps".into(),
+        cluster_index.map_or(Value::Null, |i| {
+            Value::Object(
+                lookup
+                    .host_steps
+                    .get(&(i, step.host.as_str()))
+                    .cloned()
+                    .unwrap_or_default(),
+            )
+        }),
+    );
+    Value::Object(context)
 }
 
 /// The context of the runbook: the estate, its tables, and every step with

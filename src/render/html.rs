@@ -187,7 +187,8 @@ pub fn page(
         });
     };
 
-    let mut body = String::new();
+    let mut body = String::with_capacity(page.len() + parts.markdown_len() * 2);
+    body.push_str(before);
     body.push_str("<section class=\"estate\">\n");
     // The cover already carries the title block: the page starts at the
     // runbook's first section.
@@ -230,7 +231,8 @@ pub fn page(
     body.push_str("<section class=\"handover\" id=\"handover\">\n");
     body.push_str(&markdown_to_html(&parts.handover));
     body.push_str("</section>\n");
-    Ok(format!("{before}{body}{after}"))
+    body.push_str(after);
+    Ok(body)
 }
 
 /// The Markdown runbook's "Step NNN done" box; on paper the sign-off table

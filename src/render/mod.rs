@@ -9,12 +9,13 @@ pub mod escape;
 pub mod html;
 pub mod registry;
 
+use handlebars::Context;
 use serde_json::Value;
 
-use crate::artifact::ArtifactSet;
+use crate::artifact::{ArtifactSet, Manifest, Sink};
 use crate::check::Validated;
-use crate::plan::{Kind, Plan, window};
-use context::Provenance;
+use crate::plan::{Kind, Plan, Step, window};
+use context::{Lookup, Provenance};
 use registry::{Registry, TemplateError};
 
 /// Everything `build` writes, in memory.
@@ -25,37 +26,179 @@ pub fn render(
     registry: &Registry,
     warnings: Vec<Value>,
 ) -> Result<ArtifactSet, TemplateError> {
-    let topology = validated.topology;
-    // One context per step, shared by its script and its runbook entry.
-    let contexts: Vec<Value> = plan
-        .steps
-        .iter()
-        .map(|step| context::step_context(topology, plan, step, provenance))
-        .collect();
     let mut artifacts = ArtifactSet::default();
-    for (step, step_context) in plan.steps.iter().zip(&contexts) {
-        let (Some(path), Some(extension)) = (&step.file, step.kind.extension()) else {
-            continue;
+    render_into(
+        validated,
+        plan,
+        provenance,
+        registry,
+        warnings,
+        &mut artifacts,
+    )?;
+    Ok(artifacts)
+}
+
+/// Everything `build` writes, handed to `sink` file by file as each is
+/// rendered: a step's context is built once, shared by its script and its
+/// runbook entry, and dropped before the next step's. Returns the number of
+/// files. A template error stops rendering; the first one in the order the
+/// files are listed wins (scripts, then the runbook).
+pub fn render_into(
+    validated: Validated<'_>,
+    plan: &Plan,
+    provenance: &Provenance,
+    registry: &Registry,
+    warnings: Vec<Value>,
+    sink: &mut dyn Sink,
+) -> Result<usize, TemplateError> {
+    let topology = validated.topology;
+    let lookup = Lookup::new(topology, plan);
+    let mut manifest = Manifest::new(sink);
+    let mut runbook = RunbookBuilder::new(validated, plan, provenance, registry, warnings);
+    for step in &plan.steps {
+        let step_context = Context::from(context::step_context(&lookup, step, provenance));
+        put_scripts(&mut manifest, registry, step, &step_context)?;
+        runbook.add_step(step, &step_context);
+    }
+    let parts = runbook.finish()?;
+    manifest.put("runbook.md", parts.markdown().into_bytes());
+    let page = html::page(topology, plan, provenance, registry, &parts)?;
+    drop(parts);
+    manifest.put("runbook.html", page.into_bytes());
+    Ok(manifest.finish(&topology.name, plan, provenance))
+}
+
+/// A step's files: its script, with CRLF line endings and a BOM for
+/// PowerShell, and for a PowerShell step the `.cmd` launcher beside it; none
+/// for a manual step.
+fn put_scripts(
+    manifest: &mut Manifest<'_>,
+    registry: &Registry,
+    step: &Step,
+    step_context: &Context,
+) -> Result<(), TemplateError> {
+    let (Some(path), Some(extension)) = (&step.file, step.kind.extension()) else {
+        return Ok(());
+    };
+    let name = format!("{extension}/{}.{extension}.hbs", step.def_id);
+    let mut text = Vec::new();
+    registry.render_into(&name, step_context, &mut text)?;
+    let bytes = match step.kind {
+        Kind::Cmd => cmd_bytes(&name, &text)?,
+        // Windows PowerShell reads a file without BOM in the ANSI code page.
+        _ => crlf(&text, b"\xEF\xBB\xBF"),
+    };
+    manifest.put(path.clone(), bytes);
+    if let Some(launcher) = &step.launcher {
+        text.clear();
+        registry.render_into(LAUNCHER_TEMPLATE, step_context, &mut text)?;
+        manifest.put(launcher.clone(), cmd_bytes(LAUNCHER_TEMPLATE, &text)?);
+    }
+    Ok(())
+}
+
+/// Collects the runbook's pieces step by step. A template error is kept
+/// rather than returned at once, so that script errors, which come first in
+/// the output, are reported first, as when every script was rendered before
+/// the runbook.
+struct RunbookBuilder<'r> {
+    registry: &'r Registry,
+    parts: Result<RunbookParts, TemplateError>,
+    /// Gates and the point of no return not yet placed, by step id.
+    notices: Vec<(String, Notice)>,
+}
+
+impl<'r> RunbookBuilder<'r> {
+    fn new(
+        validated: Validated<'_>,
+        plan: &Plan,
+        provenance: &Provenance,
+        registry: &'r Registry,
+        warnings: Vec<Value>,
+    ) -> RunbookBuilder<'r> {
+        let head_context = context::runbook_context(validated.topology, plan, provenance, warnings);
+        let parts = registry
+            .render("runbook/runbook.md.hbs", &head_context)
+            .and_then(|head| {
+                Ok(RunbookParts {
+                    head,
+                    phases: Vec::new(),
+                    handover: registry.render("runbook/handover.md.hbs", &head_context)?,
+                })
+            });
+        let (parts, notices) = match notices(plan, registry) {
+            Ok(notices) => (parts, notices),
+            Err(error) => (Err(error), Vec::new()),
         };
-        let name = format!("{extension}/{}.{extension}.hbs", step.def_id);
-        let text = registry.render(&name, step_context)?;
-        let bytes = match step.kind {
-            Kind::Cmd => cmd_bytes(&name, &text)?,
-            // Windows PowerShell reads a file without BOM in the ANSI code page.
-            _ => [b"\xEF\xBB\xBF".as_slice(), crlf(&text).as_bytes()].concat(),
-        };
-        artifacts.insert(path.clone(), bytes);
-        if let Some(launcher) = &step.launcher {
-            let text = registry.render(LAUNCHER_TEMPLATE, step_context)?;
-            artifacts.insert(launcher.clone(), cmd_bytes(LAUNCHER_TEMPLATE, &text)?);
+        RunbookBuilder {
+            registry,
+            parts,
+            notices,
         }
     }
-    let parts = runbook_parts(validated, plan, &contexts, provenance, registry, warnings)?;
-    artifacts.insert("runbook.md", parts.markdown().into_bytes());
-    let page = html::page(topology, plan, provenance, registry, &parts)?;
-    artifacts.insert("runbook.html", page.into_bytes());
-    artifacts.add_plan(&topology.name, plan, provenance);
-    Ok(artifacts)
+
+    fn add_step(&mut self, step: &Step, step_context: &Context) {
+        let Ok(parts) = &mut self.parts else {
+            return;
+        };
+        let notices = take_notices(&mut self.notices, &step.id);
+        if let Err(error) = add_step_part(parts, self.registry, step, step_context, notices) {
+            self.parts = Err(error);
+        }
+    }
+
+    fn finish(self) -> Result<RunbookParts, TemplateError> {
+        self.parts
+    }
+}
+
+/// Renders one step's runbook entry, under a new phase heading when the
+/// phase changes.
+fn add_step_part(
+    parts: &mut RunbookParts,
+    registry: &Registry,
+    step: &Step,
+    step_context: &Context,
+    notices: Vec<Notice>,
+) -> Result<(), TemplateError> {
+    if parts
+        .phases
+        .last()
+        .is_none_or(|phase| phase.number != step.phase)
+    {
+        let phase =
+            serde_json::json!({ "number": step.phase.to_string(), "title": step.phase_title });
+        parts.phases.push(PhasePart {
+            number: step.phase,
+            title: step.phase_title,
+            heading: registry.render("runbook/phase.md.hbs", &phase)?,
+            steps: Vec::new(),
+        });
+    }
+    let mut markdown = Vec::new();
+    registry.render_into("runbook/step-head.md.hbs", step_context, &mut markdown)?;
+    if step.kind == Kind::Manual {
+        let name = format!("manual/{}.md.hbs", step.def_id);
+        registry.render_into(&name, step_context, &mut markdown)?;
+    }
+    registry.render_into("runbook/step-tail.md.hbs", step_context, &mut markdown)?;
+    let mut markdown = String::from_utf8(markdown).map_err(|error| TemplateError::Render {
+        name: "runbook/step-tail.md.hbs".into(),
+        message: error.to_string(),
+    })?;
+    markdown.shrink_to_fit();
+    if let Some(phase) = parts.phases.last_mut() {
+        phase.steps.push(StepPart {
+            number: step.label(),
+            title: step.title,
+            heading: context::step_heading(step),
+            notices,
+            host: step.host.clone(),
+            manual: step.kind == Kind::Manual,
+            markdown,
+        });
+    }
+    Ok(())
 }
 
 /// The runbook's Markdown, in the pieces both runbooks are made of.
@@ -127,58 +270,6 @@ pub fn notices(plan: &Plan, registry: &Registry) -> Result<Vec<(String, Notice)>
     Ok(notices)
 }
 
-/// Renders the runbook pieces from the templates; `contexts` are the steps'
-/// contexts, in plan order.
-pub fn runbook_parts(
-    validated: Validated<'_>,
-    plan: &Plan,
-    contexts: &[Value],
-    provenance: &Provenance,
-    registry: &Registry,
-    warnings: Vec<Value>,
-) -> Result<RunbookParts, TemplateError> {
-    let head_context = context::runbook_context(validated.topology, plan, provenance, warnings);
-    let head = registry.render("runbook/runbook.md.hbs", &head_context)?;
-    let mut phases: Vec<PhasePart> = Vec::new();
-    let mut notices = notices(plan, registry)?;
-    for (step, step_context) in plan.steps.iter().zip(contexts) {
-        if phases.last().is_none_or(|phase| phase.number != step.phase) {
-            let phase =
-                serde_json::json!({ "number": step.phase.to_string(), "title": step.phase_title });
-            phases.push(PhasePart {
-                number: step.phase,
-                title: step.phase_title,
-                heading: registry.render("runbook/phase.md.hbs", &phase)?,
-                steps: Vec::new(),
-            });
-        }
-        let mut markdown = registry.render("runbook/step-head.md.hbs", step_context)?;
-        if step.kind == Kind::Manual {
-            markdown.push_str(
-                &registry.render(&format!("manual/{}.md.hbs", step.def_id), step_context)?,
-            );
-        }
-        markdown.push_str(&registry.render("runbook/step-tail.md.hbs", step_context)?);
-        if let Some(phase) = phases.last_mut() {
-            phase.steps.push(StepPart {
-                number: step.label(),
-                title: step.title,
-                heading: context::step_heading(step),
-                notices: take_notices(&mut notices, &step.id),
-                host: step.host.clone(),
-                manual: step.kind == Kind::Manual,
-                markdown,
-            });
-        }
-    }
-    let handover = registry.render("runbook/handover.md.hbs", &head_context)?;
-    Ok(RunbookParts {
-        head,
-        phases,
-        handover,
-    })
-}
-
 /// The notices that stand before the step with that id, taken out of `notices`.
 fn take_notices(notices: &mut Vec<(String, Notice)>, step_id: &str) -> Vec<Notice> {
     let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(notices)
@@ -189,9 +280,23 @@ fn take_notices(notices: &mut Vec<(String, Notice)>, step_id: &str) -> Vec<Notic
 }
 
 impl RunbookParts {
+    /// Bytes of Markdown in the pieces, to size what is made of them.
+    pub fn markdown_len(&self) -> usize {
+        self.head.len()
+            + self
+                .phases
+                .iter()
+                .flat_map(|phase| {
+                    std::iter::once(phase.heading.len())
+                        .chain(phase.steps.iter().map(|s| s.markdown.len()))
+                })
+                .sum::<usize>()
+    }
+
     /// The Markdown runbook: the pieces in order, tidied.
     pub fn markdown(&self) -> String {
-        let mut text = self.head.clone();
+        let mut text = String::with_capacity(self.markdown_len());
+        text.push_str(&self.head);
         for phase in &self.phases {
             text.push_str(&phase.heading);
             for step in &phase.steps {
@@ -210,19 +315,33 @@ impl RunbookParts {
 pub const LAUNCHER_TEMPLATE: &str = "cmd/ps1-launcher.cmd.hbs";
 
 /// A `.cmd` file's bytes: ASCII only, CRLF.
-fn cmd_bytes(name: &str, text: &str) -> Result<Vec<u8>, TemplateError> {
-    if let Some(c) = text.chars().find(|c| !c.is_ascii()) {
+fn cmd_bytes(name: &str, text: &[u8]) -> Result<Vec<u8>, TemplateError> {
+    if let Some(c) = String::from_utf8_lossy(text)
+        .chars()
+        .find(|c| !c.is_ascii())
+    {
         return Err(TemplateError::Render {
             name: name.to_owned(),
             message: format!("{c:?} is not ASCII; .cmd files must be"),
         });
     }
-    Ok(crlf(text).into_bytes())
+    Ok(crlf(text, b""))
 }
 
-/// LF → CRLF, for files Windows tools read.
-fn crlf(text: &str) -> String {
-    text.replace("\r\n", "\n").replace('\n', "\r\n")
+/// LF → CRLF, for files Windows tools read (CRLF stays CRLF), after `prefix`.
+fn crlf(text: &[u8], prefix: &[u8]) -> Vec<u8> {
+    let lines = text.iter().filter(|&&b| b == b'\n').count();
+    let mut out = Vec::with_capacity(prefix.len() + text.len() + lines);
+    out.extend_from_slice(prefix);
+    let mut rest = text;
+    while let Some(at) = rest.iter().position(|&b| b == b'\n') {
+        let line = &rest[..at];
+        out.extend_from_slice(line.strip_suffix(b"\r").unwrap_or(line));
+        out.extend_from_slice(b"\r\n");
+        rest = &rest[at + 1..];
+    }
+    out.extend_from_slice(rest);
+    out
 }
 
 /// One blank line at most between blocks, no trailing spaces, one final newline.

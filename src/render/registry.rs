@@ -7,7 +7,7 @@
 //! scan that refuses a template with a raw interpolation, embedded or
 //! overriding.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use handlebars::{
@@ -391,6 +391,34 @@ fn new_handlebars() -> Handlebars<'static> {
     handlebars
 }
 
+/// Replaces each line that is only `{{> name}}` (no indent, no parameters)
+/// by the text of that embedded partial of the same language, as handlebars
+/// renders such a standalone partial: its text in place of the line.
+fn inline_partials(
+    text: &str,
+    language: Language,
+    partials: &BTreeMap<String, (Language, &str)>,
+    depth: usize,
+) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let tag = line.strip_suffix('\n').unwrap_or(line);
+        let partial = tag
+            .strip_prefix("{{> ")
+            .and_then(|rest| rest.strip_suffix("}}"))
+            .and_then(|name| partials.get(name))
+            .filter(|(partial_language, _)| *partial_language == language);
+        match partial {
+            // Deeper nesting (a cycle) is left to handlebars, which reports it.
+            Some((_, body)) if depth < 8 => {
+                out.push_str(&inline_partials(body, language, partials, depth + 1));
+            }
+            _ => out.push_str(line),
+        }
+    }
+    out
+}
+
 /// The name a partial is called by: `cmd/_header.cmd.hbs` → `cmd_header`.
 fn partial_name(name: &str) -> Option<String> {
     let (dir, file) = name.split_once('/')?;
@@ -406,6 +434,7 @@ impl Registry {
             .iter()
             .map(|(name, language, text)| ((*name).to_owned(), (*language, (*text).to_owned())))
             .collect();
+        let mut overridden: BTreeSet<String> = BTreeSet::new();
         if let Some(dir) = overrides {
             for (relative, path) in override_files(dir)? {
                 let Some(name) = template_name(&relative) else {
@@ -420,9 +449,21 @@ impl Registry {
                         path: path.clone(),
                         source,
                     })?;
+                overridden.insert(name.clone());
                 sources.insert(name, (language, text));
             }
         }
+        // Embedded partials are copied into the embedded templates that
+        // include them, so rendering does not copy the context per partial.
+        // Overridden templates and partials keep `{{> …}}`, so the line
+        // numbers of their errors stay those of the files the user wrote.
+        let embedded_partials: BTreeMap<String, (Language, &str)> = TEMPLATES
+            .iter()
+            .filter(|(name, _, _)| !overridden.contains(*name))
+            .filter_map(|(name, language, text)| {
+                partial_name(name).map(|partial| (partial, (*language, *text)))
+            })
+            .collect();
         let mut registry = Registry {
             cmd: new_handlebars(),
             powershell: new_handlebars(),
@@ -442,6 +483,13 @@ impl Registry {
                 name: name.clone(),
                 message: error.to_string(),
             };
+            let inlined;
+            let text = if overridden.contains(name) {
+                text
+            } else {
+                inlined = inline_partials(text, *language, &embedded_partials, 0);
+                &inlined
+            };
             match partial_name(name) {
                 Some(partial) => target
                     .register_partial(&partial, text.as_str())
@@ -457,7 +505,35 @@ impl Registry {
 
     /// Renders a template with a JSON context.
     pub fn render(&self, name: &str, context: &serde_json::Value) -> Result<String, TemplateError> {
-        let handlebars = match self.names.get(name) {
+        let handlebars = self.handlebars(name)?;
+        handlebars
+            .render(name, context)
+            .map_err(|error| TemplateError::Render {
+                name: name.to_owned(),
+                message: render_message(&error, context),
+            })
+    }
+
+    /// Renders a template with a context built once and shared by several
+    /// templates, appending the text to `out`: no copy of the context, and
+    /// no buffer per template.
+    pub fn render_into(
+        &self,
+        name: &str,
+        context: &Context,
+        out: &mut Vec<u8>,
+    ) -> Result<(), TemplateError> {
+        let handlebars = self.handlebars(name)?;
+        handlebars
+            .render_with_context_to_write(name, context, out)
+            .map_err(|error| TemplateError::Render {
+                name: name.to_owned(),
+                message: render_message(&error, context.data()),
+            })
+    }
+
+    fn handlebars(&self, name: &str) -> Result<&Handlebars<'static>, TemplateError> {
+        Ok(match self.names.get(name) {
             Some(Language::Cmd) => &self.cmd,
             Some(Language::PowerShell) => &self.powershell,
             Some(Language::Markdown) => &self.markdown,
@@ -468,13 +544,7 @@ impl Registry {
                     message: "no such template".into(),
                 });
             }
-        };
-        handlebars
-            .render(name, context)
-            .map_err(|error| TemplateError::Render {
-                name: name.to_owned(),
-                message: render_message(&error, context),
-            })
+        })
     }
 }
 

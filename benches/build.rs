@@ -1,0 +1,146 @@
+//! Speed of each arrow of the pipeline on the seed estate and on generated
+//! estates of 25, 250 and 2,500 clusters (`examples/gen-estate.rs`), of
+//! the whole build in memory, and of `diff` at 250 clusters. `cargo bench` runs them; CI only compiles
+//! them (`cargo bench --no-run`): timings belong here, never in tests.
+//!
+//! divan rather than criterion: one small dependency, fast to compile, and
+//! arguments (the estate size) without boilerplate.
+
+use runsheet::artifact::Sink;
+use runsheet::check::{self, Checked};
+use runsheet::cli::SourceFile;
+use runsheet::render::context::Provenance;
+use runsheet::render::registry::Registry;
+
+#[allow(dead_code)]
+#[path = "../examples/gen-estate.rs"]
+mod gen_estate;
+
+fn main() {
+    divan::main();
+}
+
+/// Estate sizes in clusters; 1 stands for the seed estate.
+const SIZES: &[usize] = &[1, 25, 250, 2500];
+
+fn source(clusters: usize) -> SourceFile {
+    let text = if clusters == 1 {
+        runsheet::cli::INIT_EXAMPLE.to_owned()
+    } else {
+        gen_estate::estate(clusters)
+    };
+    SourceFile {
+        name: format!("estate-{clusters}.yaml"),
+        sha256: runsheet::artifact::sha256_hex(text.as_bytes()),
+        text,
+    }
+}
+
+fn checked(source: &SourceFile) -> Checked {
+    let checked = check::check(&source.text);
+    assert!(!checked.has_errors(), "the generated estate is valid");
+    checked
+}
+
+/// Counts what it is handed and drops it: rendering without holding the tree.
+#[derive(Default)]
+struct Discard {
+    files: usize,
+    bytes: usize,
+}
+
+impl Sink for Discard {
+    fn put(&mut self, _: String, bytes: Vec<u8>) {
+        self.files += 1;
+        self.bytes += bytes.len();
+    }
+}
+
+#[divan::bench(args = SIZES, sample_count = 5, sample_size = 1)]
+fn load_and_validate(bencher: divan::Bencher, clusters: usize) {
+    let source = source(clusters);
+    bencher.bench(|| check::check(divan::black_box(&source.text)));
+}
+
+#[divan::bench(args = SIZES, sample_count = 5, sample_size = 1)]
+fn plan(bencher: divan::Bencher, clusters: usize) {
+    let source = source(clusters);
+    let checked = checked(&source);
+    let validated = checked.validated().expect("valid");
+    bencher.bench(|| runsheet::plan::plan(divan::black_box(validated)));
+}
+
+#[divan::bench(args = SIZES, sample_count = 5, sample_size = 1)]
+fn render(bencher: divan::Bencher, clusters: usize) {
+    let source = source(clusters);
+    let checked = checked(&source);
+    let validated = checked.validated().expect("valid");
+    let plan = runsheet::plan::plan(validated);
+    let registry = Registry::new(None).expect("embedded templates compile");
+    let provenance = Provenance::new(source.sha256.clone());
+    bencher.bench(|| {
+        let mut sink = Discard::default();
+        runsheet::render::render_into(
+            validated,
+            &plan,
+            &provenance,
+            &registry,
+            Vec::new(),
+            &mut sink,
+        )
+        .expect("renders");
+        (sink.files, sink.bytes)
+    });
+}
+
+/// The whole build in memory: read, check, plan, render every file into an
+/// artifact set (what `diff` does per side).
+#[divan::bench(args = SIZES, sample_count = 5, sample_size = 1)]
+fn build_in_memory(bencher: divan::Bencher, clusters: usize) {
+    let source = source(clusters);
+    bencher.bench(|| {
+        let checked = check::check(&source.text);
+        let registry = Registry::new(None).expect("embedded templates compile");
+        runsheet::generate(&source, &checked, &registry)
+            .expect("renders")
+            .artifacts
+            .len()
+    });
+}
+
+/// `diff` of two 250-cluster estates that differ in one log path: both built
+/// in memory, then compared file by file.
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn diff_250(bencher: divan::Bencher) {
+    let old = source(250);
+    let text = old
+        .text
+        .replacen(r"log_path: 'L:\Logs\SG03'", r"log_path: 'L:\Logs\SG03b'", 1);
+    let new = SourceFile {
+        name: "estate-250b.yaml".into(),
+        sha256: runsheet::artifact::sha256_hex(text.as_bytes()),
+        text,
+    };
+    let side = |source: &SourceFile| runsheet::diff::Side {
+        file: source.name.clone(),
+        sha256: source.sha256.clone(),
+    };
+    bencher.bench(|| {
+        let registry = Registry::new(None).expect("embedded templates compile");
+        let build = |source: &SourceFile| {
+            runsheet::generate(source, &check::check(&source.text), &registry)
+                .expect("renders")
+                .artifacts
+        };
+        let (before, after) = (build(&old), build(&new));
+        let diff = runsheet::diff::compare(
+            side(&old),
+            &before,
+            side(&new),
+            &after,
+            runsheet::diff::Options::default(),
+        );
+        assert!(diff.differs());
+        diff.files.len()
+    });
+}
