@@ -76,6 +76,10 @@ pub enum Command {
         /// (see `runsheet templates`).
         #[arg(long, value_name = "DIR")]
         templates: Option<PathBuf>,
+        /// Write the window for this cluster only: its nodes and witness,
+        /// numbered as in the full build. Repeat for several clusters.
+        #[arg(long = "cluster", value_name = "NAME")]
+        clusters: Vec<String>,
     },
     /// Print the ordered steps of the build without writing anything.
     Plan {
@@ -283,7 +287,19 @@ pub fn run(
             output,
             force,
             templates,
-        } => build(&file, &output, force, templates.as_deref(), color, out, err),
+            clusters,
+        } => build(
+            &file,
+            &BuildOptions {
+                output: &output,
+                force,
+                templates: templates.as_deref(),
+                clusters: &clusters,
+            },
+            color,
+            out,
+            err,
+        ),
         Command::Plan { file, format } => plan(&file, format, color, out, err),
         Command::Diff {
             old,
@@ -550,11 +566,18 @@ fn check_source(
     Ok((source, Some(checked)))
 }
 
+/// Where and how `build` writes.
+struct BuildOptions<'a> {
+    output: &'a Path,
+    force: bool,
+    templates: Option<&'a Path>,
+    /// Clusters to write the window for; empty for the whole estate.
+    clusters: &'a [String],
+}
+
 fn build(
     file: &Path,
-    output: &Path,
-    force: bool,
-    templates: Option<&Path>,
+    options: &BuildOptions<'_>,
     color: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -563,11 +586,28 @@ fn build(
     let Some(checked) = checked else {
         return Ok(Outcome::Invalid);
     };
-    let registry = Registry::new(templates)?;
+    let part =
+        match checked.validated() {
+            Some(validated) if !options.clusters.is_empty() => {
+                let topology = validated.topology;
+                let part = topology.only_clusters(options.clusters).map_err(|unknown| {
+                let names: Vec<&str> = topology.clusters.iter().map(|c| c.name.as_str()).collect();
+                Error::Usage(format!(
+                    "--cluster {unknown}: {} has no cluster of that name; its clusters are {}",
+                    source.name,
+                    names.join(", ")
+                ))
+            })?;
+                Some(part)
+            }
+            _ => None,
+        };
+    let registry = Registry::new(options.templates)?;
     // Each file is written as soon as it is rendered, so memory holds the
     // plan, not the whole tree.
-    let generated = write::write_tree_with(output, force, |sink| {
-        crate::generate_into(&source, &checked, &registry, sink).map_err(Error::from)
+    let generated = write::write_tree_with(options.output, options.force, |sink| {
+        crate::generate_part_into(&source, &checked, &registry, part.as_ref(), sink)
+            .map_err(Error::from)
     })?;
     writeln!(
         out,
@@ -575,7 +615,7 @@ fn build(
         source.name,
         generated.files,
         generated.plan.steps.len(),
-        output.display()
+        options.output.display()
     )?;
     Ok(Outcome::Success)
 }

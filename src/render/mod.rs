@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::artifact::{ArtifactSet, Manifest, Sink};
 use crate::check::Validated;
-use crate::plan::{Kind, Plan, Step};
+use crate::plan::{Kind, Plan, Step, window};
 use context::{Lookup, Provenance};
 use registry::{Registry, TemplateError};
 
@@ -104,6 +104,8 @@ fn put_scripts(
 struct RunbookBuilder<'r> {
     registry: &'r Registry,
     parts: Result<RunbookParts, TemplateError>,
+    /// Gates and the point of no return not yet placed, by step id.
+    notices: Vec<(String, Notice)>,
 }
 
 impl<'r> RunbookBuilder<'r> {
@@ -117,18 +119,30 @@ impl<'r> RunbookBuilder<'r> {
         let head_context = context::runbook_context(validated.topology, plan, provenance, warnings);
         let parts = registry
             .render("runbook/runbook.md.hbs", &head_context)
-            .map(|head| RunbookParts {
-                head,
-                phases: Vec::new(),
+            .and_then(|head| {
+                Ok(RunbookParts {
+                    head,
+                    phases: Vec::new(),
+                    handover: registry.render("runbook/handover.md.hbs", &head_context)?,
+                })
             });
-        RunbookBuilder { registry, parts }
+        let (parts, notices) = match notices(plan, registry) {
+            Ok(notices) => (parts, notices),
+            Err(error) => (Err(error), Vec::new()),
+        };
+        RunbookBuilder {
+            registry,
+            parts,
+            notices,
+        }
     }
 
     fn add_step(&mut self, step: &Step, step_context: &Context) {
         let Ok(parts) = &mut self.parts else {
             return;
         };
-        if let Err(error) = add_step_part(parts, self.registry, step, step_context) {
+        let notices = take_notices(&mut self.notices, &step.id);
+        if let Err(error) = add_step_part(parts, self.registry, step, step_context, notices) {
             self.parts = Err(error);
         }
     }
@@ -145,6 +159,7 @@ fn add_step_part(
     registry: &Registry,
     step: &Step,
     step_context: &Context,
+    notices: Vec<Notice>,
 ) -> Result<(), TemplateError> {
     if parts
         .phases
@@ -176,6 +191,8 @@ fn add_step_part(
         phase.steps.push(StepPart {
             number: step.label(),
             title: step.title,
+            heading: context::step_heading(step),
+            notices,
             host: step.host.clone(),
             manual: step.kind == Kind::Manual,
             markdown,
@@ -189,6 +206,8 @@ pub struct RunbookParts {
     /// Title, estate tables, warnings, checklist, how to run a step.
     pub head: String,
     pub phases: Vec<PhasePart>,
+    /// Final checks, results and sign-off: the last page.
+    pub handover: String,
 }
 
 /// One phase: its heading and its steps.
@@ -203,9 +222,61 @@ pub struct PhasePart {
 pub struct StepPart {
     pub number: String,
     pub title: &'static str,
+    /// The step's heading, word for word; the contents repeat it.
+    pub heading: String,
     pub host: String,
     pub manual: bool,
+    /// Go/no-go gates and the point of no return, printed before the step.
+    pub notices: Vec<Notice>,
     pub markdown: String,
+}
+
+/// A stop before a step: a go/no-go gate, or the point of no return.
+pub struct Notice {
+    /// Its heading, as the contents list it.
+    pub heading: String,
+    pub gate: bool,
+    pub markdown: String,
+}
+
+/// The gates and the point of no return of a plan, each with the id of the
+/// step it stands before, in plan order.
+pub fn notices(plan: &Plan, registry: &Registry) -> Result<Vec<(String, Notice)>, TemplateError> {
+    let mut notices = Vec::new();
+    for (gate, step) in window::gates(plan) {
+        let markdown = registry.render(
+            "runbook/gate.md.hbs",
+            &serde_json::json!({ "title": gate.title, "why": gate.why, "next": step.label() }),
+        )?;
+        let notice = Notice {
+            heading: format!("Go/no-go: {}", gate.title),
+            gate: true,
+            markdown,
+        };
+        notices.push((step.id.clone(), notice));
+    }
+    if let Some((no_return, step)) = window::no_return(plan) {
+        let markdown = registry.render(
+            "runbook/no-return.md.hbs",
+            &serde_json::json!({ "why": no_return.why, "next": step.label() }),
+        )?;
+        let notice = Notice {
+            heading: format!("Point of no return: step {}", step.label()),
+            gate: false,
+            markdown,
+        };
+        notices.push((step.id.clone(), notice));
+    }
+    Ok(notices)
+}
+
+/// The notices that stand before the step with that id, taken out of `notices`.
+fn take_notices(notices: &mut Vec<(String, Notice)>, step_id: &str) -> Vec<Notice> {
+    let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(notices)
+        .into_iter()
+        .partition(|(id, _)| id == step_id);
+    *notices = rest;
+    mine.into_iter().map(|(_, notice)| notice).collect()
 }
 
 impl RunbookParts {
@@ -229,9 +300,13 @@ impl RunbookParts {
         for phase in &self.phases {
             text.push_str(&phase.heading);
             for step in &phase.steps {
+                for notice in &step.notices {
+                    text.push_str(&notice.markdown);
+                }
                 text.push_str(&step.markdown);
             }
         }
+        text.push_str(&self.handover);
         tidy_markdown(&text)
     }
 }
