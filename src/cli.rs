@@ -66,8 +66,20 @@ pub enum Command {
         /// The topology file.
         #[arg(value_name = "FILE")]
         file: PathBuf,
-        #[command(flatten)]
-        tree: TreeOptions,
+        /// The output directory.
+        #[arg(short, long, value_name = "DIR")]
+        output: PathBuf,
+        /// Replace DIR even if it is not an earlier runsheet output.
+        #[arg(long)]
+        force: bool,
+        /// Directory of templates that replace the embedded ones by name
+        /// (see `runsheet templates`).
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
+        /// Write the window for this cluster only: its nodes and witness,
+        /// numbered as in the full build. Repeat for several clusters.
+        #[arg(long = "cluster", value_name = "NAME")]
+        clusters: Vec<String>,
     },
     /// Write the scripts and runbook of the change window from OLD to NEW.
     ///
@@ -304,11 +316,20 @@ pub fn run(
             .write_all(model::schema_text().as_bytes())
             .map(|()| Outcome::Success)
             .map_err(Error::from),
-        Command::Build { file, tree } => build(
+        Command::Build {
+            file,
+            output,
+            force,
+            templates,
+            clusters,
+        } => build(
             &file,
-            &tree.output,
-            tree.force,
-            tree.templates.as_deref(),
+            &BuildOptions {
+                output: &output,
+                force,
+                templates: templates.as_deref(),
+                clusters: &clusters,
+            },
             color,
             out,
             err,
@@ -588,11 +609,18 @@ fn check_source(
     Ok((source, Some(checked)))
 }
 
+/// Where and how `build` writes.
+struct BuildOptions<'a> {
+    output: &'a Path,
+    force: bool,
+    templates: Option<&'a Path>,
+    /// Clusters to write the window for; empty for the whole estate.
+    clusters: &'a [String],
+}
+
 fn build(
     file: &Path,
-    output: &Path,
-    force: bool,
-    templates: Option<&Path>,
+    options: &BuildOptions<'_>,
     color: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -601,11 +629,28 @@ fn build(
     let Some(checked) = checked else {
         return Ok(Outcome::Invalid);
     };
-    let registry = Registry::new(templates)?;
+    let part =
+        match checked.validated() {
+            Some(validated) if !options.clusters.is_empty() => {
+                let topology = validated.topology;
+                let part = topology.only_clusters(options.clusters).map_err(|unknown| {
+                let names: Vec<&str> = topology.clusters.iter().map(|c| c.name.as_str()).collect();
+                Error::Usage(format!(
+                    "--cluster {unknown}: {} has no cluster of that name; its clusters are {}",
+                    source.name,
+                    names.join(", ")
+                ))
+            })?;
+                Some(part)
+            }
+            _ => None,
+        };
+    let registry = Registry::new(options.templates)?;
     // Each file is written as soon as it is rendered, so memory holds the
     // plan, not the whole tree.
-    let generated = write::write_tree_with(output, force, |sink| {
-        crate::generate_into(&source, &checked, &registry, sink).map_err(Error::from)
+    let generated = write::write_tree_with(options.output, options.force, |sink| {
+        crate::generate_part_into(&source, &checked, &registry, part.as_ref(), sink)
+            .map_err(Error::from)
     })?;
     writeln!(
         out,
@@ -613,7 +658,7 @@ fn build(
         source.name,
         generated.files,
         generated.plan.steps.len(),
-        output.display()
+        options.output.display()
     )?;
     Ok(Outcome::Success)
 }

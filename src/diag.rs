@@ -108,6 +108,8 @@ codes! {
     TooManyStorageGroups => "too-many-storage-groups",
     /// A name or path that the target script language cannot carry safely.
     UnsafeValue => "unsafe-value",
+    /// A contact with neither a phone number nor an e-mail address.
+    ContactUnreachable => "contact-unreachable",
     /// Database and transaction logs on the same drive.
     LogsWithDatabase => "logs-with-database",
     /// System files in another folder than the logs.

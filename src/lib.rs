@@ -56,13 +56,61 @@ pub fn generate_into(
     registry: &Registry,
     sink: &mut dyn artifact::Sink,
 ) -> Result<Streamed, TemplateError> {
+    generate_part_into(source, checked, registry, None, sink)
+}
+
+/// Like [`generate_into`], for the part of the estate that `part` keeps
+/// (`Topology::only_clusters` of the checked topology): the steps of its
+/// clusters, numbered as in the full build.
+pub fn generate_part_into(
+    source: &SourceFile,
+    checked: &Checked,
+    registry: &Registry,
+    part: Option<&model::Topology>,
+    sink: &mut dyn artifact::Sink,
+) -> Result<Streamed, TemplateError> {
     let Some(validated) = checked.validated() else {
         return Ok(Streamed {
             plan: plan::Plan { steps: Vec::new() },
             files: 0,
         });
     };
+    let full = validated.topology;
     let plan = plan::plan(validated);
+    // A part of a valid estate is valid: it only leaves clusters and their hosts out.
+    let (validated, plan) = match part {
+        Some(part) => (
+            check::Validated {
+                topology: part,
+                warnings: validated.warnings,
+            },
+            plan::only(plan, part),
+        ),
+        None => (validated, plan),
+    };
+    let left_out: Vec<String> = full
+        .clusters
+        .iter()
+        .enumerate()
+        .filter(|(_, cluster)| {
+            !validated
+                .topology
+                .clusters
+                .iter()
+                .any(|c| c.name == cluster.name)
+        })
+        .map(|(index, _)| format!("/clusters/{index}"))
+        .collect();
+    let diagnostics: Vec<diag::Diagnostic> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| {
+            !left_out
+                .iter()
+                .any(|p| d.pointer == *p || d.pointer.starts_with(&format!("{p}/")))
+        })
+        .cloned()
+        .collect();
     let provenance = Provenance::new(source.sha256.clone());
     // Warnings name the file without its directory, so output does not depend on where it was run.
     let file_name = std::path::Path::new(&source.name).file_name().map_or_else(
@@ -73,7 +121,7 @@ pub fn generate_into(
         file: &file_name,
         source: &source.text,
         map: &checked.map,
-        diagnostics: &checked.diagnostics,
+        diagnostics: &diagnostics,
     };
     let warnings = report
         .to_json()

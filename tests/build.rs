@@ -309,3 +309,78 @@ fn plan_json_lists_every_file_with_its_hash() {
         }
     }
 }
+
+#[test]
+fn build_for_one_cluster_writes_only_its_hosts_numbered_as_in_the_full_build() {
+    let dir = harness::scratch("build-one-cluster");
+    let out = dir.join("out");
+    let topology = harness::path("examples/three-clusters.yaml");
+    let result = run(&[
+        "build",
+        &topology,
+        "-o",
+        &out.display().to_string(),
+        "--cluster",
+        "exclu2",
+    ]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    let written = golden::read_tree(&out);
+    let full = golden::read_tree(&harness::root().join("golden/three-clusters"));
+    let scripts: Vec<&String> = written.keys().filter(|f| f.starts_with("hosts/")).collect();
+    assert!(scripts.len() >= 10, "{scripts:?}");
+    for file in scripts {
+        assert!(
+            ["hosts/EXMB03/", "hosts/EXMB04/", "hosts/EXHUB01/"]
+                .iter()
+                .any(|host| file.starts_with(host)),
+            "{file} is not a host of EXCLU2"
+        );
+        assert_eq!(
+            full.get(file),
+            written.get(file),
+            "{file} differs from the full build"
+        );
+    }
+    for runbook in ["runbook.md", "runbook.html", "plan.json"] {
+        let text = String::from_utf8_lossy(&written[runbook]);
+        assert!(
+            text.contains("EXCLU2") && text.contains("EXMB03"),
+            "{runbook}"
+        );
+        for other in [
+            "EXCLU1", "EXCLU3", "EXCMS1", "EXCMS3", "EXMB01", "EXMB02", "EXMB05", "EXMB06",
+        ] {
+            assert!(!text.contains(other), "{runbook} mentions {other}");
+        }
+    }
+
+    let two = run(&[
+        "build",
+        &topology,
+        "-o",
+        &out.display().to_string(),
+        "--cluster",
+        "EXCLU1",
+        "--cluster",
+        "EXCLU3",
+    ]);
+    assert_eq!(two.code, 0, "{}", two.stderr);
+    let runbook = String::from_utf8(golden::read_tree(&out)["runbook.md"].clone()).expect("UTF-8");
+    assert!(runbook.contains("EXCLU1") && runbook.contains("EXCLU3"));
+    assert!(!runbook.contains("EXCLU2") && !runbook.contains("EXMB03"));
+
+    let unknown = run(&[
+        "build",
+        &topology,
+        "-o",
+        &out.display().to_string(),
+        "--cluster",
+        "EXCLU9",
+    ]);
+    assert_eq!(unknown.code, 2, "an unknown cluster is a usage error");
+    assert!(
+        unknown.stderr.contains("EXCLU9") && unknown.stderr.contains("EXCLU1, EXCLU2, EXCLU3"),
+        "{}",
+        unknown.stderr
+    );
+}

@@ -99,3 +99,81 @@ fn runbooks_pass_markdownlint() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn every_step_says_time_outage_and_back_out_and_the_window_has_its_gates() {
+    for (name, path) in golden::topologies() {
+        let files = golden::generate(&path);
+        let runbook = String::from_utf8(files["runbook.md"].clone()).expect("UTF-8");
+        let html = String::from_utf8(files["runbook.html"].clone()).expect("UTF-8");
+        let plan: serde_json::Value =
+            serde_json::from_slice(&files["plan.json"]).expect("plan.json");
+        let steps = plan["steps"].as_array().expect("steps");
+        // Each step's text runs from its heading to the next heading of any level.
+        for step in steps {
+            let number = step["number"].as_str().expect("number");
+            let start = runbook
+                .find(&format!("\n### Step {number}:"))
+                .unwrap_or_else(|| panic!("{name}: no heading for {number}"));
+            let rest = &runbook[start + 1..];
+            let end = rest[1..].find("\n#").map_or(rest.len(), |i| i + 1);
+            let text = &rest[..end];
+            for label in ["**Time:** about ", "**Outage:** ", "**Back out:** "] {
+                assert!(text.contains(label), "{name}: step {number} lacks {label}");
+            }
+        }
+        let has = |def: &str| steps.iter().any(|s| s["step"] == def);
+        for (def, heading) in [
+            (
+                "create-cluster",
+                "### Go/no-go: before the cluster is created",
+            ),
+            (
+                "suspend-and-move-paths",
+                "### Go/no-go: before the database is dismounted",
+            ),
+            ("setup-active-cms", "### Point of no return: step "),
+        ] {
+            if has(def) {
+                assert!(runbook.contains(heading), "{name}: {heading}");
+            }
+        }
+        assert!(
+            runbook.matches("| Operator | | | | |").count() >= 2,
+            "{name}: gate signatures"
+        );
+        assert!(
+            runbook.contains("| Approver | | | | |"),
+            "{name}: gate signatures"
+        );
+        assert!(
+            runbook.contains("\n## Window\n"),
+            "{name}: the window overview"
+        );
+        assert!(runbook.contains("- Outage: "), "{name}: the outage window");
+        assert!(
+            runbook.contains("\n## Handover\n"),
+            "{name}: the handover page"
+        );
+        assert!(
+            html.contains("id=\"handover\""),
+            "{name}: the handover page"
+        );
+        assert!(
+            html.contains("<dt>Outage</dt>"),
+            "{name}: the cover's outage"
+        );
+    }
+    // The seed's contacts are on the cover and at the top of runbook.md.
+    let files = golden::generate(&harness::root().join("examples/contoso-ccr.yaml"));
+    let runbook = String::from_utf8(files["runbook.md"].clone()).expect("UTF-8");
+    let html = String::from_utf8(files["runbook.html"].clone()).expect("UTF-8");
+    let cover = &html[html.find("<section class=\"cover\">").expect("cover")
+        ..html.find("<nav").expect("contents")];
+    let head = &runbook[..runbook.find("\n## ").expect("a section")];
+    for contact in ["Dana Whitfield", "+1 425 555 0142", "netops@contoso.com"] {
+        assert!(cover.contains(contact), "the cover lacks {contact}");
+        assert!(head.contains(contact), "runbook.md lacks {contact}");
+    }
+    assert!(runbook.contains("Never accept an offer to create an empty database when mounting"));
+}

@@ -50,3 +50,38 @@ fn schema_has_descriptions_from_the_doc_comments() {
         "{witness}"
     );
 }
+
+#[test]
+fn schema_accepts_and_documents_contacts() {
+    let schema = runsheet::model::schema();
+    assert!(
+        schema["properties"]["contacts"]["description"]
+            .as_str()
+            .is_some_and(|text| text.contains("cover")),
+        "contacts are documented"
+    );
+    let required = schema["required"].as_array().expect("required");
+    assert!(
+        !required.iter().any(|field| field == "contacts"),
+        "contacts are optional"
+    );
+    for field in ["role", "name", "phone", "email"] {
+        assert!(
+            schema["$defs"]["Contact"]["properties"][field]["description"].is_string(),
+            "Contact.{field} has a description"
+        );
+    }
+    let seed = std::fs::read_to_string(harness::root().join("examples/contoso-ccr.yaml"))
+        .expect("seed reads");
+    assert!(seed.contains("\ncontacts:\n"), "the seed shows contacts");
+    assert!(!runsheet::check::check(&seed).has_errors());
+    let without: String = seed
+        .split("\ncontacts:\n")
+        .next()
+        .expect("before contacts")
+        .to_owned();
+    assert!(
+        !runsheet::check::check(&without).has_errors(),
+        "a topology without contacts is valid"
+    );
+}

@@ -8,6 +8,7 @@
 
 mod addresses;
 mod clusters;
+mod contacts;
 mod names;
 mod paths;
 mod quoting;
@@ -91,6 +92,7 @@ pub fn rules(topology: &Topology) -> Vec<Diagnostic> {
     clusters::check(topology, &mut found);
     paths::check(topology, &mut found);
     quoting::check(topology, &mut found);
+    contacts::check(topology, &mut found);
     found
 }
 

@@ -43,10 +43,35 @@ pub struct Topology {
     pub hosts: Vec<Host>,
     /// The CCR clusters to build; an estate may hold several.
     pub clusters: Vec<Cluster>,
+    /// Who to call during the window, printed on the runbook's cover:
+    /// the change manager, the approver, the on-call engineers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<Contact>,
     /// Hosts by name, so that lookups stay constant-time on large estates.
     #[serde(skip)]
     #[schemars(skip)]
     host_index: HostIndex,
+}
+
+/// Someone the operator may call during the window; give a phone number,
+/// an e-mail address, or both.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    /// What they answer for during the window.
+    #[schemars(regex(pattern = r"\S"), example = &"Change manager")]
+    pub role: String,
+    /// Their name.
+    #[schemars(regex(pattern = r"\S"), example = &"Dana Whitfield")]
+    pub name: String,
+    /// Phone number, as dialled from where the operator works.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = "[0-9]"), example = &"+1 425 555 0100")]
+    pub phone: Option<String>,
+    /// E-mail address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[^@\s]+@[^@\s]+$"), example = &"dana@contoso.com")]
+    pub email: Option<String>,
 }
 
 /// Host positions by ASCII-lower-case name, the first host of a name
@@ -315,6 +340,51 @@ pub const FIRST_STORAGE_GROUP: &str = "First Storage Group";
 pub const FIRST_DATABASE: &str = "Mailbox Database";
 
 impl Topology {
+    /// The estate cut down to the named clusters (case-insensitive), with
+    /// only the hosts they use; `Err` names the first unknown cluster.
+    pub fn only_clusters(&self, names: &[String]) -> Result<Topology, String> {
+        if let Some(unknown) = names.iter().find(|name| {
+            !self
+                .clusters
+                .iter()
+                .any(|cluster| cluster.name.eq_ignore_ascii_case(name))
+        }) {
+            return Err(unknown.clone());
+        }
+        let clusters: Vec<Cluster> = self
+            .clusters
+            .iter()
+            .filter(|cluster| {
+                names
+                    .iter()
+                    .any(|name| cluster.name.eq_ignore_ascii_case(name))
+            })
+            .cloned()
+            .collect();
+        let used = |host: &Host| {
+            clusters.iter().any(|cluster| {
+                cluster.witness.host.eq_ignore_ascii_case(&host.name)
+                    || cluster
+                        .nodes
+                        .iter()
+                        .any(|node| node.eq_ignore_ascii_case(&host.name))
+            })
+        };
+        let hosts = self
+            .hosts
+            .iter()
+            .filter(|host| used(host))
+            .cloned()
+            .collect();
+        Ok(Topology {
+            hosts,
+            clusters,
+            // The index of the full estate's hosts would point at the wrong hosts.
+            host_index: HostIndex::default(),
+            ..self.clone()
+        })
+    }
+
     /// The host of that name, compared as Windows compares computer names.
     pub fn host(&self, name: &str) -> Option<&Host> {
         let index = self.host_index.0.get_or_init(|| {

@@ -7,6 +7,7 @@
 //! file system, no templates.
 
 pub mod ccr2007;
+pub mod window;
 
 use serde::Serialize;
 
@@ -201,6 +202,29 @@ impl Plan {
 /// Expands the CCR 2007 blueprint over a validated topology.
 pub fn plan(validated: Validated<'_>) -> Plan {
     expand(validated.topology, ccr2007::STEPS)
+}
+
+/// The steps of a full plan that belong to `part`, a cut of the estate to
+/// some of its clusters (`Topology::only_clusters`): their cluster steps
+/// and the host-wide steps of their hosts, with the numbers and file names
+/// of the full build, so the window's scripts match the full runbook.
+pub fn only(plan: Plan, part: &Topology) -> Plan {
+    let steps = plan
+        .steps
+        .into_iter()
+        .filter_map(|mut step| {
+            match step.cluster_name.as_deref() {
+                Some(name) => {
+                    step.cluster = Some(part.clusters.iter().position(|c| c.name == name)?);
+                }
+                None => {
+                    part.host(&step.host)?;
+                }
+            }
+            Some(step)
+        })
+        .collect();
+    Plan { steps }
 }
 
 fn hosts_for<'a>(topology: &'a Topology, cluster: &'a Cluster, on: On) -> Vec<&'a str> {

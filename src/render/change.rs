@@ -40,7 +40,7 @@ pub fn render_change(
         "runbook/change-backout.md.hbs",
         &backout_context(new, set, plan)?,
     )?;
-    let mut runbook = RunbookBuilder::with_head(registry, head, tail);
+    let mut runbook = RunbookBuilder::with_head(plan, registry, head, tail);
     {
         let mut manifest = Manifest::new(&mut artifacts);
         for (step, change) in plan.steps.iter().zip(&change_plan.change_of) {

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value, json};
 
 use crate::model::{Cluster, FIRST_DATABASE, FIRST_STORAGE_GROUP, Network, Topology, Windows};
+use crate::plan::window::{self, duration};
 use crate::plan::{Kind, Plan, Step};
 
 /// Where the operator copies a host's scripts; the runbook says so.
@@ -76,6 +77,21 @@ pub fn command_line(topology: &Topology, step: &Step) -> Option<String> {
     Some(format!("{STAGING_ROOT}\\{}\\{name}", topology.name))
 }
 
+/// The heading of a step, word for word the same in the contents.
+pub fn step_heading(step: &Step) -> String {
+    let cluster = step
+        .cluster_name
+        .as_deref()
+        .map(|name| format!(" ({name})"))
+        .unwrap_or_default();
+    format!(
+        "Step {}: {}{cluster} on {}",
+        step.label(),
+        step.title,
+        step.host
+    )
+}
+
 fn step_value(topology: &Topology, lookup: &Lookup<'_>, step: &Step) -> Value {
     let after: Vec<Value> = step
         .after
@@ -83,11 +99,16 @@ fn step_value(topology: &Topology, lookup: &Lookup<'_>, step: &Step) -> Value {
         .filter_map(|id| lookup.step(id))
         .map(|other| json!({ "number": other.label(), "id": other.id, "host": other.host, "title": other.title }))
         .collect();
+    let window = crate::plan::window::step(step.def_id);
     json!({
         "number": step.label(),
         "id": step.id,
         "title": step.title,
         "subject": step.subject,
+        "heading": step_heading(step),
+        "time": window.map_or_else(|| "not estimated: time it during the dry run".to_owned(), |w| format!("about {}", duration(w.minutes))),
+        "outage": window.map_or("Not known: find out during the dry run.".to_owned(), |w| w.outage.map_or_else(|| "No.".to_owned(), |what| format!("Yes: {what}"))),
+        "back_out": window.map_or("Not known: find out during the dry run.", |w| w.back_out),
         "phase": step.phase,
         "phase_title": step.phase_title,
         "host": step.host,
@@ -527,6 +548,67 @@ pub fn runbook_context(
         "dry_run": dry_run,
         "warnings": warnings,
         "step_count": plan.steps.len().to_string(),
+        "contacts": contacts_value(topology),
+        "window": window_value(plan),
+        "first": plan.steps.first().map(Step::label),
+        "last": plan.steps.last().map(Step::label),
+    })
+}
+
+/// The estate's contacts; a missing phone or e-mail is null.
+pub fn contacts_value(topology: &Topology) -> Value {
+    topology
+        .contacts
+        .iter()
+        .map(|contact| {
+            json!({
+                "role": contact.role,
+                "name": contact.name,
+                "phone": contact.phone,
+                "email": contact.email,
+            })
+        })
+        .collect()
+}
+
+/// Time, outage, gates and point of no return of the whole plan, and per phase.
+pub fn window_value(plan: &Plan) -> Value {
+    let summary = window::summary(plan);
+    let mut phases: Vec<Value> = Vec::new();
+    let mut start = 0;
+    while let Some(first) = plan.steps.get(start) {
+        let end = plan.steps[start..]
+            .iter()
+            .position(|step| step.phase != first.phase)
+            .map_or(plan.steps.len(), |offset| start + offset);
+        let steps = &plan.steps[start..end];
+        let minutes: u32 = steps.iter().map(|step| window::minutes(step.def_id)).sum();
+        let outage: u32 = steps
+            .iter()
+            .filter(|step| window::step(step.def_id).is_some_and(|w| w.outage.is_some()))
+            .map(|step| window::minutes(step.def_id))
+            .sum();
+        let last = steps.last().map_or_else(String::new, Step::label);
+        phases.push(json!({
+            "number": first.phase.to_string(),
+            "title": first.phase_title,
+            "steps": if steps.len() == 1 { first.label() } else { format!("{} to {last}", first.label()) },
+            "time": duration(minutes),
+            "outage": if outage == 0 { "no".to_owned() } else { format!("yes, {}", duration(outage)) },
+        }));
+        start = end;
+    }
+    let gates: Vec<Value> = window::gates(plan)
+        .into_iter()
+        .map(|(gate, step)| json!({ "title": gate.title, "why": gate.why, "next": step.label() }))
+        .collect();
+    json!({
+        "total": duration(summary.minutes),
+        "outage": summary.outage_text(),
+        "outage_total": duration(summary.outage_minutes),
+        "gates": gates,
+        "no_return": window::no_return(plan).map(|(_, step)| step.label()),
+        "phases": phases,
     })
 }
 

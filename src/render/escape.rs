@@ -258,6 +258,31 @@ pub fn html(value: &str) -> Result<String, Unsafe> {
     Ok(out)
 }
 
+/// A quoted CSS string for `content:` in the page's print style: quotes and
+/// backslashes escaped, and `<`, `>`, `&` as hex escapes so that nothing in it
+/// can close the `<style>` element.
+pub fn css_string(value: &str) -> Result<String, Unsafe> {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' | '>' | '&' | '\'' => {
+                let _ = write!(out, "\\{:X} ", u32::from(c));
+            }
+            c if c.is_control() => {
+                let _ = write!(out, "\\{:X} ", u32::from(c));
+            }
+            _ => out.push(c),
+        }
+    }
+    out.push('"');
+    Ok(out)
+}
+
 /// Lower-case ASCII slug for file names: runs of anything else become `-`.
 pub fn slug(value: &str) -> String {
     let mut out = String::new();
@@ -351,6 +376,12 @@ mod tests {
             html("<script>&'\"").unwrap(),
             "&lt;script&gt;&amp;&#39;&quot;"
         );
+    }
+
+    #[test]
+    fn css_strings_cannot_close_the_style_element() {
+        assert_eq!(css_string("a\"b\\c").unwrap(), "\"a\\\"b\\\\c\"");
+        assert_eq!(css_string("</style>").unwrap(), "\"\\3C /style\\3E \"");
     }
 
     #[test]

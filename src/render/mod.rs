@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::artifact::{ArtifactSet, Manifest, Sink};
 use crate::check::Validated;
-use crate::plan::{Kind, Plan, Step};
+use crate::plan::{Kind, Plan, Step, window};
 use context::{Lookup, Provenance};
 use registry::{Registry, TemplateError};
 
@@ -105,6 +105,8 @@ pub(crate) fn put_scripts(
 pub(crate) struct RunbookBuilder<'r> {
     registry: &'r Registry,
     parts: Result<RunbookParts, TemplateError>,
+    /// Gates and the point of no return not yet placed, by step id.
+    notices: Vec<(String, Notice)>,
 }
 
 impl<'r> RunbookBuilder<'r> {
@@ -116,29 +118,56 @@ impl<'r> RunbookBuilder<'r> {
         warnings: Vec<Value>,
     ) -> RunbookBuilder<'r> {
         let head_context = context::runbook_context(validated.topology, plan, provenance, warnings);
-        let head = registry.render("runbook/runbook.md.hbs", &head_context);
-        RunbookBuilder::with_head(registry, head, String::new())
+        let parts = registry
+            .render("runbook/runbook.md.hbs", &head_context)
+            .and_then(|head| {
+                Ok(RunbookParts {
+                    head,
+                    phases: Vec::new(),
+                    handover: registry.render("runbook/handover.md.hbs", &head_context)?,
+                })
+            });
+        RunbookBuilder::with_parts(plan, registry, parts)
     }
 
-    /// A runbook around a head and a tail rendered by the caller (`change`).
+    /// A runbook around a head and a closing section rendered by the caller
+    /// (`change`: its back-out section).
     pub(crate) fn with_head(
+        plan: &Plan,
         registry: &'r Registry,
         head: Result<String, TemplateError>,
-        tail: String,
+        closing: String,
     ) -> RunbookBuilder<'r> {
         let parts = head.map(|head| RunbookParts {
             head,
             phases: Vec::new(),
-            tail,
+            handover: closing,
         });
-        RunbookBuilder { registry, parts }
+        RunbookBuilder::with_parts(plan, registry, parts)
+    }
+
+    fn with_parts(
+        plan: &Plan,
+        registry: &'r Registry,
+        parts: Result<RunbookParts, TemplateError>,
+    ) -> RunbookBuilder<'r> {
+        let (parts, notices) = match notices(plan, registry) {
+            Ok(notices) => (parts, notices),
+            Err(error) => (Err(error), Vec::new()),
+        };
+        RunbookBuilder {
+            registry,
+            parts,
+            notices,
+        }
     }
 
     pub(crate) fn add_step(&mut self, step: &Step, step_context: &Context) {
         let Ok(parts) = &mut self.parts else {
             return;
         };
-        if let Err(error) = add_step_part(parts, self.registry, step, step_context) {
+        let notices = take_notices(&mut self.notices, &step.id);
+        if let Err(error) = add_step_part(parts, self.registry, step, step_context, notices) {
             self.parts = Err(error);
         }
     }
@@ -155,6 +184,7 @@ fn add_step_part(
     registry: &Registry,
     step: &Step,
     step_context: &Context,
+    notices: Vec<Notice>,
 ) -> Result<(), TemplateError> {
     if parts
         .phases
@@ -185,7 +215,9 @@ fn add_step_part(
     if let Some(phase) = parts.phases.last_mut() {
         phase.steps.push(StepPart {
             number: step.label(),
-            title: step.full_title(),
+            title: step.title,
+            heading: context::step_heading(step),
+            notices,
             host: step.host.clone(),
             manual: step.kind == Kind::Manual,
             markdown,
@@ -199,8 +231,8 @@ pub struct RunbookParts {
     /// Title, estate tables, warnings, checklist, how to run a step.
     pub head: String,
     pub phases: Vec<PhasePart>,
-    /// What follows the steps (a change's back-out section); empty for a build.
-    pub tail: String,
+    /// Final checks, results and sign-off: the last page.
+    pub handover: String,
 }
 
 /// One phase: its heading and its steps.
@@ -214,17 +246,68 @@ pub struct PhasePart {
 /// One step's Markdown, with what the HTML runbook puts around it.
 pub struct StepPart {
     pub number: String,
-    pub title: String,
+    pub title: &'static str,
+    /// The step's heading, word for word; the contents repeat it.
+    pub heading: String,
     pub host: String,
     pub manual: bool,
+    /// Go/no-go gates and the point of no return, printed before the step.
+    pub notices: Vec<Notice>,
     pub markdown: String,
+}
+
+/// A stop before a step: a go/no-go gate, or the point of no return.
+pub struct Notice {
+    /// Its heading, as the contents list it.
+    pub heading: String,
+    pub gate: bool,
+    pub markdown: String,
+}
+
+/// The gates and the point of no return of a plan, each with the id of the
+/// step it stands before, in plan order.
+pub fn notices(plan: &Plan, registry: &Registry) -> Result<Vec<(String, Notice)>, TemplateError> {
+    let mut notices = Vec::new();
+    for (gate, step) in window::gates(plan) {
+        let markdown = registry.render(
+            "runbook/gate.md.hbs",
+            &serde_json::json!({ "title": gate.title, "why": gate.why, "next": step.label() }),
+        )?;
+        let notice = Notice {
+            heading: format!("Go/no-go: {}", gate.title),
+            gate: true,
+            markdown,
+        };
+        notices.push((step.id.clone(), notice));
+    }
+    if let Some((no_return, step)) = window::no_return(plan) {
+        let markdown = registry.render(
+            "runbook/no-return.md.hbs",
+            &serde_json::json!({ "why": no_return.why, "next": step.label() }),
+        )?;
+        let notice = Notice {
+            heading: format!("Point of no return: step {}", step.label()),
+            gate: false,
+            markdown,
+        };
+        notices.push((step.id.clone(), notice));
+    }
+    Ok(notices)
+}
+
+/// The notices that stand before the step with that id, taken out of `notices`.
+fn take_notices(notices: &mut Vec<(String, Notice)>, step_id: &str) -> Vec<Notice> {
+    let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(notices)
+        .into_iter()
+        .partition(|(id, _)| id == step_id);
+    *notices = rest;
+    mine.into_iter().map(|(_, notice)| notice).collect()
 }
 
 impl RunbookParts {
     /// Bytes of Markdown in the pieces, to size what is made of them.
     pub fn markdown_len(&self) -> usize {
         self.head.len()
-            + self.tail.len()
             + self
                 .phases
                 .iter()
@@ -242,10 +325,13 @@ impl RunbookParts {
         for phase in &self.phases {
             text.push_str(&phase.heading);
             for step in &phase.steps {
+                for notice in &step.notices {
+                    text.push_str(&notice.markdown);
+                }
                 text.push_str(&step.markdown);
             }
         }
-        text.push_str(&self.tail);
+        text.push_str(&self.handover);
         tidy_markdown(&text)
     }
 }

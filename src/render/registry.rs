@@ -42,6 +42,7 @@ pub const HELPERS: &[(&str, EscapeFn, Language)] = &[
     ("md_cell", escape::md_cell, Language::Markdown),
     ("md_command", escape::md_command, Language::Markdown),
     ("html", escape::html, Language::Html),
+    ("css_string", escape::css_string, Language::Html),
 ];
 
 /// Block helpers: they render their own content, which is scanned like the rest.
@@ -238,6 +239,31 @@ pub const TEMPLATES: &[(&str, Language, &str)] = &[
         "ps1/verify-cms.ps1.hbs",
         Language::PowerShell,
         include_str!("../../templates/ps1/verify-cms.ps1.hbs"),
+    ),
+    (
+        "runbook/_overview.md.hbs",
+        Language::Markdown,
+        include_str!("../../templates/runbook/_overview.md.hbs"),
+    ),
+    (
+        "runbook/_window.md.hbs",
+        Language::Markdown,
+        include_str!("../../templates/runbook/_window.md.hbs"),
+    ),
+    (
+        "runbook/gate.md.hbs",
+        Language::Markdown,
+        include_str!("../../templates/runbook/gate.md.hbs"),
+    ),
+    (
+        "runbook/handover.md.hbs",
+        Language::Markdown,
+        include_str!("../../templates/runbook/handover.md.hbs"),
+    ),
+    (
+        "runbook/no-return.md.hbs",
+        Language::Markdown,
+        include_str!("../../templates/runbook/no-return.md.hbs"),
     ),
     (
         "runbook/page.html.hbs",
