@@ -1141,3 +1141,30 @@ fn the_file_moves_of_the_two_nodes_may_run_at_the_same_time() {
         }
     }
 }
+
+#[test]
+fn a_storage_group_is_never_added_over_files_kept_on_either_node() {
+    let files = tree("storage-group-added");
+    let precheck = &scripts_named(&files, "-precheck")[0].1;
+    let taken = function_body(precheck, "Get-PlaceTaken");
+    for needed in [
+        "foreach ($node in $Nodes) {",
+        "[System.IO.File]::Exists((Get-NodePath $node $Edb))",
+        "@(($Prefix + '*.log'), ($Prefix + '*.jrs'), ($Prefix + '*.chk'))",
+    ] {
+        assert!(taken.contains(needed), "Get-PlaceTaken lacks {needed}");
+    }
+    let check = precheck
+        .find("$taken = Get-PlaceTaken $nodes '' 'E:\\Exchange\\SG2 Staff' 'E:\\Exchange\\SG2 Staff' 'D:\\Exchange\\SG2 Staff\\Staff.edb'")
+        .expect("the pre-check looks at both nodes' folders");
+    assert!(check < precheck.find("': to be created").expect("to do"));
+    let (path, create) = &scripts_named(&files, "-create-storage-groups")[0];
+    let active = create
+        .find("\nAssert-ActiveHere $cms\n")
+        .unwrap_or_else(|| panic!("{path}: no active-node check"));
+    let guard = create
+        .find("$taken = Get-PlaceTaken @($env:COMPUTERNAME, $passive) ''")
+        .unwrap_or_else(|| panic!("{path}: no check of kept files"));
+    let first_create = create.find("New-StorageGroup -Server").expect("creates");
+    assert!(active < guard && guard < first_create, "{path}");
+}

@@ -439,7 +439,13 @@ if ($existing) {
     # A new, empty database over a kept file would not bring its mailboxes back.
     Fail ('a database file is already at ' + 'D:\Exchange\SG2 Staff\Staff.edb' + ': bring that database back with a restore, or move the file away, before creating ' + 'CCRMAIL\SG2 Staff')
 } else {
-    Write-Host ('TODO ' + 'CCRMAIL\SG2 Staff' + ': to be created')
+    # Files an earlier removal kept, on either node, would collide with the
+    # new copy's log stream: the folders must hold no database, log or checkpoint.
+    $taken = Get-PlaceTaken $nodes '' 'E:\Exchange\SG2 Staff' 'E:\Exchange\SG2 Staff' 'D:\Exchange\SG2 Staff\Staff.edb'
+    if ($taken.Length -gt 0) {
+        Fail ('files of an earlier storage group are where ' + 'CCRMAIL\SG2 Staff' + ' goes (' + $taken + '): restore or move them away before the window')
+    }
+    Write-Host ('TODO ' + 'CCRMAIL\SG2 Staff' + ': to be created; its folders hold no database, log or checkpoint on any node')
 }
 
 Stop-Step 0 ($stepLabel + ': pre-checks passed, nothing changed.')
