@@ -48,12 +48,24 @@ impl ArtifactSet {
 
     /// Adds `plan.json`, which lists every file already in the set.
     pub fn add_plan(&mut self, estate: &str, plan: &Plan, provenance: &Provenance) {
+        self.add_plan_with(estate, plan, provenance, None);
+    }
+
+    /// Adds `plan.json` for a build, or with `changes` for a change window
+    /// (`"kind": "change"`, both topology hashes and the change set).
+    pub fn add_plan_with(
+        &mut self,
+        estate: &str,
+        plan: &Plan,
+        provenance: &Provenance,
+        changes: Option<serde_json::Value>,
+    ) {
         let files = self
             .files
             .iter()
             .map(|(path, bytes)| (path.clone(), sha256_hex(bytes)))
             .collect();
-        let text = plan_document(estate, plan, provenance, files);
+        let text = plan_document(estate, plan, provenance, files, changes);
         self.insert(PLAN_FILE, text);
     }
 }
@@ -106,7 +118,7 @@ impl<'s> Manifest<'s> {
             }
         });
         let count = self.files.len() + 1;
-        let text = plan_document(estate, plan, provenance, self.files);
+        let text = plan_document(estate, plan, provenance, self.files, None);
         self.sink.put(PLAN_FILE.to_owned(), text);
         count
     }
@@ -118,6 +130,7 @@ fn plan_document(
     plan: &Plan,
     provenance: &Provenance,
     files: Vec<(String, String)>,
+    changes: Option<serde_json::Value>,
 ) -> Vec<u8> {
     // A step's files are its script and, for PowerShell, its launcher; the
     // first step that names a path owns it.
@@ -141,10 +154,13 @@ fn plan_document(
         .collect();
     let document = PlanDocument {
         format: PLAN_FORMAT,
+        kind: changes.as_ref().map(|_| "change"),
         generator: &provenance.generator,
         version: &provenance.version,
         estate,
+        from_topology_sha256: provenance.from_topology_sha256.as_deref(),
         topology_sha256: &provenance.topology_sha256,
+        changes,
         steps: &plan.steps,
         files,
     };
@@ -161,10 +177,16 @@ pub const PLAN_FORMAT: &str = "runsheet-plan/1";
 #[derive(Serialize)]
 struct PlanDocument<'a> {
     format: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'a str>,
     generator: &'a str,
     version: &'a str,
     estate: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from_topology_sha256: Option<&'a str>,
     topology_sha256: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changes: Option<serde_json::Value>,
     steps: &'a [Step],
     files: Vec<FileEntry>,
 }

@@ -24,7 +24,7 @@ use crate::write::{self, WriteError};
 #[derive(Debug, Parser)]
 #[command(name = "runsheet", version, propagate_version = true)]
 #[command(
-    after_help = "Exit codes: 0 success, 1 invalid topology, 2 usage error, 3 template error, 4 I/O error;\n\
+    after_help = "Exit codes: 0 success, 1 invalid topology (for change: also a change runsheet cannot make safely), 2 usage error, 3 template error, 4 I/O error;\n\
 `diff` alone keeps diff(1)'s codes: 0 no differences, 1 differences, 2 trouble.\n\
 Start with `runsheet init > estate.yaml`, then `runsheet validate estate.yaml`."
 )]
@@ -80,6 +80,25 @@ pub enum Command {
         /// numbered as in the full build. Repeat for several clusters.
         #[arg(long = "cluster", value_name = "NAME")]
         clusters: Vec<String>,
+    },
+    /// Write the scripts and runbook of the change window from OLD to NEW.
+    ///
+    /// Compares the two models (clusters, CMSs, storage groups and databases
+    /// by name, case-insensitively) and prints the change set before writing.
+    /// Storage group and database path moves, added and removed storage
+    /// groups become numbered steps on the nodes they touch. Anything a window
+    /// cannot do safely (cluster, CMS, node, witness, network, domain or
+    /// platform changes) is refused with its line in NEW: exit 1, nothing
+    /// written. OLD and NEW without difference: "no change", exit 0.
+    Change {
+        /// The topology the estate runs today.
+        #[arg(value_name = "OLD")]
+        old: PathBuf,
+        /// The topology it should run after the window.
+        #[arg(value_name = "NEW")]
+        new: PathBuf,
+        #[command(flatten)]
+        tree: TreeOptions,
     },
     /// Print the ordered steps of the build without writing anything.
     Plan {
@@ -145,6 +164,21 @@ pub enum Command {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
+}
+
+/// Where and how `build` and `change` write their tree.
+#[derive(Debug, clap::Args)]
+pub struct TreeOptions {
+    /// The output directory.
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Replace DIR even if it is not an earlier runsheet output.
+    #[arg(long)]
+    pub force: bool,
+    /// Directory of templates that replace the embedded ones by name
+    /// (see `runsheet templates`).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
 }
 
 /// Output format of findings.
@@ -296,6 +330,15 @@ pub fn run(
                 templates: templates.as_deref(),
                 clusters: &clusters,
             },
+            color,
+            out,
+            err,
+        ),
+        Command::Change { old, new, tree } => change(
+            (&old, &new),
+            &tree.output,
+            tree.force,
+            tree.templates.as_deref(),
             color,
             out,
             err,
@@ -620,6 +663,79 @@ fn build(
     Ok(Outcome::Success)
 }
 
+fn change(
+    (old, new): (&Path, &Path),
+    output: &Path,
+    force: bool,
+    templates: Option<&Path>,
+    color: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Outcome, Error> {
+    let (old_source, old_checked) = load_checked(old, color, err)?;
+    let (new_source, new_checked) = load_checked(new, color, err)?;
+    let (Some(old_checked), Some(new_checked)) = (old_checked, new_checked) else {
+        return Ok(Outcome::Invalid);
+    };
+    let (Some(old_valid), Some(new_valid)) = (old_checked.validated(), new_checked.validated())
+    else {
+        return Ok(Outcome::Invalid);
+    };
+    let registry = Registry::new(templates)?;
+    let generated = crate::generate_change(
+        (&old_source, old_valid),
+        (&new_source, new_valid),
+        &registry,
+    )?;
+    let set = &generated.set;
+    if set.is_empty() {
+        writeln!(
+            out,
+            "no change: {} and {} describe the same estate; nothing written",
+            old_source.name, new_source.name
+        )?;
+        return Ok(Outcome::Success);
+    }
+    writeln!(
+        out,
+        "changes from {} to {}:",
+        old_source.name, new_source.name
+    )?;
+    for line in set.summary() {
+        writeln!(out, "  {line}")?;
+    }
+    if !set.refusals.is_empty() {
+        let diagnostics: Vec<diag::Diagnostic> = set
+            .refusals
+            .iter()
+            .map(crate::change::Refusal::diagnostic)
+            .collect();
+        let report = Report {
+            file: &new_source.name,
+            source: &new_source.text,
+            map: &new_checked.map,
+            diagnostics: &diagnostics,
+        };
+        report.write_human(err, color)?;
+        writeln!(
+            err,
+            "{}: {} that runsheet cannot make safely; nothing written",
+            new_source.name,
+            plural(diagnostics.len(), "change")
+        )?;
+        return Ok(Outcome::Invalid);
+    }
+    write::write_tree(output, &generated.artifacts, force)?;
+    writeln!(
+        out,
+        "wrote {} files for {} steps to {}",
+        generated.artifacts.len(),
+        generated.plan.steps.len(),
+        output.display()
+    )?;
+    Ok(Outcome::Success)
+}
+
 fn plan(
     file: &Path,
     format: PlanFormat,
@@ -753,13 +869,16 @@ fn diff(
     });
     let new_artifacts = new_generated?.artifacts;
     let old_artifacts = old_generated.transpose()?.map(|g| g.artifacts);
-    let model = crate::diff::compare(
+    let mut model = crate::diff::compare(
         old_side,
         old_artifacts.as_ref().unwrap_or(&new_artifacts),
         new_side,
         &new_artifacts,
         request.options,
     );
+    if let (Some(before), Some(after)) = (old_checked.validated(), new_checked.validated()) {
+        model.changes = crate::change::change_set(before.topology, after.topology);
+    }
     let outcome = if model.differs() {
         Outcome::Differs
     } else {

@@ -114,6 +114,8 @@ codes! {
     LogsWithDatabase => "logs-with-database",
     /// System files in another folder than the logs.
     SystemPathDiffers => "system-path-differs",
+    /// `change`: NEW differs from OLD in a way no change window can make safely.
+    UnsupportedChange => "unsupported-change",
 }
 
 impl fmt::Display for Code {

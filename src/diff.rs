@@ -58,6 +58,9 @@ pub struct Side {
 pub struct Diff {
     pub old: Side,
     pub new: Side,
+    /// What `runsheet change` makes of the two models; empty when they
+    /// describe the same estate (or the caller did not ask).
+    pub changes: crate::change::ChangeSet,
     pub files: Vec<FileDiff>,
 }
 
@@ -153,7 +156,12 @@ pub fn compare(
         })
         .partition(|file| file.status == Status::HeaderOnly);
     files.extend(header_only);
-    Diff { old, new, files }
+    Diff {
+        old,
+        new,
+        changes: crate::change::ChangeSet::default(),
+        files,
+    }
 }
 
 /// A line as the comparison sees it: provenance lines all compare equal.
@@ -466,9 +474,23 @@ fn paint(out: &mut dyn Write, color: bool, style: &str, text: &str) -> io::Resul
     }
 }
 
-/// Unified diffs of every real change, then one `header only:` line per
-/// header-only file (with its hunks under `--headers`).
+/// The change set, one line per change, before the file diffs: what a
+/// reviewer reads first, and what `runsheet change` would refuse.
+fn write_changes(diff: &Diff, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    if diff.changes.is_empty() {
+        return Ok(());
+    }
+    paint(out, color, BOLD, "change set:")?;
+    for line in diff.changes.summary() {
+        writeln!(out, "  {line}")?;
+    }
+    writeln!(out)
+}
+
+/// The change set, then unified diffs of every real change, then one
+/// `header only:` line per header-only file (with its hunks under `--headers`).
 pub fn write_text(diff: &Diff, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    write_changes(diff, color, out)?;
     for file in &diff.files {
         if file.status == Status::HeaderOnly {
             paint(out, color, BOLD, &format!("header only: {}", file.path))?;
@@ -513,8 +535,10 @@ pub fn write_text(diff: &Diff, color: bool, out: &mut dyn Write) -> io::Result<(
     Ok(())
 }
 
-/// One line per file that differs, `+N -M` or `header only`, then a total.
+/// The change set, then one line per file that differs, `+N -M` or
+/// `header only`, then a total.
 pub fn write_stat(diff: &Diff, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    write_changes(diff, color, out)?;
     if !diff.differs() {
         return Ok(());
     }
@@ -562,6 +586,8 @@ struct JsonDocument<'a> {
     format: &'static str,
     old: &'a Side,
     new: &'a Side,
+    /// The change set, as `plan.json` of `runsheet change` carries it.
+    changes: serde_json::Value,
     files: Vec<JsonFile<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     hunks: Option<Vec<JsonHunk<'a>>>,
@@ -618,6 +644,7 @@ pub fn write_json(diff: &Diff, stat: bool, out: &mut dyn Write) -> io::Result<()
         format: DIFF_FORMAT,
         old: &diff.old,
         new: &diff.new,
+        changes: diff.changes.to_json(),
         files,
         hunks,
     };

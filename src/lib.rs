@@ -6,6 +6,7 @@
 //! compares two rendered artifact sets in memory.
 
 pub mod artifact;
+pub mod change;
 pub mod check;
 pub mod cli;
 pub mod diag;
@@ -136,4 +137,38 @@ pub fn generate_part_into(
         .collect();
     let files = render::render_into(validated, &plan, &provenance, registry, warnings, sink)?;
     Ok(Streamed { plan, files })
+}
+
+/// What `change` produces for two valid topologies, in memory: the change
+/// set and, when it holds changes and no refusal, the artifacts.
+pub struct GeneratedChange {
+    pub set: change::ChangeSet,
+    pub plan: plan::Plan,
+    pub artifacts: ArtifactSet,
+}
+
+/// Compares OLD and NEW and renders the change window between them. The
+/// artifacts stay empty when there is nothing to do or something is refused.
+pub fn generate_change(
+    old: (&SourceFile, check::Validated<'_>),
+    new: (&SourceFile, check::Validated<'_>),
+    registry: &Registry,
+) -> Result<GeneratedChange, TemplateError> {
+    let set = change::change_set(old.1.topology, new.1.topology);
+    if set.changes.is_empty() || !set.refusals.is_empty() {
+        return Ok(GeneratedChange {
+            set,
+            plan: plan::Plan { steps: Vec::new() },
+            artifacts: ArtifactSet::default(),
+        });
+    }
+    let change_plan = change::plan(new.1.topology, &set);
+    let provenance = Provenance::change(old.0.sha256.clone(), new.0.sha256.clone());
+    let artifacts =
+        render::change::render_change(new.1.topology, &set, &change_plan, &provenance, registry)?;
+    Ok(GeneratedChange {
+        set,
+        plan: change_plan.plan,
+        artifacts,
+    })
 }

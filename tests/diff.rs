@@ -247,13 +247,21 @@ fn stat_prints_counts_and_a_total() {
         files - 6
     );
     assert!(total.starts_with(&expected), "{total}");
-    assert_eq!(out.lines().count(), files + 1);
+    // The change set (a heading, the one move, a blank line), then the files.
+    assert!(out.starts_with("change set:\n  storage group "), "{out}");
+    assert_eq!(out.lines().count(), 3 + files + 1);
 }
 
 #[test]
 fn unified_zero_shows_no_context() {
-    let context_lines =
-        |run: &harness::Run| run.stdout.lines().filter(|l| l.starts_with(' ')).count();
+    // Context lines of the file diffs, after the change set's indented lines.
+    let context_lines = |run: &harness::Run| {
+        let files = run.stdout.find("--- a/").unwrap_or(0);
+        run.stdout[files..]
+            .lines()
+            .filter(|l| l.starts_with(' '))
+            .count()
+    };
     let result = diff(&["-U", "0", &harness::path(SEED), &harness::path(PATH_MOVE)]);
     assert_eq!(result.code, 1);
     let removed = "\n-$edbPath = 'D:\\Exchange\\First Storage Group\\Mailbox Database.edb'\n";

@@ -28,8 +28,38 @@ fn stem(path: &Path) -> String {
         .to_owned()
 }
 
-/// What `build` generates for a topology file, in memory.
+/// Every tree the tests generate: each build's, then each change's
+/// (named `change/<case>`).
+pub fn every_tree() -> Vec<(String, BTreeMap<String, Vec<u8>>)> {
+    let mut trees: Vec<_> = topologies()
+        .into_iter()
+        .map(|(name, path)| (name, generate(&path)))
+        .collect();
+    trees.extend(
+        crate::change::trees()
+            .into_iter()
+            .map(|(name, tree)| (format!("change/{name}"), tree)),
+    );
+    trees
+}
+
+/// What `build` generates for a topology file, in memory; rendered once per
+/// test run and path, since most test families read the same trees.
 pub fn generate(path: &Path) -> BTreeMap<String, Vec<u8>> {
+    static CACHE: std::sync::Mutex<BTreeMap<PathBuf, BTreeMap<String, Vec<u8>>>> =
+        std::sync::Mutex::new(BTreeMap::new());
+    if let Some(tree) = CACHE.lock().ok().and_then(|cache| cache.get(path).cloned()) {
+        return tree;
+    }
+    let tree = generate_fresh(path);
+    if let Ok(mut cache) = CACHE.lock() {
+        cache.insert(path.to_path_buf(), tree.clone());
+    }
+    tree
+}
+
+/// What `build` generates for a topology file, rendered now.
+pub fn generate_fresh(path: &Path) -> BTreeMap<String, Vec<u8>> {
     generate_with(path, None)
 }
 
@@ -115,8 +145,8 @@ pub fn differences(
     report
 }
 
-#[test]
-fn generated_trees_match_the_golden_files_byte_for_byte() {
+/// Whether this run rewrites golden files (`UPDATE_GOLDEN=1`, refused under CI).
+pub fn updating() -> bool {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1");
     if update {
         assert!(
@@ -124,23 +154,32 @@ fn generated_trees_match_the_golden_files_byte_for_byte() {
             "UPDATE_GOLDEN is refused under CI: golden files change only in a reviewed commit"
         );
     }
+    update
+}
+
+/// Compares a tree with its golden directory, or rewrites that directory
+/// when updating; returns the differences (empty when equal or rewritten).
+pub fn compare_or_update(dir: &Path, actual: &BTreeMap<String, Vec<u8>>) -> String {
+    if !updating() {
+        return differences(&read_tree(dir), actual);
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    for (relative, bytes) in actual {
+        let file = relative
+            .split('/')
+            .fold(dir.to_path_buf(), |p, part| p.join(part));
+        std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&file, bytes).expect("write golden");
+    }
+    String::new()
+}
+
+#[test]
+fn generated_trees_match_the_golden_files_byte_for_byte() {
     let mut failures = String::new();
     for (name, path) in topologies() {
-        let actual = generate(&path);
         let dir = harness::root().join("golden").join(&name);
-        if update {
-            let _ = std::fs::remove_dir_all(&dir);
-            for (relative, bytes) in &actual {
-                let file = relative
-                    .split('/')
-                    .fold(dir.clone(), |p, part| p.join(part));
-                std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
-                std::fs::write(&file, bytes).expect("write golden");
-            }
-            continue;
-        }
-        let expected = read_tree(&dir);
-        let report = differences(&expected, &actual);
+        let report = compare_or_update(&dir, &generate(&path));
         if !report.is_empty() {
             failures.push_str(&format!(
                 "== golden/{name} differs from what {} generates:\n{report}\n",
@@ -157,7 +196,12 @@ fn generated_trees_match_the_golden_files_byte_for_byte() {
 #[test]
 fn generation_is_deterministic() {
     for (_, path) in topologies() {
-        assert_eq!(generate(&path), generate(&path), "{}", path.display());
+        assert_eq!(
+            generate_fresh(&path),
+            generate_fresh(&path),
+            "{}",
+            path.display()
+        );
     }
 }
 

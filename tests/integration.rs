@@ -2,6 +2,7 @@
 //! family of tests against the public library and the real binary.
 
 mod build;
+mod change;
 mod cli;
 mod coverage;
 mod diff;

@@ -114,7 +114,11 @@ fn each_fixture_reports_its_code_at_its_position_and_nothing_else() {
 #[test]
 fn every_code_has_a_fixture() {
     let dir = harness::root().join("tests/invalid");
-    for code in runsheet::diag::Code::ALL {
+    // `unsupported-change` judges a pair of topologies, not one: tests/change.rs covers it.
+    for code in runsheet::diag::Code::ALL
+        .iter()
+        .filter(|code| **code != runsheet::diag::Code::UnsupportedChange)
+    {
         let found = harness::yaml_files(&dir).iter().any(|path| {
             path.file_stem()
                 .and_then(|s| s.to_str())

@@ -80,6 +80,11 @@ fn runbooks_pass_markdownlint() {
         std::fs::write(&file, &golden::generate(&path)["runbook.md"]).expect("write runbook");
         files.push(file.display().to_string());
     }
+    for (name, tree) in crate::change::trees() {
+        let file = dir.join(format!("change-{name}.md"));
+        std::fs::write(&file, &tree["runbook.md"]).expect("write runbook");
+        files.push(file.display().to_string());
+    }
     let output = std::process::Command::new(&tool)
         .arg("--config")
         .arg(harness::root().join(".markdownlint.jsonc"))

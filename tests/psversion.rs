@@ -316,6 +316,18 @@ fn no_script_uses_what_its_windows_powershell_lacks() {
                 .map(|f| format!("{name}: {f}")),
         );
     }
+    // Every change tree, against the Windows release of its NEW topology.
+    for (name, _, new) in crate::change::pairs() {
+        let target = target_of(&new);
+        let files = crate::change::tree(&name);
+        *scanned.entry(target.as_str()).or_default() +=
+            files.keys().filter(|f| f.ends_with(".ps1")).count();
+        failures.extend(
+            gate(&files, target)
+                .into_iter()
+                .map(|f| format!("change/{name}: {f}")),
+        );
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(scanned["2008"] > 20, "{scanned:?}");
     assert!(scanned["2008-r2"] > 40, "{scanned:?}");

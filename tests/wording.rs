@@ -75,8 +75,7 @@ fn the_wording_check_finds_what_it_looks_for() {
 #[test]
 fn runbooks_and_templates_speak_to_operators() {
     let mut offenders = Vec::new();
-    for (name, path) in golden::topologies() {
-        let files = golden::generate(&path);
+    for (name, files) in golden::every_tree() {
         for runbook in ["runbook.md", "runbook.html"] {
             let text = String::from_utf8_lossy(&files[runbook]);
             for hit in forbidden_words(&text) {
@@ -105,8 +104,7 @@ fn plan_steps(files: &std::collections::BTreeMap<String, Vec<u8>>) -> Vec<serde_
 
 #[test]
 fn phases_are_numbered_without_gaps() {
-    for (name, path) in golden::topologies() {
-        let files = golden::generate(&path);
+    for (name, files) in golden::every_tree() {
         let steps = plan_steps(&files);
         let mut phases: Vec<u64> = steps.iter().filter_map(|s| s["phase"].as_u64()).collect();
         assert!(
@@ -256,8 +254,7 @@ fn paths_in_prose_are_code_spans() {
         !prose("Read `C:\\Logs`.").contains('\\'),
         "and ignores code spans"
     );
-    for (name, path) in golden::topologies() {
-        let files = golden::generate(&path);
+    for (name, files) in golden::every_tree() {
         let runbook = String::from_utf8_lossy(&files["runbook.md"]);
         let text = prose(&runbook);
         let doubled: Vec<&str> = text.lines().filter(|line| line.contains("\\\\")).collect();

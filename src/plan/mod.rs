@@ -149,6 +149,9 @@ pub struct Step {
     pub cluster_name: Option<String>,
     pub kind: Kind,
     pub title: &'static str,
+    /// What a change step acts on (`CCRMAIL\SG2`); none in a build.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
     pub why: &'static str,
     pub expect: &'static str,
     pub verify: &'static str,
@@ -172,6 +175,14 @@ impl Step {
     /// The step number as printed everywhere: three digits at least.
     pub fn label(&self) -> String {
         format!("{:03}", self.number)
+    }
+
+    /// The title with its subject, as headings and the contents show it.
+    pub fn full_title(&self) -> String {
+        match &self.subject {
+            Some(subject) => format!("{}: {subject}", self.title),
+            None => self.title.to_owned(),
+        }
     }
 }
 
@@ -301,10 +312,17 @@ fn expand(topology: &Topology, table: &[StepDef]) -> Plan {
             }
         }
     }
-    // Phases are numbered as the plan has them, so an estate without a
-    // phase (no storage groups to create) shows no gap.
+    number_steps(&mut steps);
+    Plan { steps }
+}
+
+/// Numbers phases as the steps have them, so a plan without some phase (no
+/// storage groups to create) shows no gap; numbers steps in tens in their
+/// order; puts each file under its host folder with the number in front
+/// (`hosts/MAIL1/030-<name>`) and gives each PowerShell step its launcher.
+pub(crate) fn number_steps(steps: &mut [Step]) {
     let mut phase_numbers: Vec<u8> = Vec::new();
-    for step in &mut steps {
+    for step in steps.iter_mut() {
         let position = match phase_numbers.iter().position(|&n| n == step.phase) {
             Some(position) => position,
             None => {
@@ -325,12 +343,11 @@ fn expand(topology: &Topology, table: &[StepDef]) -> Plan {
             step.file = Some(path);
         }
     }
-    Plan { steps }
 }
 
 /// A step before numbering; its file is `<id><suffix>.<ext>` until
-/// `expand` prefixes the host folder and the number.
-fn make(
+/// `number_steps` prefixes the host folder and the number.
+pub(crate) fn make(
     def: &StepDef,
     kind: Kind,
     host: &str,
@@ -349,6 +366,7 @@ fn make(
         cluster_name: cluster.map(|(_, cluster)| cluster.name.clone()),
         kind,
         title: def.title,
+        subject: None,
         why: def.why,
         expect: def.expect,
         verify: def.verify,

@@ -14,7 +14,7 @@ use crate::plan::{Kind, Plan, Step};
 pub const STAGING_ROOT: &str = r"C:\runsheet";
 
 /// Exchange setup's default installation folder.
-const DEFAULT_INSTALL_PATH: &str = r"C:\Program Files\Microsoft\Exchange Server";
+pub const DEFAULT_INSTALL_PATH: &str = r"C:\Program Files\Microsoft\Exchange Server";
 
 /// The Setup.com switch that gives the CMS its address on Windows Server 2008.
 /// Unconfirmed by the reference (section 9): kept in one place to change.
@@ -25,7 +25,10 @@ pub const CMS_ADDRESS_SWITCH: &str = "/CMSIPv4Addresses:";
 pub struct Provenance {
     pub generator: String,
     pub version: String,
+    /// The topology the artifacts build, or the one a change leads to.
     pub topology_sha256: String,
+    /// For a change: the topology it starts from.
+    pub from_topology_sha256: Option<String>,
 }
 
 impl Provenance {
@@ -34,11 +37,20 @@ impl Provenance {
             generator: env!("CARGO_PKG_NAME").to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             topology_sha256,
+            from_topology_sha256: None,
+        }
+    }
+
+    /// The provenance of a change from one topology to another.
+    pub fn change(from_sha256: String, to_sha256: String) -> Provenance {
+        Provenance {
+            from_topology_sha256: Some(from_sha256),
+            ..Provenance::new(to_sha256)
         }
     }
 }
 
-fn estate(topology: &Topology) -> Value {
+pub(crate) fn estate(topology: &Topology) -> Value {
     json!({
         "name": topology.name,
         "fqdn": topology.domain.fqdn,
@@ -92,6 +104,7 @@ fn step_value(topology: &Topology, lookup: &Lookup<'_>, step: &Step) -> Value {
         "number": step.label(),
         "id": step.id,
         "title": step.title,
+        "subject": step.subject,
         "heading": step_heading(step),
         "time": window.map_or_else(|| "not estimated: time it during the dry run".to_owned(), |w| format!("about {}", duration(w.minutes))),
         "outage": window.map_or("Not known: find out during the dry run.".to_owned(), |w| w.outage.map_or_else(|| "No.".to_owned(), |what| format!("Yes: {what}"))),
@@ -139,8 +152,13 @@ fn host_value(topology: &Topology, nodes: &HashSet<String>, name: &str) -> Value
 /// for messages such as "finish step 040 first"; a blueprint step on several
 /// hosts reads "040 and 050".
 fn add_step_number(numbers: &mut Map<String, Value>, step: &Step) {
+    add_number(numbers, step.def_id.replace('-', "_"), step);
+}
+
+/// Adds a step's number under `key`: "040", or "040 and 050".
+pub(crate) fn add_number(numbers: &mut Map<String, Value>, key: String, step: &Step) {
     let entry = numbers
-        .entry(step.def_id.replace('-', "_"))
+        .entry(key)
         .or_insert_with(|| Value::String(String::new()));
     if let Value::String(text) = entry {
         if !text.is_empty() {
@@ -160,7 +178,7 @@ fn cluster_role(network: &Network) -> (&'static str, &'static str) {
     }
 }
 
-fn parent_folder(path: &str) -> String {
+pub(crate) fn parent_folder(path: &str) -> String {
     path.rsplit_once('\\')
         .map_or_else(|| path.to_owned(), |(head, _)| head.to_owned())
 }
@@ -396,6 +414,10 @@ pub fn step_context(lookup: &Lookup<'_>, step: &Step, provenance: &Provenance) -
         "topology_sha256".into(),
         provenance.topology_sha256.clone().into(),
     );
+    context.insert(
+        "from_topology_sha256".into(),
+        provenance.from_topology_sha256.clone().into(),
+    );
     context.insert("estate".into(), estate(topology));
     context.insert("step".into(), step_value(topology, lookup, step));
     context.insert(
@@ -509,25 +531,7 @@ pub fn runbook_context(
                 })
         })
         .collect();
-    // One entry per blueprint step that has unconfirmed command facts, with
-    // every step number it has in this plan, in plan order.
-    let mut dry_run: Vec<(&str, Vec<String>, &str, &str)> = Vec::new();
-    for step in &plan.steps {
-        let Some(text) = step.unconfirmed else {
-            continue;
-        };
-        match dry_run.iter_mut().find(|(id, ..)| *id == step.def_id) {
-            Some((_, numbers, ..)) => numbers.push(step.label()),
-            None => dry_run.push((step.def_id, vec![step.label()], step.title, text)),
-        }
-    }
-    let dry_run: Vec<Value> = dry_run
-        .into_iter()
-        .map(|(_, numbers, title, text)| {
-            let label = if numbers.len() == 1 { "Step" } else { "Steps" };
-            json!({ "steps": format!("{label} {}", numbers.join(", ")), "title": title, "text": text })
-        })
-        .collect();
+    let dry_run = dry_run(plan);
     let network_names: Vec<&str> = topology.networks.iter().map(|n| n.name.as_str()).collect();
     let has_storage = !storage.is_empty();
     json!({
@@ -606,4 +610,27 @@ pub fn window_value(plan: &Plan) -> Value {
         "no_return": window::no_return(plan).map(|(_, step)| step.label()),
         "phases": phases,
     })
+}
+
+/// One entry per blueprint step that has unconfirmed command facts, with
+/// every step number it has in this plan, in plan order: the runbook's
+/// "Confirm during the dry run" list.
+pub(crate) fn dry_run(plan: &Plan) -> Vec<Value> {
+    let mut dry_run: Vec<(&str, Vec<String>, &str, &str)> = Vec::new();
+    for step in &plan.steps {
+        let Some(text) = step.unconfirmed else {
+            continue;
+        };
+        match dry_run.iter_mut().find(|(id, ..)| *id == step.def_id) {
+            Some((_, numbers, ..)) => numbers.push(step.label()),
+            None => dry_run.push((step.def_id, vec![step.label()], step.title, text)),
+        }
+    }
+    dry_run
+        .into_iter()
+        .map(|(_, numbers, title, text)| {
+            let label = if numbers.len() == 1 { "Step" } else { "Steps" };
+            json!({ "steps": format!("{label} {}", numbers.join(", ")), "title": title, "text": text })
+        })
+        .collect()
 }

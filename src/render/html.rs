@@ -114,13 +114,15 @@ fn html_text(text: &str) -> String {
     escape::html(text).unwrap_or_default()
 }
 
-/// The whole page.
+/// The whole page; `change` is the change summary for a change runbook's
+/// cover, null for a build.
 pub fn page(
     topology: &Topology,
     plan: &Plan,
     provenance: &Provenance,
     registry: &Registry,
     parts: &RunbookParts,
+    change: Value,
 ) -> Result<String, TemplateError> {
     let phases: Vec<Value> = parts
         .phases
@@ -165,6 +167,8 @@ pub fn page(
         "generator": provenance.generator,
         "version": provenance.version,
         "topology_sha256": provenance.topology_sha256,
+        "from_topology_sha256": provenance.from_topology_sha256,
+        "change": change,
         "estate": {
             "name": topology.name,
             "fqdn": topology.domain.fqdn,

@@ -4,6 +4,7 @@
 //! files go into an [`ArtifactSet`] in memory. Line endings, byte-order mark
 //! and the ASCII rule of `.cmd` files are applied here, once, for every script.
 
+pub mod change;
 pub mod context;
 pub mod escape;
 pub mod html;
@@ -62,7 +63,7 @@ pub fn render_into(
     }
     let parts = runbook.finish()?;
     manifest.put("runbook.md", parts.markdown().into_bytes());
-    let page = html::page(topology, plan, provenance, registry, &parts)?;
+    let page = html::page(topology, plan, provenance, registry, &parts, Value::Null)?;
     drop(parts);
     manifest.put("runbook.html", page.into_bytes());
     Ok(manifest.finish(&topology.name, plan, provenance))
@@ -71,7 +72,7 @@ pub fn render_into(
 /// A step's files: its script, with CRLF line endings and a BOM for
 /// PowerShell, and for a PowerShell step the `.cmd` launcher beside it; none
 /// for a manual step.
-fn put_scripts(
+pub(crate) fn put_scripts(
     manifest: &mut Manifest<'_>,
     registry: &Registry,
     step: &Step,
@@ -101,7 +102,7 @@ fn put_scripts(
 /// rather than returned at once, so that script errors, which come first in
 /// the output, are reported first, as when every script was rendered before
 /// the runbook.
-struct RunbookBuilder<'r> {
+pub(crate) struct RunbookBuilder<'r> {
     registry: &'r Registry,
     parts: Result<RunbookParts, TemplateError>,
     /// Gates and the point of no return not yet placed, by step id.
@@ -126,6 +127,30 @@ impl<'r> RunbookBuilder<'r> {
                     handover: registry.render("runbook/handover.md.hbs", &head_context)?,
                 })
             });
+        RunbookBuilder::with_parts(plan, registry, parts)
+    }
+
+    /// A runbook around a head and a closing section rendered by the caller
+    /// (`change`: its back-out section).
+    pub(crate) fn with_head(
+        plan: &Plan,
+        registry: &'r Registry,
+        head: Result<String, TemplateError>,
+        closing: String,
+    ) -> RunbookBuilder<'r> {
+        let parts = head.map(|head| RunbookParts {
+            head,
+            phases: Vec::new(),
+            handover: closing,
+        });
+        RunbookBuilder::with_parts(plan, registry, parts)
+    }
+
+    fn with_parts(
+        plan: &Plan,
+        registry: &'r Registry,
+        parts: Result<RunbookParts, TemplateError>,
+    ) -> RunbookBuilder<'r> {
         let (parts, notices) = match notices(plan, registry) {
             Ok(notices) => (parts, notices),
             Err(error) => (Err(error), Vec::new()),
@@ -137,7 +162,7 @@ impl<'r> RunbookBuilder<'r> {
         }
     }
 
-    fn add_step(&mut self, step: &Step, step_context: &Context) {
+    pub(crate) fn add_step(&mut self, step: &Step, step_context: &Context) {
         let Ok(parts) = &mut self.parts else {
             return;
         };
@@ -147,7 +172,7 @@ impl<'r> RunbookBuilder<'r> {
         }
     }
 
-    fn finish(self) -> Result<RunbookParts, TemplateError> {
+    pub(crate) fn finish(self) -> Result<RunbookParts, TemplateError> {
         self.parts
     }
 }

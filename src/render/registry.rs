@@ -151,6 +151,41 @@ pub const TEMPLATES: &[(&str, Language, &str)] = &[
         include_str!("../../templates/ps1/_header.ps1.hbs"),
     ),
     (
+        "ps1/_change.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/_change.ps1.hbs"),
+    ),
+    (
+        "ps1/change-precheck.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/change-precheck.ps1.hbs"),
+    ),
+    (
+        "ps1/change-move-configuration.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/change-move-configuration.ps1.hbs"),
+    ),
+    (
+        "ps1/change-move-files.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/change-move-files.ps1.hbs"),
+    ),
+    (
+        "ps1/change-mount-and-resume.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/change-mount-and-resume.ps1.hbs"),
+    ),
+    (
+        "ps1/change-remove-storage-group.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/change-remove-storage-group.ps1.hbs"),
+    ),
+    (
+        "ps1/_change_move.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/_change_move.ps1.hbs"),
+    ),
+    (
         "ps1/cluster-networks.ps1.hbs",
         Language::PowerShell,
         include_str!("../../templates/ps1/cluster-networks.ps1.hbs"),
@@ -246,6 +281,26 @@ pub const TEMPLATES: &[(&str, Language, &str)] = &[
         include_str!("../../templates/runbook/runbook.md.hbs"),
     ),
     (
+        "runbook/_dryrun.md.hbs",
+        Language::Markdown,
+        include_str!("../../templates/runbook/_dryrun.md.hbs"),
+    ),
+    (
+        "runbook/_running.md.hbs",
+        Language::Markdown,
+        include_str!("../../templates/runbook/_running.md.hbs"),
+    ),
+    (
+        "runbook/change.md.hbs",
+        Language::Markdown,
+        include_str!("../../templates/runbook/change.md.hbs"),
+    ),
+    (
+        "runbook/change-backout.md.hbs",
+        Language::Markdown,
+        include_str!("../../templates/runbook/change-backout.md.hbs"),
+    ),
+    (
         "runbook/signoff.html.hbs",
         Language::Html,
         include_str!("../../templates/runbook/signoff.html.hbs"),
@@ -259,6 +314,11 @@ pub const TEMPLATES: &[(&str, Language, &str)] = &[
         "runbook/step-tail.md.hbs",
         Language::Markdown,
         include_str!("../../templates/runbook/step-tail.md.hbs"),
+    ),
+    (
+        "manual/change-confirm-removal.md.hbs",
+        Language::Markdown,
+        include_str!("../../templates/manual/change-confirm-removal.md.hbs"),
     ),
     (
         "manual/check-cms-in-console.md.hbs",

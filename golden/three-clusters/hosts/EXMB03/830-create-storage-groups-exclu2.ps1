@@ -107,12 +107,20 @@ if (-not [System.IO.Directory]::Exists((Get-AdminPath $passive 'M:\Databases\SG0
 
 function New-GroupWithDatabase {
     param([string]$Name, [string]$Identity, [string]$LogPath, [string]$SystemPath, [string]$DatabaseName, [string]$DatabaseIdentity, [string]$EdbPath)
-    if (-not (Find-Object { Get-StorageGroup -Identity $Identity -ErrorAction SilentlyContinue })) {
+    $existing = Find-Object { Get-StorageGroup -Identity $Identity -ErrorAction SilentlyContinue }
+    if (-not $existing) {
         Write-Host ('Creating storage group ' + $Identity)
         New-StorageGroup -Server $cms -Name $Name -LogFolderPath $LogPath -SystemFolderPath $SystemPath | Out-Host
         $script:created++
+    } elseif ([string]$existing.LogFolderPath -ne $LogPath -or [string]$existing.SystemFolderPath -ne $SystemPath) {
+        # Present elsewhere is not "already done": stop and change nothing.
+        Fail ($Identity + ' exists with logs in ' + $existing.LogFolderPath + ' and system files in ' + $existing.SystemFolderPath + ', not in ' + $LogPath + ': the estate differs from the topology')
     }
-    if (-not (Find-Object { Get-MailboxDatabase -Identity $DatabaseIdentity -ErrorAction SilentlyContinue })) {
+    $existingDatabase = Find-Object { Get-MailboxDatabase -Identity $DatabaseIdentity -ErrorAction SilentlyContinue }
+    if ($existingDatabase -and [string]$existingDatabase.EdbFilePath -ne $EdbPath) {
+        Fail ($DatabaseIdentity + ' exists at ' + $existingDatabase.EdbFilePath + ', not at ' + $EdbPath + ': the estate differs from the topology')
+    }
+    if (-not $existingDatabase) {
         Write-Host ('Creating database ' + $DatabaseIdentity)
         New-MailboxDatabase -StorageGroup $Identity -Name $DatabaseName -EdbFilePath $EdbPath | Out-Host
         $script:created++

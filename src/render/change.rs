@@ -1,0 +1,419 @@
+//! A change plan → its artifacts: the same kind of tree as `build`, through
+//! the same script renderer, with a runbook that opens with the change
+//! summary and closes with the back-out section.
+//!
+//! Steps that add storage groups reuse the build's templates: their context
+//! is the build's, computed over NEW with each cluster narrowed to the storage
+//! groups the change adds.
+
+use serde_json::{Value, json};
+
+use handlebars::Context;
+
+use super::context::{self, Lookup, Provenance, parent_folder};
+use super::escape::ps_literal;
+use super::registry::{Registry, TemplateError};
+use super::{RunbookBuilder, html, put_scripts};
+use crate::artifact::{ArtifactSet, Manifest};
+use crate::change::{Change, ChangeKind, ChangePlan, ChangeSet, Paths};
+use crate::model::Topology;
+use crate::plan::{Kind, Plan};
+
+/// Everything `change` writes, in memory. `new` is NEW, validated.
+pub fn render_change(
+    new: &Topology,
+    set: &ChangeSet,
+    change_plan: &ChangePlan,
+    provenance: &Provenance,
+    registry: &Registry,
+) -> Result<ArtifactSet, TemplateError> {
+    let plan = &change_plan.plan;
+    let scoped = added_only(new, set);
+    let lookup = Lookup::new(&scoped, plan);
+    let mut artifacts = ArtifactSet::default();
+    let summary = summary_rows(set);
+    let head = registry.render(
+        "runbook/change.md.hbs",
+        &head_context(new, set, plan, provenance, &summary),
+    );
+    let tail = registry.render(
+        "runbook/change-backout.md.hbs",
+        &backout_context(new, set, plan)?,
+    )?;
+    let mut runbook = RunbookBuilder::with_head(plan, registry, head, tail);
+    {
+        let mut manifest = Manifest::new(&mut artifacts);
+        for (step, change) in plan.steps.iter().zip(&change_plan.change_of) {
+            let mut value = context::step_context(&lookup, step, provenance);
+            let data = match (step.def_id, change) {
+                ("change-precheck", _) => step.cluster.map_or(Value::Null, |cluster| {
+                    cluster_changes(new, set, plan, cluster)
+                }),
+                (_, Some(index)) => set
+                    .changes
+                    .get(*index)
+                    .map_or(Value::Null, |change| change_value(new, plan, change)),
+                _ => Value::Null,
+            };
+            if let Value::Object(map) = &mut value {
+                map.insert("change".into(), data);
+            }
+            let step_context = Context::from(value);
+            put_scripts(&mut manifest, registry, step, &step_context)?;
+            runbook.add_step(step, &step_context);
+        }
+    }
+    let parts = runbook.finish()?;
+    artifacts.insert("runbook.md", parts.markdown().into_bytes());
+    let cover = json!({ "summary": set.summary() });
+    let page = html::page(new, plan, provenance, registry, &parts, cover)?;
+    artifacts.insert("runbook.html", page.into_bytes());
+    artifacts.add_plan_with(&new.name, plan, provenance, Some(set.to_json()));
+    Ok(artifacts)
+}
+
+/// NEW with each cluster's storage groups narrowed to those the change adds:
+/// the build's storage templates then create exactly those.
+fn added_only(new: &Topology, set: &ChangeSet) -> Topology {
+    let mut scoped = new.clone();
+    for (index, cluster) in scoped.clusters.iter_mut().enumerate() {
+        cluster.mailbox.storage_groups.retain(|group| {
+            set.changes.iter().any(|change| {
+                change.cluster == index
+                    && matches!(change.kind, ChangeKind::Add { .. })
+                    && change.group == group.name
+            })
+        });
+    }
+    scoped
+}
+
+fn drive(path: &str) -> String {
+    path.get(..2).unwrap_or(path).to_ascii_uppercase()
+}
+
+fn paths_value(paths: &Paths) -> Value {
+    json!({
+        "log": paths.log,
+        "system": paths.system,
+        "edb": paths.edb,
+        "edb_folder": paths.edb.as_deref().map(parent_folder),
+        "log_drive": drive(&paths.log),
+        "system_drive": drive(&paths.system),
+        "edb_drive": paths.edb.as_deref().map(drive),
+    })
+}
+
+/// Step numbers of one change's steps, by blueprint id in snake case.
+fn numbers(plan: &Plan, change: &Change) -> Value {
+    let identity = change.identity();
+    let mut map = serde_json::Map::new();
+    for step in plan
+        .steps
+        .iter()
+        .filter(|s| s.subject.as_deref() == Some(identity.as_str()))
+        .filter(|s| s.cluster == Some(change.cluster))
+    {
+        let key = step.def_id.trim_start_matches("change-").replace('-', "_");
+        context::add_number(&mut map, key, step);
+    }
+    Value::Object(map)
+}
+
+fn change_value(new: &Topology, plan: &Plan, change: &Change) -> Value {
+    let nodes = new
+        .clusters
+        .get(change.cluster)
+        .map(|c| c.nodes.clone())
+        .unwrap_or_default();
+    let database = change
+        .database
+        .as_ref()
+        .map(|name| format!("{}\\{name}", change.identity()));
+    let (old, new_paths, from_setup_default) = match &change.kind {
+        ChangeKind::Move {
+            old,
+            new,
+            from_setup_default,
+        } => (Some(old), Some(new), *from_setup_default),
+        ChangeKind::Add { paths } => (None, Some(paths), false),
+        ChangeKind::Remove { paths } => (Some(paths), None, false),
+    };
+    let differs = |pick: fn(&Paths) -> Option<&str>| match (old, new_paths) {
+        (Some(a), Some(b)) => match (pick(a), pick(b)) {
+            (Some(a), Some(b)) => !a.eq_ignore_ascii_case(b),
+            _ => false,
+        },
+        _ => false,
+    };
+    json!({
+        "group": change.identity(),
+        "name": change.group,
+        "database": database,
+        "database_name": change.database,
+        "old": old.map(paths_value),
+        "new": new_paths.map(paths_value),
+        "moves_log": differs(|p| Some(p.log.as_str())),
+        "moves_system": differs(|p| Some(p.system.as_str())),
+        "moves_edb": differs(|p| p.edb.as_deref()),
+        "from_setup_default": from_setup_default,
+        "numbers": numbers(plan, change),
+        "active": nodes.first(),
+        "passive": nodes.get(1),
+        "summary": change.summary(),
+    })
+}
+
+/// What the pre-check of one cluster looks at.
+fn cluster_changes(new: &Topology, set: &ChangeSet, plan: &Plan, cluster: usize) -> Value {
+    let of_kind = |wanted: fn(&ChangeKind) -> bool| -> Vec<Value> {
+        set.changes
+            .iter()
+            .filter(|c| c.cluster == cluster && wanted(&c.kind))
+            .map(|c| change_value(new, plan, c))
+            .collect()
+    };
+    json!({
+        "moves": of_kind(|k| matches!(k, ChangeKind::Move { .. })),
+        "adds": of_kind(|k| matches!(k, ChangeKind::Add { .. })),
+        "removes": of_kind(|k| matches!(k, ChangeKind::Remove { .. })),
+    })
+}
+
+/// The change summary table: one row per path that moves, per storage
+/// group added or removed.
+fn summary_rows(set: &ChangeSet) -> Vec<Value> {
+    let mut rows = Vec::new();
+    for change in &set.changes {
+        let row = |what: &str, old: &str, new: &str| {
+            json!({
+                "cluster": change.cluster_name,
+                "group": change.identity(),
+                "what": what,
+                "old": old,
+                "new": new,
+            })
+        };
+        match &change.kind {
+            ChangeKind::Move { old, new, .. } => {
+                if let (Some(a), Some(b)) = (&old.edb, &new.edb)
+                    && !a.eq_ignore_ascii_case(b)
+                {
+                    rows.push(row("database file", a, b));
+                }
+                if !old.log.eq_ignore_ascii_case(&new.log) {
+                    rows.push(row("log folder", &old.log, &new.log));
+                }
+                if !old.system.eq_ignore_ascii_case(&new.system) {
+                    rows.push(row("system folder", &old.system, &new.system));
+                }
+            }
+            ChangeKind::Add { paths } => {
+                let database = change.database.clone().unwrap_or_default();
+                rows.push(row(
+                    "storage group added",
+                    "-",
+                    &format!(
+                        "database {database} at {}; logs {}",
+                        paths.edb.clone().unwrap_or_default(),
+                        paths.log
+                    ),
+                ));
+            }
+            ChangeKind::Remove { paths } => {
+                let database = change.database.clone().unwrap_or_default();
+                rows.push(row(
+                    "storage group removed",
+                    &format!(
+                        "database {database} at {}; logs {}",
+                        paths.edb.clone().unwrap_or_default(),
+                        paths.log
+                    ),
+                    "- (files kept)",
+                ));
+            }
+        }
+    }
+    rows
+}
+
+fn head_context(
+    new: &Topology,
+    set: &ChangeSet,
+    plan: &Plan,
+    provenance: &Provenance,
+    summary: &[Value],
+) -> Value {
+    let clusters: Vec<Value> = set
+        .clusters()
+        .into_iter()
+        .filter_map(|index| new.clusters.get(index))
+        .map(|cluster| {
+            json!({
+                "name": cluster.name,
+                "cms": cluster.mailbox.name,
+                "first_node": cluster.nodes.first(),
+                "second_node": cluster.nodes.get(1),
+            })
+        })
+        .collect();
+    let outages: Vec<Value> = set
+        .changes
+        .iter()
+        .filter(|c| !matches!(c.kind, ChangeKind::Add { .. }))
+        .map(|change| {
+            let numbers = numbers(plan, change);
+            let (from, to, what) = match change.kind {
+                ChangeKind::Move { .. } => (
+                    numbers["move_configuration"].clone(),
+                    numbers["mount_and_resume"].clone(),
+                    "mailboxes unavailable while the files move",
+                ),
+                _ => (
+                    numbers["remove_storage_group"].clone(),
+                    numbers["remove_storage_group"].clone(),
+                    "the database goes away for good: it must hold no mailbox",
+                ),
+            };
+            json!({ "group": change.identity(), "from": from, "to": to, "what": what })
+        })
+        .collect();
+    json!({
+        "generator": provenance.generator,
+        "version": provenance.version,
+        "topology_sha256": provenance.topology_sha256,
+        "from_topology_sha256": provenance.from_topology_sha256,
+        "estate": context::estate(new),
+        "summary": summary,
+        "clusters": clusters,
+        "outages": outages,
+        "has_moves": set.changes.iter().any(|c| matches!(c.kind, ChangeKind::Move { .. })),
+        "has_removals": set.changes.iter().any(|c| matches!(c.kind, ChangeKind::Remove { .. })),
+        "has_reversible": set.changes.iter().any(|c| !matches!(c.kind, ChangeKind::Remove { .. })),
+        "step_count": plan.steps.len().to_string(),
+        "dry_run": context::dry_run(plan),
+    })
+}
+
+fn ps(value: &str) -> Result<String, TemplateError> {
+    ps_literal(value).map_err(|error| TemplateError::Render {
+        name: "runbook/change-backout.md.hbs".into(),
+        message: error.0,
+    })
+}
+
+/// The back-out of every change: the commands that reverse it, composed
+/// here from escaped literals, and the step from which it is no longer a
+/// simple reversal.
+fn backout_context(new: &Topology, set: &ChangeSet, plan: &Plan) -> Result<Value, TemplateError> {
+    let mut entries = Vec::new();
+    for change in &set.changes {
+        let group = ps(&change.identity())?;
+        let database = match &change.database {
+            Some(name) => Some(ps(&format!("{}\\{name}", change.identity()))?),
+            None => None,
+        };
+        let numbers = numbers(plan, change);
+        let nodes = new
+            .clusters
+            .get(change.cluster)
+            .map(|c| c.nodes.clone())
+            .unwrap_or_default();
+        let mut entry = json!({
+            "group": change.identity(),
+            "numbers": numbers,
+            "nodes": nodes,
+            "move": false,
+            "add": false,
+            "remove": false,
+        });
+        let value = match &change.kind {
+            ChangeKind::Move { old, new, .. } => {
+                let mut configuration = Vec::new();
+                if let (Some(database), Some(edb)) = (&database, &old.edb)
+                    && new
+                        .edb
+                        .as_deref()
+                        .is_some_and(|n| !n.eq_ignore_ascii_case(edb))
+                {
+                    configuration.push(format!(
+                        "Move-DatabasePath -Identity {database} -EdbFilePath {} -ConfigurationOnly -Confirm:$false",
+                        ps(edb)?
+                    ));
+                }
+                if !old.log.eq_ignore_ascii_case(&new.log)
+                    || !old.system.eq_ignore_ascii_case(&new.system)
+                {
+                    configuration.push(format!(
+                        "Move-StorageGroupPath -Identity {group} -LogFolderPath {} -SystemFolderPath {} -ConfigurationOnly -Confirm:$false",
+                        ps(&old.log)?,
+                        ps(&old.system)?
+                    ));
+                }
+                // Only what moves is moved back, and only what moved is left behind.
+                let mut moved = Vec::new();
+                let mut left = Vec::new();
+                if let (Some(from), Some(to)) = (&old.edb, &new.edb)
+                    && !from.eq_ignore_ascii_case(to)
+                {
+                    moved.push(from.clone());
+                    left.push(parent_folder(from));
+                }
+                for (from, to) in [(&old.log, &new.log), (&old.system, &new.system)] {
+                    if !from.eq_ignore_ascii_case(to) {
+                        if !moved.iter().any(|m: &String| m.eq_ignore_ascii_case(from)) {
+                            moved.push(from.clone());
+                        }
+                        if !left.iter().any(|l: &String| l.eq_ignore_ascii_case(from)) {
+                            left.push(from.clone());
+                        }
+                    }
+                }
+                json!({
+                    "move": true,
+                    "moved": moved,
+                    "left": left,
+                    "configuration": configuration,
+                    "mount": database.as_ref().map(|d| format!("Mount-Database -Identity {d}")),
+                    "resume": format!("Resume-StorageGroupCopy -Identity {group}"),
+                    "old": paths_value(old),
+                    "new": paths_value(new),
+                })
+            }
+            ChangeKind::Add { .. } => {
+                let mut commands = Vec::new();
+                if let Some(database) = &database {
+                    commands.push(format!("Get-Mailbox -Database {database} -ResultSize 1"));
+                    commands.push(format!(
+                        "Dismount-Database -Identity {database} -Confirm:$false"
+                    ));
+                    commands.push(format!(
+                        "Remove-MailboxDatabase -Identity {database} -Confirm:$false"
+                    ));
+                }
+                commands.push(format!(
+                    "Remove-StorageGroup -Identity {group} -Confirm:$false"
+                ));
+                json!({ "add": true, "commands": commands })
+            }
+            ChangeKind::Remove { paths } => {
+                let mut left = Vec::new();
+                for path in paths.edb.iter().chain([&paths.log, &paths.system]) {
+                    if !left
+                        .iter()
+                        .any(|known: &String| known.eq_ignore_ascii_case(path))
+                    {
+                        left.push(path.clone());
+                    }
+                }
+                json!({ "remove": true, "left": left })
+            }
+        };
+        if let (Value::Object(map), Value::Object(extra)) = (&mut entry, value) {
+            map.extend(extra);
+        }
+        entries.push(entry);
+    }
+    let manual = plan.steps.iter().any(|s| s.kind == Kind::Manual);
+    Ok(json!({ "changes": entries, "has_manual": manual }))
+}

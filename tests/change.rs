@@ -1,0 +1,769 @@
+//! `runsheet change`: golden trees for every topology pair under
+//! `tests/change/<case>/{old,new}.yaml`, located refusals, invalid input, no
+//! change, the writing rules, and what the scripts must check.
+//!
+//! The pairs live under tests/, not examples/: they are cases for the tests
+//! (each one a single edit of an example), not topologies a user starts from,
+//! and examples/ is what `build`'s golden trees are made of.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::golden;
+use crate::harness::{self, run};
+
+/// Every pair: (case name, OLD, NEW).
+pub fn pairs() -> Vec<(String, PathBuf, PathBuf)> {
+    let dir = harness::root().join("tests/change");
+    let mut cases: Vec<(String, PathBuf, PathBuf)> = std::fs::read_dir(&dir)
+        .expect("tests/change exists")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.join("old.yaml").exists())
+        .map(|path| {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .expect("case name")
+                .to_owned();
+            (name, path.join("old.yaml"), path.join("new.yaml"))
+        })
+        .collect();
+    cases.sort();
+    cases
+}
+
+/// What `change` generates for a pair, in memory.
+pub fn generate(old: &Path, new: &Path) -> BTreeMap<String, Vec<u8>> {
+    let old_source = runsheet::cli::read_source(old).expect("OLD reads");
+    let new_source = runsheet::cli::read_source(new).expect("NEW reads");
+    let old_checked = runsheet::check::check(&old_source.text);
+    let new_checked = runsheet::check::check(&new_source.text);
+    let registry = runsheet::render::registry::Registry::new(None).expect("templates load");
+    let generated = runsheet::generate_change(
+        (&old_source, old_checked.validated().expect("OLD is valid")),
+        (&new_source, new_checked.validated().expect("NEW is valid")),
+        &registry,
+    )
+    .expect("renders");
+    assert!(
+        generated.set.refusals.is_empty(),
+        "{}: {:?}",
+        new.display(),
+        generated.set.refusals
+    );
+    generated
+        .artifacts
+        .iter()
+        .map(|(path, bytes)| (path.to_owned(), bytes.to_vec()))
+        .collect()
+}
+
+/// A generated tree with its name.
+type NamedTree = (String, BTreeMap<String, Vec<u8>>);
+
+/// Every change tree, by case name; rendered once per test run.
+pub fn trees() -> Vec<NamedTree> {
+    static TREES: std::sync::OnceLock<Vec<NamedTree>> = std::sync::OnceLock::new();
+    TREES
+        .get_or_init(|| {
+            pairs()
+                .into_iter()
+                .map(|(name, old, new)| {
+                    let tree = generate(&old, &new);
+                    (name, tree)
+                })
+                .collect()
+        })
+        .clone()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).replace("\r\n", "\n")
+}
+
+/// The change tree of one case.
+pub fn tree(case: &str) -> BTreeMap<String, Vec<u8>> {
+    trees()
+        .into_iter()
+        .find(|(name, _)| name == case)
+        .map(|(_, tree)| tree)
+        .unwrap_or_else(|| panic!("no case {case} under tests/change"))
+}
+
+/// The PowerShell scripts of a tree whose file name contains `part`, in step order.
+fn scripts_named<'a>(files: &'a BTreeMap<String, Vec<u8>>, part: &str) -> Vec<(&'a str, String)> {
+    let mut found: Vec<(&str, String)> = files
+        .iter()
+        .filter(|(path, _)| {
+            path.starts_with("hosts/") && path.ends_with(".ps1") && path.contains(part)
+        })
+        .map(|(path, bytes)| (path.as_str(), text(bytes)))
+        .collect();
+    found.sort_by_key(|(path, _)| path.rsplit('/').next().unwrap_or_default().to_owned());
+    found
+}
+
+#[test]
+fn change_trees_match_the_golden_files_byte_for_byte() {
+    let cases = trees();
+    assert_eq!(cases.len(), 7, "the seven cases of the issue");
+    let mut failures = String::new();
+    for (name, actual) in cases {
+        let dir = harness::root().join("golden/change").join(&name);
+        let report = golden::compare_or_update(&dir, &actual);
+        if !report.is_empty() {
+            failures.push_str(&format!("== golden/change/{name} differs:\n{report}\n"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{failures}\nIf the change is intended, run UPDATE_GOLDEN=1 cargo test golden and review the diff."
+    );
+}
+
+#[test]
+fn change_generation_is_deterministic() {
+    let (_, old, new) = pairs().into_iter().next().expect("a pair");
+    assert_eq!(generate(&old, &new), generate(&old, &new));
+}
+
+#[test]
+fn only_the_nodes_of_the_touched_cluster_get_scripts() {
+    let files = tree("one-of-three-clusters");
+    let hosts: std::collections::BTreeSet<&str> = files
+        .keys()
+        .filter_map(|path| path.strip_prefix("hosts/"))
+        .filter_map(|rest| rest.split('/').next())
+        .collect();
+    assert_eq!(hosts, ["EXMB03", "EXMB04"].into_iter().collect());
+    let runbook = text(&files["runbook.md"]);
+    assert!(runbook.contains("`EXCLU2`"), "{runbook}");
+    assert!(!runbook.contains("EXCLU1") && !runbook.contains("EXCLU3"));
+}
+
+#[test]
+fn a_move_follows_the_documented_order_with_files_moved_on_each_node() {
+    let files = tree("database-move");
+    let order: Vec<&str> = {
+        // Scripts and the policy steps; each .ps1's launcher has its number.
+        let mut paths: Vec<&str> = files
+            .keys()
+            .filter(|p| p.starts_with("hosts/"))
+            .filter(|p| p.ends_with(".ps1") || p.contains("execution-policy"))
+            .map(String::as_str)
+            .collect();
+        paths.sort_by_key(|p| p.rsplit('/').next().unwrap_or_default().to_owned());
+        paths
+    };
+    assert_eq!(
+        order,
+        [
+            "hosts/MAIL1/010-execution-policy.cmd",
+            "hosts/MAIL2/020-execution-policy.cmd",
+            "hosts/MAIL1/030-precheck.ps1",
+            "hosts/MAIL1/040-move-configuration-first-storage-group.ps1",
+            "hosts/MAIL1/050-move-files-first-storage-group.ps1",
+            "hosts/MAIL2/060-move-files-first-storage-group.ps1",
+            "hosts/MAIL1/070-mount-and-resume-first-storage-group.ps1",
+            "hosts/MAIL1/080-verify-cms.ps1",
+            "hosts/MAIL1/090-restore-execution-policy.cmd",
+            "hosts/MAIL2/100-restore-execution-policy.cmd",
+        ]
+    );
+    for path in order.iter().filter(|p| p.ends_with(".ps1")) {
+        let launcher = path.replace(".ps1", ".cmd");
+        assert!(files.contains_key(&launcher), "{path} has no launcher");
+    }
+    let configuration = text(&files["hosts/MAIL1/040-move-configuration-first-storage-group.ps1"]);
+    let positions: Vec<usize> = [
+        "Assert-CopyHealthy $group",
+        "Assert-MoveRoom $group",
+        "Suspend-StorageGroupCopy -Identity $group",
+        "Dismount-Database -Identity $database -Confirm:$false",
+        "Move-DatabasePath -Identity $database -EdbFilePath $newEdb -ConfigurationOnly -Confirm:$false",
+        "Move-StorageGroupPath -Identity $group -LogFolderPath $newLog -SystemFolderPath $newSystem -ConfigurationOnly -Confirm:$false",
+    ]
+    .iter()
+    .map(|needle| {
+        configuration
+            .find(needle)
+            .unwrap_or_else(|| panic!("no `{needle}`"))
+    })
+    .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+    // Room: sizes read on the active node, free space on both through WMI.
+    let partial = text(&files["hosts/MAIL1/030-precheck.ps1"]);
+    assert!(partial.contains("Get-WmiObject -Class Win32_LogicalDisk -ComputerName $node"));
+    assert!(partial.contains("$nodes = @('MAIL1', 'MAIL2')"));
+
+    let mount = text(&files["hosts/MAIL1/070-mount-and-resume-first-storage-group.ps1"]);
+    let mount_at = mount
+        .find("Mount-Database -Identity $database")
+        .expect("mount");
+    let resume_at = mount
+        .find("Resume-StorageGroupCopy -Identity $group -Confirm:$false")
+        .expect("resume");
+    let healthy_at = mount.rfind("'Healthy'").expect("health check");
+    assert!(mount_at < resume_at && resume_at < healthy_at);
+}
+
+#[test]
+fn both_paths_of_a_storage_group_move_in_one_outage() {
+    let files = tree("both-paths");
+    assert_eq!(scripts_named(&files, "-move-configuration-").len(), 1);
+    assert_eq!(scripts_named(&files, "-mount-and-resume-").len(), 1);
+    assert_eq!(scripts_named(&files, "-move-files-").len(), 2);
+    let (_, configuration) = &scripts_named(&files, "-move-configuration-")[0];
+    assert!(configuration.contains("Move-DatabasePath"));
+    assert!(configuration.contains("Move-StorageGroupPath"));
+    let summary = text(&files["runbook.md"]);
+    for what in ["| database file |", "| log folder |", "| system folder |"] {
+        assert!(summary.contains(what), "summary lacks {what}");
+    }
+}
+
+#[test]
+fn the_mount_waits_for_both_nodes_and_never_forces() {
+    for (name, files) in trees() {
+        for (path, script) in scripts_named(&files, "-mount-and-resume-") {
+            assert!(
+                script.contains("Get-NodePath $node $newEdb")
+                    && script.contains("foreach ($node in $nodes)"),
+                "{name}/{path}: the passive node's files are not checked"
+            );
+            assert!(
+                script.contains("Get-MoveState $group $database"),
+                "{name}/{path}: the configuration is not checked"
+            );
+            for line in script.lines().filter(|l| l.contains("Mount-Database")) {
+                assert!(
+                    !line.contains("-Force") && !line.contains("-Confirm"),
+                    "{name}/{path}: `{line}` could accept an empty database"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_change_script_reads_the_live_state_before_it_acts() {
+    for (name, files) in trees() {
+        for (path, script) in scripts_named(&files, "") {
+            let reads_state = [
+                "Get-MoveState",
+                "Get-RemovalState",
+                "Get-PathState",
+                "-ne $LogPath",
+                "Directory]::Exists($folder)",
+                "Assert-CmsOnline $cms",
+            ]
+            .iter()
+            .any(|check| script.contains(check));
+            assert!(reads_state, "{name}/{path} acts without reading the estate");
+            assert!(
+                script.contains("Skip ") || script.contains("nothing changed"),
+                "{name}/{path} has no 'already done'"
+            );
+        }
+    }
+    // Drift: a path that is neither OLD's nor NEW's stops the step and names both.
+    let files = tree("log-move");
+    let precheck = text(&files["hosts/MAIL1/030-precheck.ps1"]);
+    assert!(
+        precheck.contains("but the change expects ' + $Old + ' (before) or ' + $New + ' (after)")
+    );
+}
+
+#[test]
+fn a_removal_is_confirmed_refuses_mailboxes_and_keeps_the_files() {
+    let files = tree("storage-group-removed");
+    let runbook = text(&files["runbook.md"]);
+    let confirm = runbook
+        .find("Confirm the storage group may go")
+        .expect("a manual confirmation step");
+    let (path, script) = scripts_named(&files, "-remove-storage-group-")
+        .into_iter()
+        .next()
+        .expect("a removal script");
+    assert!(path.starts_with("hosts/MAIL1/"));
+    assert!(runbook.find(path).is_some_and(|at| at > confirm));
+    assert!(script.contains("@(Get-Mailbox -Database $Database -ResultSize Unlimited)"));
+    let remove_database = script
+        .find("Remove-MailboxDatabase -Identity $database -Confirm:$false")
+        .expect("database removed");
+    let remove_group = script
+        .find("Remove-StorageGroup -Identity $group -Confirm:$false")
+        .expect("storage group removed");
+    assert!(remove_database < remove_group);
+    for deletion in ["Remove-Item", "::Delete(", "rmdir", "del "] {
+        assert!(!script.contains(deletion), "the removal deletes files");
+    }
+    let backout = &runbook[runbook.find("## Back-out").expect("back-out")..];
+    for kept in [
+        r"`D:\Exchange\SG2 Staff\Staff.edb`",
+        r"`E:\Exchange\SG2 Staff`",
+        "(`MAIL1` and `MAIL2`)",
+    ] {
+        assert!(backout.contains(kept), "back-out lacks {kept}:\n{backout}");
+    }
+    assert!(backout.contains("no longer a simple reversal"));
+}
+
+#[test]
+fn added_storage_groups_reuse_the_build_templates() {
+    let files = tree("storage-group-added");
+    let folders = scripts_named(&files, "-create-storage-folders");
+    assert_eq!(folders.len(), 2, "folders on both nodes");
+    let (_, create) = &scripts_named(&files, "-create-storage-groups")[0];
+    assert!(create.contains("New-StorageGroup -Server $cms"));
+    assert!(create.contains("'CCRMAIL\\SG2 Staff'"));
+    assert!(
+        !create.contains("First Storage Group"),
+        "only the added storage group is created"
+    );
+    assert!(
+        scripts_named(&files, "-verify-cms").len() == 1,
+        "then the copies are checked"
+    );
+}
+
+#[test]
+fn headers_and_plan_carry_both_topology_hashes() {
+    let dir = harness::root().join("tests/change/database-move");
+    let old = runsheet::cli::read_source(&dir.join("old.yaml")).expect("old");
+    let new = runsheet::cli::read_source(&dir.join("new.yaml")).expect("new");
+    let files = tree("database-move");
+    let line = format!(
+        "for a change from sha256 {} to sha256 {}",
+        old.sha256, new.sha256
+    );
+    for (path, bytes) in files.iter().filter(|(p, _)| p.ends_with(".ps1")) {
+        assert!(text(bytes).contains(&line), "{path} lacks both hashes");
+    }
+    let plan: serde_json::Value = serde_json::from_slice(&files["plan.json"]).expect("plan.json");
+    assert_eq!(plan["kind"], "change");
+    assert_eq!(plan["from_topology_sha256"], old.sha256.as_str());
+    assert_eq!(plan["topology_sha256"], new.sha256.as_str());
+    assert_eq!(plan["changes"][0]["kind"], "move");
+    let listed = plan["files"].as_array().expect("files").len();
+    assert_eq!(listed + 1, files.len(), "plan.json lists every other file");
+}
+
+#[test]
+fn the_runbook_opens_with_the_summary_and_ends_with_the_back_out() {
+    for (name, files) in trees() {
+        let runbook = text(&files["runbook.md"]);
+        let at = |needle: &str| {
+            runbook
+                .find(needle)
+                .unwrap_or_else(|| panic!("{name}: no {needle}"))
+        };
+        assert!(at("## Change summary") < at("## Confirm during the dry run"));
+        assert!(at("## Confirm during the dry run") < at("## Pre-checks"));
+        let dry_run = &runbook[at("## Confirm during the dry run")..at("## Pre-checks")];
+        assert!(at("## Pre-checks") < at("## Phase 1: Pre-checks"));
+        assert!(at("## Phase 1: Pre-checks") < at("## Back-out"));
+        let plan: serde_json::Value =
+            serde_json::from_slice(&files["plan.json"]).expect("plan.json");
+        for step in plan["steps"].as_array().expect("steps") {
+            let number = step["number"].as_str().expect("number");
+            if step["unconfirmed"].is_string() {
+                assert!(
+                    dry_run.contains(number),
+                    "{name}: {number} not in the dry-run list"
+                );
+            }
+            assert!(
+                runbook.contains(&format!("### Step {number}: ")),
+                "{name}: {number}"
+            );
+            assert!(
+                runbook.contains(&format!("- [ ] Step {number} done")),
+                "{name}: {number}"
+            );
+        }
+        let html = text(&files["runbook.html"]);
+        assert!(html.contains("<h1>Change runbook: "), "{name}");
+        // The back-out section closes the page where a build has its handover.
+        let closing = html.find("id=\"handover\"").expect("a closing section");
+        assert!(html[closing..].contains("Back-out"), "{name}");
+        assert!(!html.to_lowercase().contains("<script"), "{name}");
+    }
+}
+
+#[test]
+fn hostile_names_and_paths_reach_the_scripts_as_literals() {
+    let dir = harness::root().join("tests/change/hostile-move");
+    let new = runsheet::cli::read_source(&dir.join("new.yaml")).expect("new");
+    let checked = runsheet::check::check(&new.text);
+    let topology = checked.validated().expect("valid").topology;
+    let group = &topology.clusters[0].mailbox.storage_groups[1];
+    let files = tree("hostile-move");
+    let (path, script) = scripts_named(&files, "-move-configuration-")
+        .into_iter()
+        .next()
+        .expect("a move");
+    let identity = format!("{}\\{}", topology.clusters[0].mailbox.name, group.name);
+    for value in [
+        identity.clone(),
+        format!("{identity}\\{}", group.databases[0].name),
+        group.log_path.clone(),
+        group.databases[0].edb_path.clone(),
+    ] {
+        let literal = runsheet::render::escape::ps_literal(&value).expect("escapes");
+        assert!(script.contains(&literal), "{path} lacks {literal}");
+    }
+}
+
+#[test]
+fn change_prints_the_change_set_and_writes_the_tree() {
+    let dir = harness::scratch("change-write");
+    let out = dir.join("out");
+    let out_text = out.display().to_string();
+    let old = harness::path("tests/change/log-move/old.yaml");
+    let new = harness::path("tests/change/log-move/new.yaml");
+    let result = run(&["change", &old, &new, "-o", &out_text]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert!(
+        result.stdout.contains(
+            r"storage group CCRMAIL\First Storage Group: log path E:\Exchange\First Storage Group → F:\Logs\First Storage Group"
+        ),
+        "{}",
+        result.stdout
+    );
+    let first = golden::read_tree(&out);
+    assert_eq!(
+        golden::differences(
+            &golden::read_tree(&harness::root().join("golden/change/log-move")),
+            &first
+        ),
+        ""
+    );
+    let again = run(&["change", &old, &new, "-o", &out_text]);
+    assert_eq!(again.code, 0, "an earlier output is replaced");
+    assert_eq!(
+        golden::read_tree(&out),
+        first,
+        "a rerun writes the same bytes"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(leftovers, [std::ffi::OsString::from("out")]);
+
+    let foreign = dir.join("documents");
+    std::fs::create_dir_all(&foreign).expect("mkdir");
+    std::fs::write(foreign.join("thesis.txt"), "precious").expect("write");
+    let refused = run(&["change", &old, &new, "-o", &foreign.display().to_string()]);
+    assert_eq!(refused.code, 4, "{}", refused.stderr);
+    assert!(refused.stderr.contains("--force"));
+    assert!(!foreign.join("plan.json").exists());
+}
+
+/// NEW as the seed estate with one edit per (from, to) pair, written beside
+/// an unedited OLD; returns their paths.
+fn edited_pair(case: &str, edits: &[(&str, &str)]) -> (PathBuf, PathBuf, String) {
+    edited_pair_on("", case, edits)
+}
+
+/// As `edited_pair`, with `extra` appended to the hosts of both OLD and NEW.
+fn edited_pair_on(extra: &str, case: &str, edits: &[(&str, &str)]) -> (PathBuf, PathBuf, String) {
+    let dir = harness::scratch(&format!("change-{case}"));
+    let seed = std::fs::read_to_string(harness::root().join("examples/contoso-ccr.yaml"))
+        .expect("seed")
+        .replacen("clusters:\n", &format!("{extra}clusters:\n"), 1);
+    let mut edited = seed.clone();
+    for (from, to) in edits {
+        assert!(edited.contains(from), "{case}: `{from}` is not in the seed");
+        edited = edited.replacen(from, to, 1);
+    }
+    let old = dir.join("old.yaml");
+    let new = dir.join("new.yaml");
+    std::fs::write(&old, seed).expect("write old");
+    std::fs::write(&new, &edited).expect("write new");
+    (old, new, edited)
+}
+
+/// Runs `change OLD NEW -o <OLD's folder>/out`; returns the run, NEW's
+/// name as diagnostics show it, and the output directory.
+fn run_change(old: &Path, new: &Path) -> (harness::Run, String, PathBuf) {
+    let out = old.parent().expect("dir").join("out");
+    let new_name = new.display().to_string();
+    let result = run(&[
+        "change",
+        &old.display().to_string(),
+        &new_name,
+        "-o",
+        &out.display().to_string(),
+    ]);
+    (result, new_name, out)
+}
+
+/// The line of NEW where an edit's new text starts.
+fn line_of(text: &str, needle: &str) -> usize {
+    let at = text.find(needle).expect("edited text present");
+    text[..at].matches('\n').count() + 1
+}
+
+const REFUSED: &[(&str, &str, &str)] = &[
+    ("cluster-name", "  - name: MAIL\n", "  - name: MAILX\n"),
+    (
+        "cluster-address",
+        "address: 192.168.10.30",
+        "address: 192.168.10.40",
+    ),
+    ("cms-name", "name: CCRMAIL", "name: CCRMAIL2"),
+    (
+        "cms-address",
+        "address: 192.168.10.31",
+        "address: 192.168.10.32",
+    ),
+    ("nodes", "nodes: [MAIL1, MAIL2]", "nodes: [MAIL2, MAIL1]"),
+    (
+        "witness-folder",
+        r"folder: 'C:\FSW_CCR_MAIL'",
+        r"folder: 'C:\FSW_MAIL'",
+    ),
+    ("witness-share", "share: FSW_CCR_MAIL", "share: FSW_MAIL"),
+    ("network", "subnet: 10.10.10.0/24", "subnet: 10.10.0.0/16"),
+    (
+        "host-address",
+        "Public: 192.168.10.21",
+        "Public: 192.168.10.23",
+    ),
+    ("domain", "fqdn: contoso.local", "fqdn: contoso.com"),
+    ("netbios", "netbios: CONTOSO", "netbios: CONTOSO2"),
+    ("platform", "windows: \"2008\"", "windows: \"2008-r2\""),
+    (
+        "database-renamed",
+        "- name: Mailbox Database",
+        "- name: Staff Database",
+    ),
+    (
+        "install-path",
+        "setup: 'D:\\Exchange2007SP3\\Setup.com'\n",
+        "install_path: 'D:\\Exchange'\n      setup: 'D:\\Exchange2007SP3\\Setup.com'\n",
+    ),
+];
+
+#[test]
+fn each_unsupported_change_is_refused_at_its_line_in_new() {
+    for (case, from, to) in REFUSED {
+        let (old, new, text) = edited_pair(case, &[(from, to)]);
+        let (result, new_name, out) = run_change(&old, &new);
+        assert_eq!(result.code, 1, "{case}: {}", result.stderr);
+        assert_eq!(
+            result.stderr.matches("error[unsupported-change]").count(),
+            1,
+            "{case}: one finding:\n{}",
+            result.stderr
+        );
+        let needle = to.trim_start().trim_start_matches("- ");
+        let location = format!("--> {new_name}:{}:", line_of(&text, needle));
+        assert!(
+            result.stderr.contains(&location),
+            "{case}: no {location}:\n{}",
+            result.stderr
+        );
+        assert!(
+            result.stderr.contains("help: "),
+            "{case}: says what to do instead"
+        );
+        assert!(
+            result.stdout.contains("(unsupported)"),
+            "{case}: {}",
+            result.stdout
+        );
+        assert!(!out.exists(), "{case}: nothing written");
+    }
+}
+
+#[test]
+fn a_new_witness_host_is_refused_at_its_line() {
+    let extra = "  - name: HUB2\n    addresses: { Public: 192.168.10.11 }\n    drives: [C]\n";
+    let (old, new, text) = edited_pair_on(extra, "witness-host", &[("host: HUB1", "host: HUB2")]);
+    let (result, new_name, out) = run_change(&old, &new);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_eq!(
+        result.stderr.matches("error[unsupported-change]").count(),
+        1,
+        "{}",
+        result.stderr
+    );
+    let location = format!("--> {new_name}:{}:13", line_of(&text, "host: HUB2"));
+    assert!(
+        result.stderr.contains(&location),
+        "no {location}:\n{}",
+        result.stderr
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn several_refusals_are_all_listed_in_file_order_and_dir_is_untouched() {
+    let (old, new, text) = edited_pair(
+        "several",
+        &[
+            ("fqdn: contoso.local", "fqdn: contoso.com"),
+            ("Public: 192.168.10.22", "Public: 192.168.10.24"),
+            ("address: 192.168.10.30", "address: 192.168.10.40"),
+            ("share: FSW_CCR_MAIL", "share: FSW_MAIL"),
+            (
+                r"edb_path: 'D:\Exchange\First Storage Group\Mailbox Database.edb'",
+                r"edb_path: 'D:\Databases\Mailbox Database.edb'",
+            ),
+        ],
+    );
+    let out = old.parent().expect("dir").join("out");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    std::fs::write(out.join("plan.json"), "{\"format\": \"runsheet-plan/1\"}").expect("write");
+    let (result, new_name, _) = run_change(&old, &new);
+    assert_eq!(result.code, 1);
+    let lines: Vec<usize> = result
+        .stderr
+        .match_indices(&format!("--> {new_name}:"))
+        .map(|(at, needle)| {
+            result.stderr[at + needle.len()..]
+                .split(':')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .expect("a line number")
+        })
+        .collect();
+    let expected: Vec<usize> = ["contoso.com", "192.168.10.24", "192.168.10.40", "FSW_MAIL"]
+        .iter()
+        .map(|needle| line_of(&text, needle))
+        .collect();
+    assert_eq!(lines, expected, "{}", result.stderr);
+    assert!(
+        result
+            .stderr
+            .contains("4 changes that runsheet cannot make safely")
+    );
+    // The supported move is in the summary too, but nothing is written.
+    assert!(result.stdout.contains("database path"), "{}", result.stdout);
+    let left: Vec<_> = std::fs::read_dir(&out).expect("out").collect();
+    assert_eq!(left.len(), 1, "the existing DIR is untouched");
+}
+
+#[test]
+fn an_invalid_new_is_reported_and_nothing_is_written() {
+    let (old, new, _) = edited_pair("invalid-new", &[("clients: true", "clients: yes")]);
+    let (result, new_name, out) = run_change(&old, &new);
+    assert_eq!(result.code, 1);
+    assert!(
+        result.stderr.contains("error[wrong-type]"),
+        "{}",
+        result.stderr
+    );
+    assert!(result.stderr.contains(&format!("--> {new_name}:")));
+    assert!(!out.exists());
+}
+
+#[test]
+fn an_invalid_old_is_reported_with_new_and_nothing_is_written() {
+    // OLD broken, NEW broken differently: both files' findings in one run.
+    let (old, new, _) = edited_pair("invalid-both", &[("share: FSW_CCR_MAIL", "share: 'FSW|X'")]);
+    let seed = std::fs::read_to_string(&old).expect("old");
+    std::fs::write(&old, seed.replacen("clients: true", "clients: yes", 1)).expect("write");
+    let (result, new_name, out) = run_change(&old, &new);
+    assert_eq!(result.code, 1);
+    let old_name = old.display().to_string();
+    assert!(
+        result.stderr.contains(&format!("--> {old_name}:")),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result.stderr.contains(&format!("--> {new_name}:")),
+        "{}",
+        result.stderr
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn comments_and_key_order_are_no_change() {
+    let (old, new, _) = edited_pair(
+        "no-change",
+        &[
+            (
+                "# Estate name: lower-case letters, digits and hyphens; heads every script.\n",
+                "",
+            ),
+            (
+                "  fqdn: contoso.local\n  # The NetBIOS domain name, as in CONTOSO\\MAIL$ (the cluster's computer account).\n  netbios: CONTOSO\n",
+                "  netbios: CONTOSO\n  fqdn: contoso.local\n",
+            ),
+            ("name: Mailbox Database", "name: mailbox database"),
+        ],
+    );
+    let (result, _, out) = run_change(&old, &new);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert!(
+        result.stdout.starts_with("no change: "),
+        "{}",
+        result.stdout
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn diff_prints_the_change_set_before_the_file_diffs_and_in_json() {
+    let (old, new, _) = edited_pair(
+        "diff-summary",
+        &[
+            ("address: 192.168.10.30", "address: 192.168.10.40"),
+            (
+                r"edb_path: 'D:\Exchange\First Storage Group\Mailbox Database.edb'",
+                r"edb_path: 'D:\Databases\Mailbox Database.edb'",
+            ),
+        ],
+    );
+    let (old, new) = (old.display().to_string(), new.display().to_string());
+    let text = run(&["diff", &old, &new]);
+    assert_eq!(text.code, 1, "{}", text.stderr);
+    let summary = text.stdout.find("change set:\n").expect("a change set");
+    let first_file = text.stdout.find("--- a/").expect("file diffs");
+    assert!(summary < first_file, "{}", text.stdout);
+    for line in [
+        r"  storage group CCRMAIL\First Storage Group: database path D:\Exchange\First Storage Group\Mailbox Database.edb → D:\Databases\Mailbox Database.edb",
+        "  cluster MAIL: address 192.168.10.30 → 192.168.10.40 (unsupported)",
+    ] {
+        assert!(
+            text.stdout.contains(&format!("{line}\n")),
+            "no {line}:\n{}",
+            &text.stdout[..first_file]
+        );
+    }
+    let stat = run(&["diff", "--stat", &old, &new]);
+    assert!(stat.stdout.starts_with("change set:\n"), "{}", stat.stdout);
+
+    let json = run(&["diff", "--format", "json", &old, &new]);
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    let changes = document["changes"].as_array().expect("changes");
+    let kinds: Vec<(&str, bool)> = changes
+        .iter()
+        .map(|c| {
+            (
+                c["kind"].as_str().expect("kind"),
+                c["supported"].as_bool().expect("supported"),
+            )
+        })
+        .collect();
+    assert_eq!(kinds, [("move", true), ("unsupported", false)]);
+    assert_eq!(changes[1]["pointer"], "/clusters/0/address");
+
+    // Same model, other bytes: no change set at all.
+    let (old, new, _) = edited_pair(
+        "diff-no-model-change",
+        &[("# Estate name", "# The estate's name")],
+    );
+    let quiet = run(&[
+        "diff",
+        &old.display().to_string(),
+        &new.display().to_string(),
+    ]);
+    assert!(!quiet.stdout.contains("change set:"), "{}", quiet.stdout);
+}
