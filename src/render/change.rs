@@ -413,8 +413,10 @@ fn backout_context(new: &Topology, set: &ChangeSet, plan: &Plan) -> Result<Value
                         }
                     }
                 }
+                let edb_moves = matches!((&old.edb, &new.edb), (Some(from), Some(to)) if !from.eq_ignore_ascii_case(to));
                 json!({
                     "move": true,
+                    "edb_moves": edb_moves,
                     "moved": moved,
                     "left": left,
                     "configuration": configuration,
@@ -428,7 +430,7 @@ fn backout_context(new: &Topology, set: &ChangeSet, plan: &Plan) -> Result<Value
                     "new": paths_value(new),
                 })
             }
-            ChangeKind::Add { .. } => {
+            ChangeKind::Add { paths } => {
                 let mut commands = Vec::new();
                 if let Some(database) = &database {
                     commands.push(format!("Get-Mailbox -Database {database} -ResultSize 1"));
@@ -442,7 +444,22 @@ fn backout_context(new: &Topology, set: &ChangeSet, plan: &Plan) -> Result<Value
                 commands.push(format!(
                     "Remove-StorageGroup -Identity {group} -Confirm:$false"
                 ));
-                json!({ "add": true, "commands": commands })
+                let mut folders: Vec<String> = Vec::new();
+                for folder in paths
+                    .edb
+                    .as_deref()
+                    .map(parent_folder)
+                    .into_iter()
+                    .chain([paths.log.clone(), paths.system.clone()])
+                {
+                    if !folders
+                        .iter()
+                        .any(|known| known.eq_ignore_ascii_case(&folder))
+                    {
+                        folders.push(folder);
+                    }
+                }
+                json!({ "add": true, "commands": commands, "folders": folders })
             }
             ChangeKind::Remove { paths } => {
                 let mut left = Vec::new();

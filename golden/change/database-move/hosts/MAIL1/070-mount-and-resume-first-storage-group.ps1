@@ -485,7 +485,7 @@ function Get-OldPlaceLeft {
 
 Assert-ActiveHere $cms
 if ((Get-MoveState $group $database $oldLog $newLog $oldSystem $newSystem $oldEdb $newEdb) -ne 'new') {
-    Fail ('the configuration does not hold the new paths: finish step ' + '040' + ' first')
+    Fail ('the configuration does not hold the new paths: finish step ' + '040' + ' first' + '. If step ' + '040' + ' reported done, this node may read a domain controller Active Directory has not updated yet: wait a few minutes and run this step again')
 }
 $mounted = (Get-MailboxDatabase -Identity $database -Status).Mounted
 $copy = Get-StorageGroupCopyStatus -Identity $group

@@ -485,7 +485,7 @@ function Get-OldPlaceLeft {
 
 # Waits for: the new paths in the configuration (step 040).
 if ((Get-MoveState $group $database $oldLog $newLog $oldSystem $newSystem $oldEdb $newEdb) -ne 'new') {
-    Fail ('the configuration does not hold the new paths yet: finish step ' + '040' + ' first')
+    Fail ('the configuration does not hold the new paths yet: finish step ' + '040' + ' first' + '. If step ' + '040' + ' reported done, this node may read a domain controller Active Directory has not updated yet: wait a few minutes and run this step again')
 }
 $prefix = Get-LogPrefix $group
 
