@@ -766,7 +766,7 @@ const MOUNT_AND_RESUME: StepDef = StepDef {
     why: "The database comes back at its new path once its files are in place on both nodes; replication resumes and must become Healthy. Users can reach their mailboxes again from here.",
     expect: "Database mounted, copy resumed, then the copy status Healthy; or \"already done\".",
     verify: "Get-StorageGroupCopyStatus shows Healthy for this storage group; a test mailbox opens.",
-    on_failure: "If the copy does not become Healthy within five minutes, reseed it on the passive node (`Update-StorageGroupCopy -Identity <group> -DeleteExistingFiles`) once the cause is understood. Never accept an offer to create an empty database.",
+    on_failure: "If the copy does not become Healthy within five minutes, reseed it on the passive node once the cause is understood: the step's message prints the exact commands (suspend the copy, then Update-StorageGroupCopy with -DeleteExistingFiles), and the reseed copies the whole database over the network, as long as the file copy of the move took. Never accept an offer to create an empty database.",
     unconfirmed: Some(
         "the passive node's files are checked through its administrative share (`\\\\NODE\\E$`); if those shares are disabled the step stops and says so",
     ),

@@ -573,6 +573,12 @@ if ($from.Count -eq 0) {
 if ((Get-MailboxDatabase -Identity $database -Status).Mounted) {
     Fail ($database + ' is mounted: its files cannot move. Dismount it (step ' + '040' + ') first')
 }
+# With replication running, the passive copy copies and replays logs into
+# the very folders being moved: the copy must be suspended (step 040).
+$copyStatus = [string](Get-StorageGroupCopyStatus -Identity $group).SummaryCopyStatus
+if ($copyStatus -ne 'Suspended') {
+    Fail ('the copy of ' + $group + ' is ' + $copyStatus + ', not Suspended: no file was moved. Run step ' + '040' + ' again (it suspends the copy), then this step')
+}
 $needed = @{}
 for ($index = 0; $index -lt $from.Count; $index++) {
     if (-not [System.IO.File]::Exists($to[$index])) {

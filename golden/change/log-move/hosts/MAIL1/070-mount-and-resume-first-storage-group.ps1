@@ -545,6 +545,6 @@ for ($attempt = 1; $attempt -le 60; $attempt++) {
 }
 $copy | Format-List -Property @('Name', 'SummaryCopyStatus', 'CopyQueueLength', 'ReplayQueueLength') | Out-Host
 if ([string]$copy.SummaryCopyStatus -ne 'Healthy') {
-    Fail ('the copy of ' + $group + ' is ' + $copy.SummaryCopyStatus + ' after five minutes: read the runbook for this step before a reseed')
+    Fail ('the copy of ' + $group + ' is ' + $copy.SummaryCopyStatus + ' after five minutes: read the runbook for this step. Once the cause is understood, a reseed copies the whole database to ' + 'MAIL2' + ' over the network; in an elevated Exchange Management Shell there run ' + 'Suspend-StorageGroupCopy -Identity ''CCRMAIL\First Storage Group'' -Confirm:$false; Update-StorageGroupCopy -Identity ''CCRMAIL\First Storage Group'' -DeleteExistingFiles')
 }
 Stop-Step 0 ($stepLabel + ': done. ' + $database + ' is mounted at its new path and its copy is Healthy.')
