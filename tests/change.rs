@@ -767,3 +767,20 @@ fn diff_prints_the_change_set_before_the_file_diffs_and_in_json() {
     ]);
     assert!(!quiet.stdout.contains("change set:"), "{}", quiet.stdout);
 }
+
+/// Every step of every change runbook says how long it takes, whether users
+/// lose service and how to back out: no step falls back to "not known".
+#[test]
+fn every_change_step_has_time_outage_and_back_out() {
+    for (case, files) in trees() {
+        let runbook = text(&files["runbook.md"]);
+        for unknown in ["not estimated", "Not known"] {
+            assert!(
+                !runbook.contains(unknown),
+                "{case}: a step without window facts ({unknown}):\n{runbook}"
+            );
+        }
+    }
+    let moved = text(&tree("database-move")["runbook.md"]);
+    assert!(moved.contains("**Outage:** Yes: the storage group's database is dismounted"));
+}
