@@ -836,6 +836,19 @@ const VERIFY_STEP: StepDef = StepDef {
     ..CHANGE_STEP
 };
 
+/// Every step a change window may have, for the window facts' test.
+pub const STEP_DEFS: &[&StepDef] = &[
+    &PRECHECK_STEP,
+    &MOVE_CONFIGURATION,
+    &MOVE_FILES,
+    &MOUNT_AND_RESUME,
+    &ADD_FOLDERS,
+    &ADD_GROUPS,
+    &CONFIRM_REMOVAL,
+    &REMOVE_GROUP,
+    &VERIFY_STEP,
+];
+
 /// The plan of a change window, and for each step the change it serves.
 #[derive(Debug, Clone)]
 pub struct ChangePlan {

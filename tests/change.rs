@@ -1168,3 +1168,20 @@ fn a_storage_group_is_never_added_over_files_kept_on_either_node() {
     let first_create = create.find("New-StorageGroup -Server").expect("creates");
     assert!(active < guard && guard < first_create, "{path}");
 }
+
+/// Every step of every change runbook says how long it takes, whether users
+/// lose service and how to back out: no step falls back to "not known".
+#[test]
+fn every_change_step_has_time_outage_and_back_out() {
+    for (case, files) in trees() {
+        let runbook = text(&files["runbook.md"]);
+        for unknown in ["not estimated", "Not known"] {
+            assert!(
+                !runbook.contains(unknown),
+                "{case}: a step without window facts ({unknown}):\n{runbook}"
+            );
+        }
+    }
+    let moved = text(&tree("database-move")["runbook.md"]);
+    assert!(moved.contains("**Outage:** Yes: the storage group's database is dismounted"));
+}

@@ -200,6 +200,52 @@ pub const CCR2007: &[StepWindow] = &[
     },
 ];
 
+/// The steps of a change window (`runsheet change`) that the build does not
+/// have; the ones it shares (folders, storage groups, verify, execution
+/// policy) keep the build's facts.
+pub const CHANGE: &[StepWindow] = &[
+    StepWindow {
+        id: "change-precheck",
+        minutes: 5,
+        outage: None,
+        back_out: NOTHING,
+    },
+    StepWindow {
+        id: "change-move-configuration",
+        minutes: 10,
+        outage: Some(
+            "the storage group's database is dismounted from this step until the mount step; mailboxes in it cannot be reached.",
+        ),
+        back_out: "Leaves replication suspended, the database dismounted and the new paths in the configuration, with the files still in the old folders. To undo: run both `-ConfigurationOnly` moves back to the old paths (in the back-out section), mount the database, resume the copy. Never accept an offer to create an empty database when mounting: it would replace every mailbox in that database with an empty one.",
+    },
+    StepWindow {
+        id: "change-move-files",
+        minutes: 15,
+        outage: Some(
+            "the database stays dismounted while its files move; a database file moved to another drive is copied, about a minute per 2 GB.",
+        ),
+        back_out: "Leaves this node's files in the new folders. To undo, in this order (the back-out section has the commands): both `-ConfigurationOnly` moves back to the old paths, the files back to the old folders on each node, mount, resume.",
+    },
+    StepWindow {
+        id: "change-mount-and-resume",
+        minutes: 10,
+        outage: Some("the database is dismounted until this step mounts it."),
+        back_out: "Leaves the database mounted at its new paths and the copy resumed. From here back-out is no simple reversal: mail is written at the new paths, and moving back is a second move (`runsheet change` with the two topologies swapped), with its own outage.",
+    },
+    StepWindow {
+        id: "change-confirm-removal",
+        minutes: 5,
+        outage: None,
+        back_out: "Nothing to undo: the confirmation changes nothing.",
+    },
+    StepWindow {
+        id: "change-remove-storage-group",
+        minutes: 5,
+        outage: None,
+        back_out: "Past the point of no return for this storage group: the database and the storage group are gone from Exchange (the step refuses while any mailbox is in the database, so no user loses a mailbox). The files stay on both nodes; the way back is a restore from backup into a new storage group, a change of its own.",
+    },
+];
+
 /// The gates of the CCR 2007 build.
 pub const CCR2007_GATES: &[Gate] = &[
     Gate {
@@ -240,7 +286,7 @@ fn first_step<'a>(plan: &'a Plan, def_id: &str) -> Option<&'a super::Step> {
 
 /// The facts of a blueprint step.
 pub fn step(id: &str) -> Option<&'static StepWindow> {
-    CCR2007.iter().find(|facts| facts.id == id)
+    CCR2007.iter().chain(CHANGE).find(|facts| facts.id == id)
 }
 
 /// Minutes of a blueprint step; an unknown step counts as nothing.
@@ -367,6 +413,28 @@ mod tests {
             .chain([CCR2007_NO_RETURN.before]);
         for id in ids {
             assert!(step(id).is_some(), "{id}: a gate before an unknown step");
+        }
+    }
+
+    #[test]
+    fn every_change_step_has_time_outage_and_back_out() {
+        for def in crate::change::STEP_DEFS {
+            let facts = step(def.id).unwrap_or_else(|| {
+                panic!(
+                    "{}: no entry in plan/window.rs (time, outage, back out)",
+                    def.id
+                )
+            });
+            assert!(facts.minutes > 0, "{}: no time", def.id);
+        }
+        for facts in CHANGE {
+            assert!(
+                crate::change::STEP_DEFS
+                    .iter()
+                    .any(|def| def.id == facts.id),
+                "{}: window facts for a step no change has",
+                facts.id
+            );
         }
     }
 
