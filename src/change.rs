@@ -726,9 +726,9 @@ const PRECHECK_STEP: StepDef = StepDef {
     why: "Nothing is touched unless the clustered mailbox server runs on this node, every copy the change touches is Healthy, the estate is as OLD describes it (or already as NEW does), and both nodes have room for the files that move.",
     expect: "One line per storage group the change touches: to do, already done, or what was found instead; the sizes to move and the free space on each node; then \"pre-checks passed\".",
     verify: "The log beside the script lists every storage group of the change.",
-    on_failure: "Nothing was changed. A storage group \"found\" in neither OLD's nor NEW's state has drifted: correct the topology or the estate before the window. Free space: clear room on the drive or pick another. A copy that is not Healthy: treat replication first.",
+    on_failure: "Nothing was changed. A storage group \"found\" in neither OLD's nor NEW's state has drifted: correct the topology or the estate before the window. Free space: clear room on the volume or pick another. Files already at the new place: they are not this change's; move them away. A copy that is not Healthy: treat replication first. A copy Suspended by someone else (the step prints its suspend comment) is not this change's: find out why it was suspended, resume it and let it become Healthy before the window.",
     unconfirmed: Some(
-        "the active node is read from `OperationalMachines` of Get-ClusteredMailboxServerStatus (the entry marked `<Active`); the log prefix from the `LogFilePrefix` property of Get-StorageGroup; free space through WMI (`Win32_LogicalDisk`) on both nodes. Run this step once on a test cluster or before the window to see that it reads them",
+        "the active node is read from `OperationalMachines` of Get-ClusteredMailboxServerStatus (the entry marked `<Active`); the log prefix from the `LogFilePrefix` property of Get-StorageGroup; who suspended a copy from its `SuspendComment`; free space through WMI (`Win32_Volume`: the volume whose `Name`, a drive such as `E:\\` or a mount folder, is the longest start of the path) on both nodes; the WMI firewall rules must let this node read the other. The new place must hold no file of the storage group on either node. Run this step once on a test cluster or before the window to see that it reads them",
     ),
     ..CHANGE_STEP
 };
@@ -740,9 +740,9 @@ const MOVE_CONFIGURATION: StepDef = StepDef {
     why: "On a CCR cluster paths change only with -ConfigurationOnly, once the copy is suspended and the database dismounted; the files are moved by hand on both nodes in the next steps. The users of this storage group lose their mailboxes from here until the mount step.",
     expect: "Copy suspended, database dismounted, then one line per path changed in the configuration; or \"already done\" when the configuration holds the new paths.",
     verify: "Get-StorageGroup and Get-MailboxDatabase show the new paths; the database is dismounted.",
-    on_failure: "Follow the back-out section for this storage group: both -ConfigurationOnly moves back to the old paths, mount, resume. Never accept an offer to create an empty database.",
+    on_failure: "If the error is about NonInteractive mode or a prompt, the path change asked a question the launcher cannot answer: the message prints the exact command; run it in an elevated Exchange Management Shell on this node, answer Y, then run this step again (it carries on). Otherwise, or to stop here, follow the back-out section for this storage group: the -ConfigurationOnly moves back to the old paths, mount, check, resume. Never accept an offer to create an empty database.",
     unconfirmed: Some(
-        "the Exchange 2007 help pages of Move-DatabasePath and Move-StorageGroupPath were not at hand; the parameters follow the documented procedure and community walkthroughs. `-Confirm:$false` is passed; if the shell still asks, answer Yes only to the path change. The dismount is checked with the `Mounted` property of `Get-MailboxDatabase -Status`",
+        "before the window, run `Get-Help Move-DatabasePath -Full` and `Get-Help Move-StorageGroupPath -Full` on the first node and check that they list -EdbFilePath, -LogFolderPath, -SystemFolderPath and -ConfigurationOnly; then run this step once against a test storage group. The launcher runs Windows PowerShell -NonInteractive, so a question the cmdlets ask in spite of `-Confirm:$false` fails the step after the dismount instead of waiting for an answer (the failure prints the command to run by hand). The dismount is checked with the `Mounted` property of `Get-MailboxDatabase -Status`",
     ),
     ..CHANGE_STEP
 };
@@ -752,10 +752,10 @@ const MOVE_FILES: StepDef = StepDef {
     phase: MOVE,
     on: On::EachNode,
     title: "Move the storage group's files on this node",
-    why: "With -ConfigurationOnly Exchange moves nothing: the database file, the logs and the checkpoint are moved by a script on each node, the active and the passive one.",
-    expect: "One line per file moved (a database file moved to another drive is copied: allow about a minute per 2 GB), then done; or \"already done\" when the files are in the new folders.",
+    why: "With -ConfigurationOnly Exchange moves nothing: the database file, the logs and the checkpoint are moved by a script on each node, the active and the passive one. The two file steps wait only for the configuration step and touch different nodes: they may run at the same time, which halves the outage when files are copied.",
+    expect: "One line per file moved. A file moved to another volume is copied under a temporary name (.partial), checked, then renamed; a large file prints its size and time first (about a minute per 2 GB) and nothing more until it is copied: leave the window open. Then done; or \"already done\" when the files are in the new folders.",
     verify: "The new folders hold the .edb, the logs and the .chk of this storage group; the old folders hold none of them.",
-    on_failure: "Do not mount while a file is missing or in both places: the message names it. Move it by hand, then run the step again.",
+    on_failure: "Do not mount while a file is missing: the message names it. If the step was interrupted, run it again: it deletes a half-made .partial copy and starts that file again, or finishes a checked copy. Never delete a database file by hand unless the message names which one.",
     ..CHANGE_STEP
 };
 
@@ -766,7 +766,7 @@ const MOUNT_AND_RESUME: StepDef = StepDef {
     why: "The database comes back at its new path once its files are in place on both nodes; replication resumes and must become Healthy. Users can reach their mailboxes again from here.",
     expect: "Database mounted, copy resumed, then the copy status Healthy; or \"already done\".",
     verify: "Get-StorageGroupCopyStatus shows Healthy for this storage group; a test mailbox opens.",
-    on_failure: "If the copy does not become Healthy within five minutes, reseed it on the passive node (`Update-StorageGroupCopy -Identity <group> -DeleteExistingFiles`) once the cause is understood. Never accept an offer to create an empty database.",
+    on_failure: "If the copy does not become Healthy within five minutes, reseed it on the passive node once the cause is understood: the step's message prints the exact commands (suspend the copy, then Update-StorageGroupCopy with -DeleteExistingFiles), and the reseed copies the whole database over the network, as long as the file copy of the move took. Never accept an offer to create an empty database.",
     unconfirmed: Some(
         "the passive node's files are checked through its administrative share (`\\\\NODE\\E$`); if those shares are disabled the step stops and says so",
     ),
@@ -820,7 +820,7 @@ const REMOVE_GROUP: StepDef = StepDef {
     verify: "Get-StorageGroup no longer lists the storage group.",
     on_failure: "A database that still holds mailboxes is refused: move them (Move-Mailbox) and run the step again.",
     unconfirmed: Some(
-        "removing a storage group of a CCR cluster with Remove-MailboxDatabase and Remove-StorageGroup, without disabling replication first, and that Exchange leaves the database and log files in place on both nodes, follow the Exchange 2007 procedure for clustered storage groups; check both on a test cluster",
+        "removing a storage group of a CCR cluster with Remove-MailboxDatabase and Remove-StorageGroup, without disabling replication first, and that Exchange leaves the database and log files in place on both nodes, follow the Exchange 2007 procedure for clustered storage groups; check both on a test cluster. The step finds the storage group and its database in the lists of `Get-StorageGroup -Server <CMS>` and `Get-MailboxDatabase -Server <CMS>` by their identity (`CMS\\Group`, `CMS\\Group\\Database`); run the pre-check once before the window to see that it lists them",
     ),
     ..CHANGE_STEP
 };

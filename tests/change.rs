@@ -193,7 +193,7 @@ fn a_move_follows_the_documented_order_with_files_moved_on_each_node() {
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
     // Room: sizes read on the active node, free space on both through WMI.
     let partial = text(&files["hosts/MAIL1/030-precheck.ps1"]);
-    assert!(partial.contains("Get-WmiObject -Class Win32_LogicalDisk -ComputerName $node"));
+    assert!(partial.contains("@(Get-WmiObject -Class Win32_Volume -ComputerName $Node)"));
     assert!(partial.contains("$nodes = @('MAIL1', 'MAIL2')"));
 
     let mount = text(&files["hosts/MAIL1/070-mount-and-resume-first-storage-group.ps1"]);
@@ -227,7 +227,8 @@ fn the_mount_waits_for_both_nodes_and_never_forces() {
     for (name, files) in trees() {
         for (path, script) in scripts_named(&files, "-mount-and-resume-") {
             assert!(
-                script.contains("Get-NodePath $node $newEdb")
+                script.contains("Get-NewPlaceGap $node $prefix")
+                    && script.contains("Get-OldPlaceLeft $node $prefix")
                     && script.contains("foreach ($node in $nodes)"),
                 "{name}/{path}: the passive node's files are not checked"
             );
@@ -766,6 +767,406 @@ fn diff_prints_the_change_set_before_the_file_diffs_and_in_json() {
         &new.display().to_string(),
     ]);
     assert!(!quiet.stdout.contains("change set:"), "{}", quiet.stdout);
+}
+
+/// The body of a PowerShell function of a script, up to its closing brace at
+/// the start of a line.
+fn function_body<'a>(script: &'a str, name: &str) -> &'a str {
+    let start = script
+        .find(&format!("function {name} {{"))
+        .unwrap_or_else(|| panic!("no function {name}"));
+    let rest = &script[start..];
+    &rest[..rest.find("\n}\n").map_or(rest.len(), |end| end + 2)]
+}
+
+#[test]
+fn a_failed_lookup_never_reads_as_removed() {
+    let removed = tree("storage-group-removed");
+    let added = tree("storage-group-added");
+    let scripts: Vec<(&str, String)> = scripts_named(&removed, "-remove-storage-group-")
+        .into_iter()
+        .chain(scripts_named(&removed, "-precheck"))
+        .chain(scripts_named(&added, "-precheck"))
+        .collect();
+    assert_eq!(scripts.len(), 3);
+    for (path, script) in &scripts {
+        // Absence is proven from a list that was read without error: the
+        // script's trap fails the step on any error of the lookup.
+        for (function, cmdlet) in [
+            (
+                "Find-ServerStorageGroup",
+                "@(Get-StorageGroup -Server $Cms -ErrorAction Stop)",
+            ),
+            (
+                "Find-ServerDatabase",
+                "@(Get-MailboxDatabase -Server $Cms -ErrorAction Stop)",
+            ),
+        ] {
+            let body = function_body(script, function);
+            assert!(body.contains(cmdlet), "{path}: {function} lacks {cmdlet}");
+            assert!(!body.contains("trap") && !body.contains("SilentlyContinue"));
+        }
+        let state = function_body(script, "Get-RemovalState");
+        assert!(
+            state.contains("Find-ServerStorageGroup $Cms $Group"),
+            "{path}"
+        );
+        assert!(
+            state.contains("Find-ServerDatabase $Cms $Database"),
+            "{path}"
+        );
+        let main = &script[script.find("\nAssert-ActiveHere $cms").expect("main part")..];
+        for swallowed in ["Find-Object", "SilentlyContinue"] {
+            assert!(
+                !main.contains(swallowed),
+                "{path}: a lookup error is swallowed"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_copy_suspended_by_someone_else_is_not_healthy() {
+    let files = tree("database-move");
+    let comment_of = |script: &str| -> String {
+        script
+            .lines()
+            .find(|line| line.starts_with("$changeSuspendComment = "))
+            .expect("the change's suspend comment")
+            .to_owned()
+    };
+    let precheck = &scripts_named(&files, "-precheck")[0].1;
+    let configuration = &scripts_named(&files, "-move-configuration-")[0].1;
+    let mount = &scripts_named(&files, "-mount-and-resume-")[0].1;
+    // One comment for the whole window: what 040 writes, the others recognise.
+    assert_eq!(comment_of(precheck), comment_of(configuration));
+    assert_eq!(comment_of(mount), comment_of(configuration));
+    assert!(configuration.contains("-SuspendComment $changeSuspendComment -Confirm:$false"));
+    for script in [precheck, configuration] {
+        let healthy = function_body(script, "Assert-CopyHealthy");
+        let suspended = healthy
+            .find("if ($status -eq 'Suspended') {")
+            .expect("Suspended handled apart");
+        let rest = &healthy[suspended..];
+        let told_apart = rest.find("Test-SuspendedByChange $Group $copy");
+        assert!(
+            told_apart.is_some_and(|at| rest.find("return").is_some_and(|pass| at < pass)),
+            "a Suspended copy passes without its comment:\n{healthy}"
+        );
+        assert!(!healthy.contains("-ne 'Suspended'"), "{healthy}");
+    }
+    assert!(
+        function_body(precheck, "Test-SuspendedByChange").contains("[string]$Copy.SuspendComment")
+    );
+    let check = mount
+        .find("-not (Test-SuspendedByChange $group $copy)")
+        .expect("the mount step tells its own suspend apart");
+    assert!(
+        check
+            < mount
+                .find("Resume-StorageGroupCopy -Identity $group")
+                .expect("resume")
+    );
+}
+
+#[test]
+fn files_are_proven_at_the_new_place_before_the_mount_and_before_already_done() {
+    for (name, files) in trees() {
+        for (path, script) in scripts_named(&files, "-mount-and-resume-") {
+            let gap = function_body(&script, "Get-NewPlaceGap");
+            for needed in [
+                "[System.IO.Path]::Combine($newLog, $Prefix + '.log')",
+                "[System.IO.Path]::Combine($newSystem, $Prefix + '.chk')",
+                "(Get-NodePath $Node $newEdb)",
+            ] {
+                assert!(
+                    gap.contains(needed),
+                    "{name}/{path}: Get-NewPlaceGap lacks {needed}"
+                );
+            }
+            let left = function_body(&script, "Get-OldPlaceLeft");
+            assert!(left.contains("($Prefix + '*.jrs')"), "{name}/{path}");
+            let mount = script
+                .find("    Mount-Database -Identity $database")
+                .expect("mount");
+            let proven = script
+                .find("$gap = Get-NewPlaceGap $node $prefix ($node -eq $env:COMPUTERNAME)")
+                .expect("the new place is checked on every node");
+            assert!(proven < mount, "{name}/{path}");
+            let failed = &script[proven..mount];
+            assert!(
+                failed.contains("if ($gap.Length -gt 0) {\n        Fail ("),
+                "{name}/{path}"
+            );
+        }
+        for (path, script) in scripts_named(&files, "-move-files-") {
+            let skip = script
+                .find("    Skip ('The files of ")
+                .expect("already done");
+            let proven = script
+                .find("$gap = Get-NewPlaceGap $env:COMPUTERNAME $prefix $activeHere")
+                .expect("already done proves the new place");
+            assert!(proven < skip, "{name}/{path}");
+        }
+    }
+}
+
+#[test]
+fn an_interrupted_copy_is_finished_or_restarted_never_left_to_choose() {
+    for (name, files) in trees() {
+        for (path, script) in scripts_named(&files, "-move-files-") {
+            let body = function_body(&script, "Move-StepFile");
+            // Copy to a temporary name, check, rename, and only then delete.
+            let order: Vec<usize> = [
+                "[System.IO.File]::Copy($Source, $partial)",
+                "if ((Get-FileBytes $partial) -ne $bytes) {",
+                "[System.IO.File]::Move($partial, $Target)",
+                "[System.IO.File]::Delete($Source)\n    Write-Host ('OK   copied",
+            ]
+            .iter()
+            .map(|needle| {
+                body.find(needle)
+                    .unwrap_or_else(|| panic!("{name}/{path}: no `{needle}`"))
+            })
+            .collect();
+            assert!(
+                order.windows(2).all(|w| w[0] < w[1]),
+                "{name}/{path}: {order:?}"
+            );
+            assert!(
+                body.contains("[System.IO.File]::Delete($partial)"),
+                "{name}/{path}"
+            );
+            assert!(
+                body.contains("Write-Host ('Copying "),
+                "{name}/{path}: no progress line"
+            );
+            assert!(!body.contains("which one is current"), "{name}/{path}");
+            assert!(!script.contains("which one is current"), "{name}/{path}");
+            let moves = script.find("    Move-StepFile $volumes $from[$index] $to[$index]");
+            assert!(moves.is_some(), "{name}/{path}: files moved another way");
+            assert_eq!(
+                script.matches("[System.IO.File]::Move(").count(),
+                2,
+                "{name}/{path}"
+            );
+        }
+    }
+}
+
+#[test]
+fn room_is_read_per_volume_mount_points_included() {
+    let files = tree("database-move");
+    let scripts: Vec<(&str, String)> = scripts_named(&files, "")
+        .into_iter()
+        .filter(|(_, script)| script.contains("function Assert-Room {"))
+        .collect();
+    assert!(scripts.len() >= 4, "{}", scripts.len());
+    for (path, script) in scripts {
+        assert!(!script.contains("Win32_LogicalDisk"), "{path}");
+        assert!(
+            !script.contains(".Substring(0, 2)"),
+            "{path}: a drive letter stands for a volume"
+        );
+        let find = function_body(&script, "Find-Volume");
+        assert!(
+            find.contains("$name.Length -gt $length -and $full.StartsWith($name"),
+            "{path}"
+        );
+        let room = function_body(&script, "Assert-Room");
+        assert!(
+            room.contains("if ([string]$source.Name -ne $name) {"),
+            "{path}"
+        );
+        assert!(
+            room.contains("$free[$name] = [double]$target.FreeSpace"),
+            "{path}"
+        );
+        let volumes = function_body(&script, "Get-Volumes");
+        assert!(
+            volumes.contains("trap {") && volumes.contains("firewall"),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn the_back_out_after_file_moves_is_the_reverse_change_in_its_order() {
+    let (_, old, new) = pairs()
+        .into_iter()
+        .find(|(name, _, _)| name == "database-move")
+        .expect("database-move case");
+    let forward = tree("database-move");
+    let reverse = generate(&new, &old);
+    let comment = |files: &BTreeMap<String, Vec<u8>>, variable: &str| -> String {
+        let script = text(&files["hosts/MAIL1/040-move-configuration-first-storage-group.ps1"]);
+        let line = script
+            .lines()
+            .find(|line| line.starts_with(&format!("{variable} = ")))
+            .unwrap_or_else(|| panic!("no {variable}"))
+            .to_owned();
+        line[line.find(" = ").expect("assignment")..].to_owned()
+    };
+    // Each tree takes the other's suspended copy as this window's, so the
+    // reverse change picks up a window stopped anywhere before the mount.
+    assert_eq!(
+        comment(&forward, "$changeSuspendComment"),
+        comment(&reverse, "$reverseSuspendComment")
+    );
+    assert_eq!(
+        comment(&reverse, "$changeSuspendComment"),
+        comment(&forward, "$reverseSuspendComment")
+    );
+    let script = text(&forward["hosts/MAIL1/030-precheck.ps1"]);
+    assert!(
+        function_body(&script, "Test-SuspendedByChange")
+            .contains("$comment -eq $changeSuspendComment -or $comment -eq $reverseSuspendComment")
+    );
+
+    let runbook = text(&forward["runbook.md"]);
+    let backout = &runbook[runbook.find("### Back-out: `CCRMAIL").expect("back-out")..];
+    let moved = backout
+        .lines()
+        .find(|line| line.starts_with("- After steps 050 and 060 started moving files"))
+        .expect("the back-out after file moves");
+    assert!(moved.contains("run the reverse change from its pre-check step on"));
+    let order: Vec<usize> = [
+        "(1) the configuration commands above, without mounting",
+        "(2) move this storage group's files back",
+        "(3) mount and check",
+        "(4) resume and wait for Healthy",
+    ]
+    .iter()
+    .map(|needle| {
+        moved
+            .find(needle)
+            .unwrap_or_else(|| panic!("no `{needle}`"))
+    })
+    .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{moved}");
+    assert!(!moved.contains("then the commands above"), "{moved}");
+    // The hand back-out checks the mount before it resumes, then waits.
+    let mount = backout.find("Mount-Database -Identity").expect("mount");
+    let check = backout
+        .find("-Status | Format-List Name,Mounted,EdbFilePath")
+        .expect("check");
+    let resume = backout
+        .find("Resume-StorageGroupCopy -Identity")
+        .expect("resume");
+    let wait = backout
+        .find("Get-StorageGroupCopyStatus -Identity")
+        .expect("wait");
+    assert!(
+        mount < check && check < resume && resume < wait,
+        "{backout}"
+    );
+}
+
+#[test]
+fn a_question_the_launcher_cannot_answer_ends_in_a_command_to_type() {
+    for (name, files) in trees() {
+        let runbook = text(&files["runbook.md"]);
+        assert!(
+            !runbook.contains("answer Yes only"),
+            "{name}: the runbook expects a prompt"
+        );
+        for (path, script) in scripts_named(&files, "-move-configuration-") {
+            let invoke = function_body(&script, "Invoke-PathMove");
+            assert!(
+                invoke.contains("trap {") && invoke.contains("NonInteractive"),
+                "{name}/{path}"
+            );
+            assert!(invoke.contains("run ' + $ByHand + '"), "{name}/{path}");
+            for cmdlet in [
+                "Move-DatabasePath -Identity $database",
+                "Move-StorageGroupPath -Identity $group",
+            ] {
+                let line = script
+                    .lines()
+                    .find(|line| line.contains(cmdlet))
+                    .unwrap_or_else(|| panic!("{name}/{path}: no {cmdlet}"));
+                assert!(
+                    line.trim_start().starts_with("Invoke-PathMove { "),
+                    "{name}/{path}: {line}"
+                );
+                let by_hand = &line[line.find("} '").expect("a line to type") + 3..];
+                assert!(
+                    by_hand.contains("-ConfigurationOnly'") && !by_hand.contains("-Confirm"),
+                    "{line}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_file_moves_of_the_two_nodes_may_run_at_the_same_time() {
+    for (name, files) in trees() {
+        let runbook = text(&files["runbook.md"]);
+        let steps = scripts_named(&files, "-move-files-");
+        if steps.is_empty() {
+            continue;
+        }
+        assert!(
+            runbook.contains(
+                "may run at the same time: start the second as soon as the first is started"
+            ),
+            "{name}"
+        );
+        for pair in steps.chunks(2) {
+            let [(first, _), (second, _)] = pair else {
+                panic!("{name}: file steps come in pairs");
+            };
+            assert_ne!(
+                first.split('/').nth(1),
+                second.split('/').nth(1),
+                "{name}: one node"
+            );
+            // Running both at once is safe only if neither waits for the other.
+            let number = |path: &str| path.rsplit('/').next().unwrap_or_default()[..3].to_owned();
+            for (this, other) in [(first, second), (second, first)] {
+                let file = this.trim_end_matches(".ps1");
+                let section = &runbook[runbook
+                    .find(&format!("- Files: `{file}.cmd`"))
+                    .expect("step section")..];
+                let waits = section
+                    .lines()
+                    .find(|l| l.starts_with("- Waits for:"))
+                    .expect("waits");
+                assert!(
+                    !waits.contains(&number(other)),
+                    "{name}: {this} waits for {other}: {waits}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_storage_group_is_never_added_over_files_kept_on_either_node() {
+    let files = tree("storage-group-added");
+    let precheck = &scripts_named(&files, "-precheck")[0].1;
+    let taken = function_body(precheck, "Get-PlaceTaken");
+    for needed in [
+        "foreach ($node in $Nodes) {",
+        "[System.IO.File]::Exists((Get-NodePath $node $Edb))",
+        "@(($Prefix + '*.log'), ($Prefix + '*.jrs'), ($Prefix + '*.chk'))",
+    ] {
+        assert!(taken.contains(needed), "Get-PlaceTaken lacks {needed}");
+    }
+    let check = precheck
+        .find("$taken = Get-PlaceTaken $nodes '' 'E:\\Exchange\\SG2 Staff' 'E:\\Exchange\\SG2 Staff' 'D:\\Exchange\\SG2 Staff\\Staff.edb'")
+        .expect("the pre-check looks at both nodes' folders");
+    assert!(check < precheck.find("': to be created").expect("to do"));
+    let (path, create) = &scripts_named(&files, "-create-storage-groups")[0];
+    let active = create
+        .find("\nAssert-ActiveHere $cms\n")
+        .unwrap_or_else(|| panic!("{path}: no active-node check"));
+    let guard = create
+        .find("$taken = Get-PlaceTaken @($env:COMPUTERNAME, $passive) ''")
+        .unwrap_or_else(|| panic!("{path}: no check of kept files"));
+    let first_create = create.find("New-StorageGroup -Server").expect("creates");
+    assert!(active < guard && guard < first_create, "{path}");
 }
 
 /// Every step of every change runbook says how long it takes, whether users

@@ -222,7 +222,7 @@ pub const CHANGE: &[StepWindow] = &[
         id: "change-move-files",
         minutes: 15,
         outage: Some(
-            "the database stays dismounted while its files move; a database file moved to another drive is copied, about a minute per 2 GB.",
+            "the database stays dismounted while its files move; a file moved to another volume is copied, about a minute per 2 GB. The file steps of the two nodes may run at the same time, so the outage is the longer copy, not both.",
         ),
         back_out: "Leaves this node's files in the new folders. To undo, in this order (the back-out section has the commands): both `-ConfigurationOnly` moves back to the old paths, the files back to the old folders on each node, mount, resume.",
     },

@@ -161,7 +161,46 @@ fn change_value(new: &Topology, plan: &Plan, change: &Change) -> Value {
         "active": nodes.first(),
         "passive": nodes.get(1),
         "summary": change.summary(),
+        "by_hand": by_hand(change, database.as_deref()),
     })
+}
+
+/// The path changes of a move as an operator types them when the cmdlet asks
+/// a question the non-interactive launcher cannot answer (no -Confirm, so
+/// the shell asks), and the commands that leave the paths as they are.
+/// Null when a value cannot be written; the checks refuse such values first.
+fn by_hand(change: &Change, database: Option<&str>) -> Value {
+    let ChangeKind::Move { new, .. } = &change.kind else {
+        return Value::Null;
+    };
+    let lines = || -> Result<Value, crate::render::escape::Unsafe> {
+        let group = ps_literal(&change.identity())?;
+        let database = database.map(ps_literal).transpose()?;
+        let edb = new.edb.as_deref().map(ps_literal).transpose()?;
+        let mut leave = Vec::new();
+        if let Some(database) = &database {
+            leave.push(format!("Mount-Database -Identity {database}"));
+        }
+        leave.push(format!("Resume-StorageGroupCopy -Identity {group}"));
+        Ok(json!({
+            "database": match (&database, &edb) {
+                (Some(database), Some(edb)) => Some(format!(
+                    "Move-DatabasePath -Identity {database} -EdbFilePath {edb} -ConfigurationOnly"
+                )),
+                _ => None,
+            },
+            "group": format!(
+                "Move-StorageGroupPath -Identity {group} -LogFolderPath {} -SystemFolderPath {} -ConfigurationOnly",
+                ps_literal(&new.log)?,
+                ps_literal(&new.system)?
+            ),
+            "leave": leave.join("; "),
+            "reseed": format!(
+                "Suspend-StorageGroupCopy -Identity {group} -Confirm:$false; Update-StorageGroupCopy -Identity {group} -DeleteExistingFiles"
+            ),
+        }))
+    };
+    lines().unwrap_or(Value::Null)
 }
 
 /// What the pre-check of one cluster looks at.
@@ -263,19 +302,27 @@ fn head_context(
         .filter(|c| !matches!(c.kind, ChangeKind::Add { .. }))
         .map(|change| {
             let numbers = numbers(plan, change);
-            let (from, to, what) = match change.kind {
+            let (from, to, what, parallel) = match change.kind {
                 ChangeKind::Move { .. } => (
                     numbers["move_configuration"].clone(),
                     numbers["mount_and_resume"].clone(),
                     "mailboxes unavailable while the files move",
+                    numbers["move_files"].clone(),
                 ),
                 _ => (
                     numbers["remove_storage_group"].clone(),
                     numbers["remove_storage_group"].clone(),
                     "the database goes away for good: it must hold no mailbox",
+                    Value::Null,
                 ),
             };
-            json!({ "group": change.identity(), "from": from, "to": to, "what": what })
+            json!({
+                "group": change.identity(),
+                "from": from,
+                "to": to,
+                "what": what,
+                "parallel": parallel,
+            })
         })
         .collect();
     json!({
@@ -369,18 +416,24 @@ fn backout_context(new: &Topology, set: &ChangeSet, plan: &Plan) -> Result<Value
                         }
                     }
                 }
+                let edb_moves = matches!((&old.edb, &new.edb), (Some(from), Some(to)) if !from.eq_ignore_ascii_case(to));
                 json!({
                     "move": true,
+                    "edb_moves": edb_moves,
                     "moved": moved,
                     "left": left,
                     "configuration": configuration,
                     "mount": database.as_ref().map(|d| format!("Mount-Database -Identity {d}")),
+                    "mounted": database.as_ref().map(|d| format!(
+                        "Get-MailboxDatabase -Identity {d} -Status | Format-List Name,Mounted,EdbFilePath"
+                    )),
                     "resume": format!("Resume-StorageGroupCopy -Identity {group}"),
+                    "copy_status": format!("Get-StorageGroupCopyStatus -Identity {group}"),
                     "old": paths_value(old),
                     "new": paths_value(new),
                 })
             }
-            ChangeKind::Add { .. } => {
+            ChangeKind::Add { paths } => {
                 let mut commands = Vec::new();
                 if let Some(database) = &database {
                     commands.push(format!("Get-Mailbox -Database {database} -ResultSize 1"));
@@ -394,7 +447,22 @@ fn backout_context(new: &Topology, set: &ChangeSet, plan: &Plan) -> Result<Value
                 commands.push(format!(
                     "Remove-StorageGroup -Identity {group} -Confirm:$false"
                 ));
-                json!({ "add": true, "commands": commands })
+                let mut folders: Vec<String> = Vec::new();
+                for folder in paths
+                    .edb
+                    .as_deref()
+                    .map(parent_folder)
+                    .into_iter()
+                    .chain([paths.log.clone(), paths.system.clone()])
+                {
+                    if !folders
+                        .iter()
+                        .any(|known| known.eq_ignore_ascii_case(&folder))
+                    {
+                        folders.push(folder);
+                    }
+                }
+                json!({ "add": true, "commands": commands, "folders": folders })
             }
             ChangeKind::Remove { paths } => {
                 let mut left = Vec::new();

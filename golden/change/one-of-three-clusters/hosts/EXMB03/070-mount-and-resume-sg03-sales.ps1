@@ -81,9 +81,8 @@ if (-not (Use-ExchangeSnapin)) {
 
 # A change acts where the clustered mailbox server runs: the node its
 # OperationalMachines entry marks <Active>.
-function Assert-ActiveHere {
+function Get-ActiveNode {
     param([string]$Cms)
-    Assert-CmsOnline $Cms
     $active = ''
     foreach ($machine in @((Get-ClusteredMailboxServerStatus -Identity $Cms).OperationalMachines)) {
         $text = [string]$machine
@@ -94,6 +93,13 @@ function Assert-ActiveHere {
     if ($active.Length -eq 0) {
         Fail ('cannot tell which node runs ' + $Cms + ' (OperationalMachines marks none <Active>): check Get-ClusteredMailboxServerStatus')
     }
+    $active
+}
+
+function Assert-ActiveHere {
+    param([string]$Cms)
+    Assert-CmsOnline $Cms
+    $active = Get-ActiveNode $Cms
     if ($active -ne $env:COMPUTERNAME) {
         Fail ($Cms + ' runs on ' + $active + ', not here: move it with Move-ClusteredMailboxServer -Identity ' + $Cms + ' -TargetMachine ' + $env:COMPUTERNAME + ', or run the change from there')
     }
@@ -152,14 +158,39 @@ function Get-LogPrefix {
     $prefix
 }
 
+# The comment the change writes when it suspends a copy. A Suspended copy
+# with this comment, or with the comment of the reverse change that backs
+# this one out, was suspended by this window; any other was suspended by
+# someone else, maybe because it was failing, and is no ground to move or
+# resume anything.
+$changeSuspendComment = 'runsheet change to topology ' + '428cc29ab76095abbc6668e6db9929e17968116294c0a667be9fe59a468d55da'
+$reverseSuspendComment = 'runsheet change to topology ' + 'de42e91a621204a71e069da5a99f22896d41f0bc3fa7982fae16b67365f09a19'
+
+# Whether a Suspended copy was suspended by this window; prints the comment.
+function Test-SuspendedByChange {
+    param([string]$Group, $Copy)
+    $comment = [string]$Copy.SuspendComment
+    Write-Host ('     suspend comment of ' + $Group + ': ' + $comment)
+    $comment -eq $changeSuspendComment -or $comment -eq $reverseSuspendComment
+}
+
+# True when the copy is Healthy, false when this window suspended it (a
+# rerun, or a back-out); stops on anything else.
 function Assert-CopyHealthy {
     param([string]$Group)
-    $status = [string](Get-StorageGroupCopyStatus -Identity $Group).SummaryCopyStatus
+    $copy = Get-StorageGroupCopyStatus -Identity $Group
+    $status = [string]$copy.SummaryCopyStatus
     Write-Host ('     copy of ' + $Group + ': ' + $status)
-    # Suspended is what an earlier, interrupted run of this change leaves.
-    if ($status -ne 'Healthy' -and $status -ne 'Suspended') {
-        Fail ('the copy of ' + $Group + ' is ' + $status + ', not Healthy: treat replication before the change')
+    if ($status -eq 'Healthy') {
+        return $true
     }
+    if ($status -eq 'Suspended') {
+        if (Test-SuspendedByChange $Group $copy) {
+            return $false
+        }
+        Fail ('the copy of ' + $Group + ' is Suspended (comment: ' + [string]$copy.SuspendComment + '), not by this change: find out why, resume it (Resume-StorageGroupCopy) and let it become Healthy before the window')
+    }
+    Fail ('the copy of ' + $Group + ' is ' + $status + ', not Healthy: treat replication before the change')
 }
 
 # Sizes are read with .NET, which takes paths literally.
@@ -182,62 +213,197 @@ function Get-FilesBytes {
     $total
 }
 
-# A file moved within one drive is renamed; to another drive it is copied,
-# and needs room there.
+# A local path of another node, through its administrative share: E:\x -> \\NODE\E$\x.
+function Get-AdminPath {
+    param([string]$Node, [string]$Path)
+    '\\' + $Node + '\' + $Path.Substring(0, 1) + '$' + $Path.Substring(2)
+}
+
+# A path of a node as this node reads it: local here, through the
+# administrative share elsewhere.
+function Get-NodePath {
+    param([string]$Computer, [string]$Path)
+    if ($Computer -eq $env:COMPUTERNAME) {
+        return $Path
+    }
+    Get-AdminPath $Computer $Path
+}
+
+# The files of a storage group already at a place where the change puts them,
+# on any node: an earlier removal keeps its .edb, logs and checkpoint, and a
+# new copy over them would replay or collide with a foreign log stream. The
+# passive node is read through its administrative share.
+function Get-PlaceTaken {
+    param([string[]]$Nodes, [string]$Prefix, [string]$Log, [string]$System, [string]$Edb)
+    $taken = @()
+    foreach ($node in $Nodes) {
+        if ($Edb.Length -gt 0 -and [System.IO.File]::Exists((Get-NodePath $node $Edb))) {
+            $taken += ($node + ': ' + $Edb)
+        }
+        foreach ($folder in @($Log, $System)) {
+            if ($folder.Length -gt 0 -and [System.IO.Directory]::Exists((Get-NodePath $node $folder))) {
+                foreach ($pattern in @(($Prefix + '*.log'), ($Prefix + '*.jrs'), ($Prefix + '*.chk'))) {
+                    $count = @([System.IO.Directory]::GetFiles((Get-NodePath $node $folder), $pattern)).Count
+                    if ($count -gt 0) {
+                        $taken += ($node + ': ' + $count + ' ' + $pattern + ' file(s) in ' + $folder)
+                    }
+                }
+            }
+        }
+    }
+    [string]::Join('; ', $taken)
+}
+
+# One move to make room for: its source and target (files or folders) and its
+# size. Whether it needs room is decided on each node, by volume.
 function Add-Needed {
     param([hashtable]$Needed, [string]$From, [string]$To, [double]$Bytes)
-    $target = $To.Substring(0, 2).ToUpper()
-    if ($From.Substring(0, 2).ToUpper() -eq $target -or $Bytes -eq 0) {
+    if ($Bytes -eq 0) {
         return
     }
-    if ($Needed.ContainsKey($target)) {
-        $Needed[$target] = $Needed[$target] + $Bytes
+    $key = $From + '|' + $To
+    if ($Needed.ContainsKey($key)) {
+        $Needed[$key] = $Needed[$key] + $Bytes
     } else {
-        $Needed[$target] = $Bytes
+        $Needed[$key] = $Bytes
     }
 }
 
-# Free space on each node's target drives, read through WMI, with a tenth to spare.
+# The volumes of a node, through WMI. Win32_Volume names each volume by where
+# it is mounted, a drive (E:\) or a folder (E:\ExchVols\SG1\), so a path on a
+# volume mounted in a folder finds that volume, not the drive's.
+function Get-Volumes {
+    param([string]$Node)
+    trap {
+        Fail ('cannot read the volumes of ' + $Node + ' through WMI (' + [string]$_ + '): enable the Windows Management Instrumentation (WMI) firewall rules on ' + $Node + ', or check its free space by hand')
+    }
+    @(Get-WmiObject -Class Win32_Volume -ComputerName $Node)
+}
+
+# The volume a path is on: the one whose name is the longest prefix of it.
+function Find-Volume {
+    param($Volumes, [string]$Path, [string]$Node)
+    $found = $null
+    $length = 0
+    $full = $Path.TrimEnd('\') + '\'
+    foreach ($volume in $Volumes) {
+        $name = [string]$volume.Name
+        if ($name.Length -gt $length -and $full.StartsWith($name, [System.StringComparison]::OrdinalIgnoreCase)) {
+            $found = $volume
+            $length = $name.Length
+        }
+    }
+    if ($found -eq $null) {
+        Fail ('no volume of ' + $Node + ' holds ' + $Path + ': add the disk before the window')
+    }
+    $found
+}
+
+# A file moved within one volume is renamed; to another volume it is copied,
+# and needs room there. Free space on each node's target volumes, with a
+# tenth to spare, and the copying time at about a minute per 2 GB.
 function Assert-Room {
     param([hashtable]$Needed, [string[]]$Nodes)
-    foreach ($drive in @($Needed.Keys)) {
-        foreach ($node in $Nodes) {
-            $disk = Get-WmiObject -Class Win32_LogicalDisk -ComputerName $node -Filter ("DeviceID='" + $drive + "'")
-            if ($disk -eq $null) {
-                Fail ('drive ' + $drive + ' does not exist on ' + $node + ': add the disk before the window')
-            }
-            $free = [double]$disk.FreeSpace
-            $want = [double]$Needed[$drive] * 1.1
-            Write-Host ('     ' + $node + ' ' + $drive + ' needs ' + [math]::Round($want / 1073741824, 2) + ' GB, has ' + [math]::Round($free / 1073741824, 2) + ' GB free')
-            if ($free -lt $want) {
-                Fail ('not enough room on ' + $drive + ' of ' + $node + ': free space first, or choose another drive')
+    foreach ($node in $Nodes) {
+        $volumes = Get-Volumes $node
+        $want = @{}
+        $free = @{}
+        foreach ($key in @($Needed.Keys)) {
+            $ends = ([string]$key).Split('|')
+            $source = Find-Volume $volumes $ends[0] $node
+            $target = Find-Volume $volumes $ends[1] $node
+            $name = [string]$target.Name
+            if ([string]$source.Name -ne $name) {
+                if ($want.ContainsKey($name)) {
+                    $want[$name] = $want[$name] + $Needed[$key]
+                } else {
+                    $want[$name] = [double]$Needed[$key]
+                    $free[$name] = [double]$target.FreeSpace
+                }
             }
         }
+        $copied = [double]0
+        foreach ($name in @($want.Keys)) {
+            $copied += $want[$name]
+            $bytes = [double]$want[$name] * 1.1
+            Write-Host ('     ' + $node + ' ' + $name + ' needs ' + [math]::Round($bytes / 1073741824, 2) + ' GB, has ' + [math]::Round($free[$name] / 1073741824, 2) + ' GB free')
+            if ($free[$name] -lt $bytes) {
+                Fail ('not enough room on ' + $name + ' of ' + $node + ': free space first, or choose another volume')
+            }
+        }
+        Write-Host ('     ' + $node + ': ' + [math]::Round($copied / 1073741824, 2) + ' GB to copy, about ' + [math]::Ceiling($copied / 2147483648) + ' minute(s)')
     }
 }
 
 # Room on every node for the files of a move that has not begun; sizes are
 # read here, on the active node.
 function Assert-MoveRoom {
-    param([string]$Group, [string]$OldLog, [string]$NewLog, [string]$OldSystem, [string]$NewSystem, [string]$OldEdb, [string]$NewEdb, [string[]]$Nodes)
+    param([string]$Group, [string]$OldLog, [string]$NewLog, [string]$OldSystem, [string]$NewSystem, [string]$OldEdb, [string]$NewEdb, [string[]]$Nodes, [bool]$Fresh)
     $prefix = Get-LogPrefix $Group
     $needed = @{}
     $edbBytes = Get-FileBytes $OldEdb
     $logBytes = (Get-FilesBytes $OldLog ($prefix + '*.log')) + (Get-FilesBytes $OldLog ($prefix + '*.jrs'))
     $checkpointBytes = Get-FileBytes ([System.IO.Path]::Combine($OldSystem, $prefix + '.chk'))
     Write-Host ('     ' + $Group + ': database file ' + [math]::Round($edbBytes / 1073741824, 2) + ' GB, logs ' + [math]::Round($logBytes / 1073741824, 2) + ' GB')
+    # Only this window may put the group's files at the new place: a file
+    # found there before it began (copy still Healthy) is someone else's.
+    # Once it began, an interrupted move or a back-out leaves files there.
+    $moved = @('', '', '')
+    if ($OldLog -ne $NewLog) {
+        $moved[0] = $NewLog
+    }
+    if ($OldSystem -ne $NewSystem) {
+        $moved[1] = $NewSystem
+    }
+    if ($OldEdb -ne $NewEdb) {
+        $moved[2] = $NewEdb
+    }
+    $taken = ''
+    if ($Fresh) {
+        $taken = Get-PlaceTaken $Nodes $prefix $moved[0] $moved[1] $moved[2]
+    }
+    if ($taken.Length -gt 0) {
+        Fail ('files of a storage group with prefix ' + $prefix + ' are already where ' + $Group + ' moves to (' + $taken + '): move them away before the window; nothing was changed')
+    }
     Add-Needed $needed $OldEdb $NewEdb $edbBytes
     Add-Needed $needed $OldLog $NewLog $logBytes
     Add-Needed $needed $OldSystem $NewSystem $checkpointBytes
     Assert-Room $needed $Nodes
 }
 
+# A storage group or database of the clustered mailbox server, looked up in
+# the full list of its objects. Reading the list must succeed (any error, such
+# as a domain controller out of reach or access denied, stops the step through
+# the trap), so an object missing from the list is proven absent, never a
+# lookup that failed.
+function Find-ServerStorageGroup {
+    param([string]$Cms, [string]$Identity)
+    $found = $null
+    foreach ($item in @(Get-StorageGroup -Server $Cms -ErrorAction Stop)) {
+        if ([string]$item.Identity -eq $Identity) {
+            $found = $item
+        }
+    }
+    $found
+}
+
+function Find-ServerDatabase {
+    param([string]$Cms, [string]$Identity)
+    $found = $null
+    foreach ($item in @(Get-MailboxDatabase -Server $Cms -ErrorAction Stop)) {
+        if ([string]$item.Identity -eq $Identity) {
+            $found = $item
+        }
+    }
+    $found
+}
+
 # Whether a storage group the change removes is still there ('present') or
 # gone ('gone'); stops when it is somewhere else or still holds mailboxes.
 function Get-RemovalState {
-    param([string]$Group, [string]$Database, [string]$Log, [string]$System, [string]$Edb)
-    $storageGroup = Find-Object { Get-StorageGroup -Identity $Group -ErrorAction SilentlyContinue }
-    $mailboxDatabase = Find-Object { Get-MailboxDatabase -Identity $Database -ErrorAction SilentlyContinue }
+    param([string]$Cms, [string]$Group, [string]$Database, [string]$Log, [string]$System, [string]$Edb)
+    $storageGroup = Find-ServerStorageGroup $Cms $Group
+    $mailboxDatabase = Find-ServerDatabase $Cms $Database
     if (-not $storageGroup -and -not $mailboxDatabase) {
         return 'gone'
     }
@@ -252,6 +418,7 @@ function Get-RemovalState {
         if ($mailboxes.Count -gt 0) {
             Fail ($Database + ' holds ' + $mailboxes.Count + ' mailbox(es), ' + [string]$mailboxes[0].Name + ' among them: move them to another database first')
         }
+        Write-Host ('OK   ' + $Database + ' holds 0 mailboxes')
     }
     'present'
 }
@@ -267,27 +434,75 @@ $oldEdb = 'M:\Databases\SG03\Sales.edb'
 $newEdb = 'D:\Databases\SG03\Sales.edb'
 $nodes = @('EXMB03', 'EXMB04')
 
+# What is missing at the new place on one node; empty when every file the
+# change moves is there. "Nothing left at the old place" proves nothing by
+# itself: a folder emptied by hand, or a lost copy, looks the same. Every node
+# holds the database file; the active node also the current log
+# (<prefix>.log) and the checkpoint (<prefix>.chk), which a passive copy may
+# not have.
+function Get-NewPlaceGap {
+    param([string]$Node, [string]$Prefix, [bool]$Active)
+    $gaps = @()
+    if ($oldEdb -ne $newEdb -and -not [System.IO.File]::Exists((Get-NodePath $Node $newEdb))) {
+        $gaps += ('no database file at ' + $newEdb)
+    }
+    if ($Active) {
+        $currentLog = [System.IO.Path]::Combine($newLog, $Prefix + '.log')
+        if ($oldLog -ne $newLog -and -not [System.IO.File]::Exists((Get-NodePath $Node $currentLog))) {
+            $gaps += ('no current log at ' + $currentLog)
+        }
+        $checkpoint = [System.IO.Path]::Combine($newSystem, $Prefix + '.chk')
+        if ($oldSystem -ne $newSystem -and -not [System.IO.File]::Exists((Get-NodePath $Node $checkpoint))) {
+            $gaps += ('no checkpoint at ' + $checkpoint)
+        }
+    }
+    [string]::Join('; ', $gaps)
+}
+
+# What is left at the old place on one node: the database file, logs and
+# checkpoint files of this storage group, for each path the change moves.
+function Get-OldPlaceLeft {
+    param([string]$Node, [string]$Prefix)
+    $left = @()
+    if ($oldEdb -ne $newEdb -and [System.IO.File]::Exists((Get-NodePath $Node $oldEdb))) {
+        $left += $oldEdb
+    }
+    $folder = Get-NodePath $Node $oldLog
+    if ($oldLog -ne $newLog -and [System.IO.Directory]::Exists($folder)) {
+        foreach ($pattern in @(($Prefix + '*.log'), ($Prefix + '*.jrs'))) {
+            $count = @([System.IO.Directory]::GetFiles($folder, $pattern)).Count
+            if ($count -gt 0) {
+                $left += ([string]$count + ' ' + $pattern + ' file(s) in ' + $oldLog)
+            }
+        }
+    }
+    $checkpoint = [System.IO.Path]::Combine($oldSystem, $Prefix + '.chk')
+    if ($oldSystem -ne $newSystem -and [System.IO.File]::Exists((Get-NodePath $Node $checkpoint))) {
+        $left += $checkpoint
+    }
+    [string]::Join('; ', $left)
+}
+
 Assert-ActiveHere $cms
 if ((Get-MoveState $group $database $oldLog $newLog $oldSystem $newSystem $oldEdb $newEdb) -ne 'new') {
-    Fail ('the configuration does not hold the new paths: finish step ' + '040' + ' first')
+    Fail ('the configuration does not hold the new paths: finish step ' + '040' + ' first' + '. If step ' + '040' + ' reported done, this node may read a domain controller Active Directory has not updated yet: wait a few minutes and run this step again')
 }
 $mounted = (Get-MailboxDatabase -Identity $database -Status).Mounted
-$status = [string](Get-StorageGroupCopyStatus -Identity $group).SummaryCopyStatus
+$copy = Get-StorageGroupCopyStatus -Identity $group
+$status = [string]$copy.SummaryCopyStatus
 if ($mounted -and $status -eq 'Healthy') {
     Skip ($database + ' is mounted at its new path and its copy is Healthy.')
+}
+# Resume only a copy this change suspended: one suspended by someone else
+# (after the change, or for a failing copy) stays as it is.
+if ($status -eq 'Suspended' -and -not (Test-SuspendedByChange $group $copy)) {
+    Fail ('the copy of ' + $group + ' is Suspended (comment: ' + [string]$copy.SuspendComment + '), not by this change: nothing was changed; ask whoever suspended it')
 }
 
 # Waits for: the files on both nodes (steps 050 and 060). The
 # passive node is read through its administrative share. A database mounted
 # without its file, or replication resumed into empty folders, would cost the
 # window a reseed or the mailboxes.
-function Get-NodePath {
-    param([string]$Computer, [string]$Path)
-    if ($Computer -eq $env:COMPUTERNAME) {
-        return $Path
-    }
-    '\\' + $Computer + '\' + $Path.Substring(0, 1) + '$' + $Path.Substring(2)
-}
 $prefix = Get-LogPrefix $group
 $waitFor = '050 and 060'
 foreach ($node in $nodes) {
@@ -295,21 +510,14 @@ foreach ($node in $nodes) {
     if (-not [System.IO.Directory]::Exists($folder)) {
         Fail ('cannot see ' + $folder + ' on ' + $node + ': finish steps ' + $waitFor + ', and check that the administrative share is reachable from here')
     }
-    if ($oldEdb -ne $newEdb) {
-        if (-not [System.IO.File]::Exists((Get-NodePath $node $newEdb))) {
-            Fail ('the database file is not at ' + $newEdb + ' on ' + $node + ': finish steps ' + $waitFor + ' first')
-        }
-        if ([System.IO.File]::Exists((Get-NodePath $node $oldEdb))) {
-            Fail ('a database file is still at ' + $oldEdb + ' on ' + $node + ': finish steps ' + $waitFor + ' first')
-        }
+    $left = Get-OldPlaceLeft $node $prefix
+    if ($left.Length -gt 0) {
+        Fail ('files of ' + $group + ' are still at the old place on ' + $node + ' (' + $left + '): finish steps ' + $waitFor + ' first')
     }
-    if ($oldLog -ne $newLog) {
-        if ([System.IO.Directory]::Exists((Get-NodePath $node $oldLog)) -and @([System.IO.Directory]::GetFiles((Get-NodePath $node $oldLog), ($prefix + '*.log'))).Count -gt 0) {
-            Fail ('logs of ' + $group + ' are still in ' + $oldLog + ' on ' + $node + ': finish steps ' + $waitFor + ' first')
-        }
-    }
-    if ($oldSystem -ne $newSystem -and [System.IO.File]::Exists((Get-NodePath $node ([System.IO.Path]::Combine($oldSystem, $prefix + '.chk'))))) {
-        Fail ('the checkpoint of ' + $group + ' is still in ' + $oldSystem + ' on ' + $node + ': finish steps ' + $waitFor + ' first')
+    # This step runs on the active node (checked above).
+    $gap = Get-NewPlaceGap $node $prefix ($node -eq $env:COMPUTERNAME)
+    if ($gap.Length -gt 0) {
+        Fail ('the files of ' + $group + ' are not all at the new place on ' + $node + ' (' + $gap + '): nothing was mounted. Find them before going on; never mount without them')
     }
     Write-Host ('OK   files of ' + $group + ' are in the new folders on ' + $node)
 }
@@ -337,6 +545,6 @@ for ($attempt = 1; $attempt -le 60; $attempt++) {
 }
 $copy | Format-List -Property @('Name', 'SummaryCopyStatus', 'CopyQueueLength', 'ReplayQueueLength') | Out-Host
 if ([string]$copy.SummaryCopyStatus -ne 'Healthy') {
-    Fail ('the copy of ' + $group + ' is ' + $copy.SummaryCopyStatus + ' after five minutes: read the runbook for this step before a reseed')
+    Fail ('the copy of ' + $group + ' is ' + $copy.SummaryCopyStatus + ' after five minutes: read the runbook for this step. Once the cause is understood, a reseed copies the whole database to ' + 'EXMB04' + ' over the network; in an elevated Exchange Management Shell there run ' + 'Suspend-StorageGroupCopy -Identity ''EXCMS2\SG03 Sales'' -Confirm:$false; Update-StorageGroupCopy -Identity ''EXCMS2\SG03 Sales'' -DeleteExistingFiles')
 }
 Stop-Step 0 ($stepLabel + ': done. ' + $database + ' is mounted at its new path and its copy is Healthy.')
