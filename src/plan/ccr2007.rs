@@ -203,7 +203,7 @@ pub const STEPS: &[StepDef] = &[
         on_failure: "A network that is not found means a node has no address on that subnet: check the adapters. The cluster provider needs an elevated shell on a node.",
         after: &["add-node"],
         unconfirmed: Some(
-            "the script talks to the cluster's WMI provider (`root\\MSCluster`, class `MSCluster_Network`) with packet privacy, sets `Role` and saves it with `.psbase.Put()`, and renames with the `Rename` method; that Windows PowerShell 1.0 does this is known only from community scripts. On a node of the dry run, run this step and check in Failover Cluster Manager that the names and the heartbeat's use changed",
+            "the script talks to the cluster's WMI provider (`root\\MSCluster`, class `MSCluster_Network`) with packet privacy, sets `Role` and saves it with `.psbase.Put()`, and renames with the `Rename` method; that Windows PowerShell 1.0 does all of this is unconfirmed. On a node of the dry run, run this step and check in Failover Cluster Manager that the names and the heartbeat's use changed",
         ),
     },
     StepDef {
