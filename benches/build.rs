@@ -6,6 +6,9 @@
 //! divan rather than criterion: one small dependency, fast to compile, and
 //! arguments (the estate size) without boilerplate.
 
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use runsheet::artifact::Sink;
 use runsheet::check::{self, Checked};
 use runsheet::cli::SourceFile;
@@ -45,14 +48,32 @@ fn checked(source: &SourceFile) -> Checked {
 /// Counts what it is handed and drops it: rendering without holding the tree.
 #[derive(Default)]
 struct Discard {
-    files: usize,
-    bytes: usize,
+    files: AtomicUsize,
+    bytes: AtomicUsize,
 }
 
 impl Sink for Discard {
-    fn put(&mut self, _: String, bytes: Vec<u8>) {
-        self.files += 1;
-        self.bytes += bytes.len();
+    fn put(&self, _: String, bytes: Vec<u8>) {
+        self.files.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes.len(), Ordering::Relaxed);
+    }
+
+    fn create<'s>(&'s self, _: &str) -> Box<dyn Write + Send + 's> {
+        self.files.fetch_add(1, Ordering::Relaxed);
+        Box::new(Counted(&self.bytes))
+    }
+}
+
+struct Counted<'s>(&'s AtomicUsize);
+
+impl Write for Counted<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.fetch_add(buf.len(), Ordering::Relaxed);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -79,17 +100,10 @@ fn render(bencher: divan::Bencher, clusters: usize) {
     let registry = Registry::new(None).expect("embedded templates compile");
     let provenance = Provenance::new(source.sha256.clone());
     bencher.bench(|| {
-        let mut sink = Discard::default();
-        runsheet::render::render_into(
-            validated,
-            &plan,
-            &provenance,
-            &registry,
-            Vec::new(),
-            &mut sink,
-        )
-        .expect("renders");
-        (sink.files, sink.bytes)
+        let sink = Discard::default();
+        runsheet::render::render_into(validated, &plan, &provenance, &registry, Vec::new(), &sink)
+            .expect("renders");
+        (sink.files.into_inner(), sink.bytes.into_inner())
     });
 }
 

@@ -35,9 +35,12 @@ pub fn generate(
     checked: &Checked,
     registry: &Registry,
 ) -> Result<Generated, TemplateError> {
-    let mut artifacts = ArtifactSet::default();
-    let plan = generate_into(source, checked, registry, &mut artifacts)?.plan;
-    Ok(Generated { plan, artifacts })
+    let artifacts = artifact::InMemory::default();
+    let plan = generate_into(source, checked, registry, &artifacts)?.plan;
+    Ok(Generated {
+        plan,
+        artifacts: artifacts.into_set(),
+    })
 }
 
 /// What [`generate_into`] handed on.
@@ -54,7 +57,7 @@ pub fn generate_into(
     source: &SourceFile,
     checked: &Checked,
     registry: &Registry,
-    sink: &mut dyn artifact::Sink,
+    sink: &dyn artifact::Sink,
 ) -> Result<Streamed, TemplateError> {
     generate_part_into(source, checked, registry, None, sink)
 }
@@ -67,7 +70,7 @@ pub fn generate_part_into(
     checked: &Checked,
     registry: &Registry,
     part: Option<&model::Topology>,
-    sink: &mut dyn artifact::Sink,
+    sink: &dyn artifact::Sink,
 ) -> Result<Streamed, TemplateError> {
     let Some(validated) = checked.validated() else {
         return Ok(Streamed {

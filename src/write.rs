@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use crate::artifact::{ArtifactSet, PLAN_FILE, PLAN_FORMAT, Sink};
 
@@ -59,13 +60,14 @@ pub fn write_tree(target: &Path, artifacts: &ArtifactSet, force: bool) -> Result
 }
 
 /// Builds the directory `target` from the files `produce` hands to its sink,
-/// each written into the staging directory as soon as it comes, so no more
-/// than one file is held in memory here; the staging directory replaces an
-/// earlier output only when `produce` succeeded and every file was written.
+/// each written into the staging directory as soon as it comes (from any
+/// thread), so no file is held whole in memory here; the staging directory
+/// replaces an earlier output only when `produce` succeeded and every file
+/// was written.
 pub fn write_tree_with<T, E: From<WriteError>>(
     target: &Path,
     force: bool,
-    produce: impl FnOnce(&mut dyn Sink) -> Result<T, E>,
+    produce: impl FnOnce(&dyn Sink) -> Result<T, E>,
 ) -> Result<T, E> {
     let exists = match fs::symlink_metadata(target) {
         Ok(metadata) if metadata.is_dir() => true,
@@ -107,12 +109,16 @@ pub fn write_tree_with<T, E: From<WriteError>>(
         .unwrap_or_else(|| "out".into());
     let staging = parent.join(format!(".{name}.runsheet-new-{}", std::process::id()));
     let _ = fs::remove_dir_all(&staging);
-    let mut sink = StagingSink::new(&staging);
+    let sink = StagingSink::new(&staging);
     let produced = match fs::create_dir_all(&staging).map_err(io_error(&staging)) {
-        Ok(()) => produce(&mut sink),
+        Ok(()) => produce(&sink),
         Err(error) => Err(error.into()),
     };
-    let produced = match (produced, sink.error) {
+    let first_error = sink
+        .error
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    let produced = match (produced, first_error) {
         (Ok(value), None) => value,
         (Err(error), _) => {
             let _ = fs::remove_dir_all(&staging);
@@ -170,40 +176,111 @@ fn replace(
 /// directory once; keeps the first error and writes nothing after it.
 struct StagingSink {
     root: PathBuf,
-    directories: HashSet<PathBuf>,
-    error: Option<WriteError>,
+    directories: Mutex<HashSet<PathBuf>>,
+    error: Mutex<Option<WriteError>>,
 }
 
 impl StagingSink {
     fn new(root: &Path) -> StagingSink {
         StagingSink {
             root: root.to_owned(),
-            directories: HashSet::new(),
-            error: None,
+            directories: Mutex::new(HashSet::new()),
+            error: Mutex::new(None),
         }
     }
 
-    fn write(&mut self, relative: &str, bytes: &[u8]) -> Result<(), WriteError> {
+    fn failed(&self) -> bool {
+        self.error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
+
+    fn keep(&self, error: WriteError) {
+        self.error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert(error);
+    }
+
+    /// The file's path, its directory created if this is its first file.
+    fn prepare(&self, relative: &str) -> Result<PathBuf, WriteError> {
         let path = relative
             .split('/')
             .fold(self.root.clone(), |path, part| path.join(part));
-        if let Some(dir) = path.parent()
-            && !self.directories.contains(dir)
-        {
-            fs::create_dir_all(dir).map_err(io_error(dir))?;
-            self.directories.insert(dir.to_owned());
+        if let Some(dir) = path.parent() {
+            let known = self
+                .directories
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .contains(dir);
+            if !known {
+                // Two threads may both create it: create_dir_all allows that.
+                fs::create_dir_all(dir).map_err(io_error(dir))?;
+                self.directories
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(dir.to_owned());
+            }
         }
+        Ok(path)
+    }
+
+    fn write(&self, relative: &str, bytes: &[u8]) -> Result<(), WriteError> {
+        let path = self.prepare(relative)?;
         fs::write(&path, bytes).map_err(io_error(&path))
     }
 }
 
 impl Sink for StagingSink {
-    fn put(&mut self, path: String, bytes: Vec<u8>) {
-        if self.error.is_none()
+    fn put(&self, path: String, bytes: Vec<u8>) {
+        if !self.failed()
             && let Err(error) = self.write(&path, &bytes)
         {
-            self.error = Some(error);
+            self.keep(error);
         }
+    }
+
+    fn create<'s>(&'s self, relative: &str) -> Box<dyn io::Write + Send + 's> {
+        let file = match self.prepare(relative) {
+            Ok(path) => match fs::File::create(&path) {
+                Ok(file) => Some((path, file)),
+                Err(source) => {
+                    self.keep(WriteError::Io { path, source });
+                    None
+                }
+            },
+            Err(error) => {
+                self.keep(error);
+                None
+            }
+        };
+        Box::new(StagingFile { sink: self, file })
+    }
+}
+
+/// A file of the staging directory written in pieces. A write that fails
+/// is kept by the sink, which fails the build; the writer then takes the
+/// rest without writing it, so rendering goes on to report template errors.
+struct StagingFile<'s> {
+    sink: &'s StagingSink,
+    file: Option<(PathBuf, fs::File)>,
+}
+
+impl io::Write for StagingFile<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some((path, file)) = &mut self.file
+            && let Err(source) = file.write_all(buf)
+        {
+            let path = std::mem::take(path);
+            self.file = None;
+            self.sink.keep(WriteError::Io { path, source });
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

@@ -13,8 +13,8 @@ use handlebars::Context;
 use super::context::{self, Lookup, Provenance, parent_folder};
 use super::escape::ps_literal;
 use super::registry::{Registry, TemplateError};
-use super::{RunbookBuilder, html, put_scripts};
-use crate::artifact::{ArtifactSet, Manifest};
+use super::{RunbookFrame, render_plan};
+use crate::artifact::{ArtifactSet, InMemory, Manifest};
 use crate::change::{Change, ChangeKind, ChangePlan, ChangeSet, Paths};
 use crate::model::Topology;
 use crate::plan::{Kind, Plan};
@@ -30,46 +30,44 @@ pub fn render_change(
     let plan = &change_plan.plan;
     let scoped = added_only(new, set);
     let lookup = Lookup::new(&scoped, plan);
-    let mut artifacts = ArtifactSet::default();
     let summary = summary_rows(set);
     let head = registry.render(
         "runbook/change.md.hbs",
         &head_context(new, set, plan, provenance, &summary),
     );
-    let tail = registry.render(
+    let closing = registry.render(
         "runbook/change-backout.md.hbs",
         &backout_context(new, set, plan)?,
     )?;
-    let mut runbook = RunbookBuilder::with_head(plan, registry, head, tail);
-    {
-        let mut manifest = Manifest::new(&mut artifacts);
-        for (step, change) in plan.steps.iter().zip(&change_plan.change_of) {
-            let mut value = context::step_context(&lookup, step, provenance);
-            let data = match (step.def_id, change) {
-                ("change-precheck", _) => step.cluster.map_or(Value::Null, |cluster| {
-                    cluster_changes(new, set, plan, cluster)
-                }),
-                (_, Some(index)) => set
-                    .changes
-                    .get(*index)
-                    .map_or(Value::Null, |change| change_value(new, plan, change)),
-                _ => Value::Null,
-            };
-            if let Value::Object(map) = &mut value {
-                map.insert("change".into(), data);
-            }
-            let step_context = Context::from(value);
-            put_scripts(&mut manifest, registry, step, &step_context)?;
-            runbook.add_step(step, &step_context);
+    let artifacts = InMemory::default();
+    let manifest = Manifest::new(&artifacts);
+    let frame = RunbookFrame {
+        topology: new,
+        provenance,
+        head,
+        closing: Ok(closing),
+        cover: json!({ "summary": set.summary() }),
+    };
+    render_plan(plan, registry, &manifest, frame, |index, step| {
+        let mut value = context::step_context(&lookup, step, provenance);
+        let change = change_plan.change_of.get(index).copied().flatten();
+        let data = match (step.def_id, change) {
+            ("change-precheck", _) => step.cluster.map_or(Value::Null, |cluster| {
+                cluster_changes(new, set, plan, cluster)
+            }),
+            (_, Some(index)) => set
+                .changes
+                .get(index)
+                .map_or(Value::Null, |change| change_value(new, plan, change)),
+            _ => Value::Null,
+        };
+        if let Value::Object(map) = &mut value {
+            map.insert("change".into(), data);
         }
-    }
-    let parts = runbook.finish()?;
-    artifacts.insert("runbook.md", parts.markdown().into_bytes());
-    let cover = json!({ "summary": set.summary() });
-    let page = html::page(new, plan, provenance, registry, &parts, cover)?;
-    artifacts.insert("runbook.html", page.into_bytes());
-    artifacts.add_plan_with(&new.name, plan, provenance, Some(set.to_json()));
-    Ok(artifacts)
+        Context::from(value)
+    })?;
+    manifest.finish(&new.name, plan, provenance, Some(set.to_json()));
+    Ok(artifacts.into_set())
 }
 
 /// NEW with each cluster's storage groups narrowed to those the change adds:

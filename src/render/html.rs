@@ -10,12 +10,12 @@
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
 use serde_json::{Value, json};
 
-use super::RunbookParts;
+use super::Notice;
 use super::context::{self, Provenance};
 use super::escape;
 use super::registry::{Registry, TemplateError};
 use crate::model::Topology;
-use crate::plan::Plan;
+use crate::plan::{Kind, Plan, Step};
 
 /// Where the page template wants the body; the body is generated, never templated.
 pub const BODY_MARKER: &str = "<!-- runsheet:body -->";
@@ -114,50 +114,51 @@ fn html_text(text: &str) -> String {
     escape::html(text).unwrap_or_default()
 }
 
-/// The whole page; `change` is the change summary for a change runbook's
-/// cover, null for a build.
-pub fn page(
+/// The page around the runbook's body, split where the body goes: the
+/// cover and the contents before it, the end of the page after. `cover` is
+/// the change summary for a change runbook's cover, null for a build.
+pub fn page_frame(
     topology: &Topology,
     plan: &Plan,
     provenance: &Provenance,
     registry: &Registry,
-    parts: &RunbookParts,
-    change: Value,
-) -> Result<String, TemplateError> {
-    let phases: Vec<Value> = parts
-        .phases
-        .iter()
-        .map(|phase| {
-            let mut entries: Vec<Value> = Vec::new();
-            for step in &phase.steps {
-                for (index, notice) in step.notices.iter().enumerate() {
-                    entries.push(json!({
-                        "anchor": notice_anchor(&step.number, index),
-                        "heading": notice.heading,
-                        "notice": true,
-                    }));
-                }
+    notices: &[(String, Notice)],
+    cover: Value,
+) -> Result<(String, String), TemplateError> {
+    let mut phases: Vec<Value> = Vec::new();
+    for steps in plan.steps.chunk_by(|a, b| a.phase == b.phase) {
+        let mut entries: Vec<Value> = Vec::new();
+        for step in steps {
+            let number = step.label();
+            let before = notices.iter().filter(|(id, _)| *id == step.id);
+            for (index, (_, notice)) in before.enumerate() {
                 entries.push(json!({
-                    "anchor": format!("step-{}", escape_id(&step.number)),
-                    "heading": step.heading,
-                    "notice": false,
+                    "anchor": notice_anchor(&number, index),
+                    "heading": notice.heading,
+                    "notice": true,
                 }));
             }
-            let first = phase.steps.first().map_or("", |s| s.number.as_str());
-            let last = phase.steps.last().map_or("", |s| s.number.as_str());
-            let steps = if first == last {
-                format!("step {first}")
-            } else {
-                format!("steps {first} to {last}")
-            };
-            json!({
-                "number": phase.number.to_string(),
-                "title": phase.title,
-                "entries": entries,
-                "header": format!("Phase {}: {}, {steps}", phase.number, phase.title),
-            })
-        })
-        .collect();
+            entries.push(json!({
+                "anchor": format!("step-{}", escape_id(&number)),
+                "heading": context::step_heading(step),
+                "notice": false,
+            }));
+        }
+        let (Some(first), Some(last)) = (steps.first(), steps.last()) else {
+            continue;
+        };
+        let range = if steps.len() == 1 {
+            format!("step {}", first.label())
+        } else {
+            format!("steps {} to {}", first.label(), last.label())
+        };
+        phases.push(json!({
+            "number": first.phase.to_string(),
+            "title": first.phase_title,
+            "entries": entries,
+            "header": format!("Phase {}: {}, {range}", first.phase, first.phase_title),
+        }));
+    }
     let clusters: Vec<Value> = topology
         .clusters
         .iter()
@@ -168,7 +169,7 @@ pub fn page(
         "version": provenance.version,
         "topology_sha256": provenance.topology_sha256,
         "from_topology_sha256": provenance.from_topology_sha256,
-        "change": change,
+        "change": cover,
         "estate": {
             "name": topology.name,
             "fqdn": topology.domain.fqdn,
@@ -182,61 +183,78 @@ pub fn page(
         "footer": format!("Runbook {}", topology.name),
     });
     let page = registry.render("runbook/page.html.hbs", &context)?;
-    let Some((before, after)) = page.split_once(BODY_MARKER) else {
-        return Err(TemplateError::Render {
+    match page.split_once(BODY_MARKER) {
+        Some((before, after)) => Ok((before.to_owned(), after.to_owned())),
+        None => Err(TemplateError::Render {
             name: "runbook/page.html.hbs".into(),
             message: format!(
                 "the page template must contain {BODY_MARKER} once, where the runbook goes"
             ),
-        });
-    };
+        }),
+    }
+}
 
-    let mut body = String::with_capacity(page.len() + parts.markdown_len() * 2);
-    body.push_str(before);
-    body.push_str("<section class=\"estate\">\n");
-    // The cover already carries the title block: the page starts at the
-    // runbook's first section.
-    let head = super::tidy_markdown(&parts.head);
+/// Closes a section the body opened.
+pub const SECTION_END: &str = "</section>\n";
+
+/// The runbook's head, from its first section: the cover already carries
+/// the title block.
+pub fn estate_section(head: &str) -> String {
+    let head = super::tidy_markdown(head);
     let sections = head
         .find("\n## ")
         .map_or(head.as_str(), |start| &head[start + 1..]);
-    body.push_str(&markdown_to_html(sections));
-    body.push_str("</section>\n");
-    for phase in &parts.phases {
-        body.push_str(&format!(
-            "<section class=\"phase\" id=\"phase-{}\">\n",
-            phase.number
-        ));
-        body.push_str(&markdown_to_html(&phase.heading));
-        for step in &phase.steps {
-            for (index, notice) in step.notices.iter().enumerate() {
-                let class = if notice.gate { "gate" } else { "no-return" };
-                body.push_str(&format!(
-                    "<section class=\"{class}\" id=\"{}\">\n",
-                    notice_anchor(&step.number, index)
-                ));
-                body.push_str(&markdown_to_html(&notice.markdown));
-                body.push_str("</section>\n");
-            }
-            let class = if step.manual { "step manual" } else { "step" };
-            body.push_str(&format!(
-                "<section class=\"{class}\" id=\"step-{}\">\n",
-                escape_id(&step.number)
-            ));
-            body.push_str(&markdown_to_html(&without_done_box(&step.markdown)));
-            body.push_str(&registry.render(
-                "runbook/signoff.html.hbs",
-                &json!({ "number": step.number }),
-            )?);
-            body.push_str("</section>\n");
-        }
-        body.push_str("</section>\n");
-    }
-    body.push_str("<section class=\"handover\" id=\"handover\">\n");
-    body.push_str(&markdown_to_html(&parts.handover));
-    body.push_str("</section>\n");
-    body.push_str(after);
-    Ok(body)
+    format!(
+        "<section class=\"estate\">\n{}</section>\n",
+        markdown_to_html(sections)
+    )
+}
+
+/// Opens a phase's section, with its heading; [`SECTION_END`] closes it.
+pub fn phase_start(number: u8, heading: &str) -> String {
+    format!(
+        "<section class=\"phase\" id=\"phase-{number}\">\n{}",
+        markdown_to_html(heading)
+    )
+}
+
+/// A go/no-go gate or the point of no return, before `step`; `index` counts
+/// the notices before the same step.
+pub fn notice_section(step: &Step, index: usize, notice: &Notice) -> String {
+    let class = if notice.gate { "gate" } else { "no-return" };
+    format!(
+        "<section class=\"{class}\" id=\"{}\">\n{}</section>\n",
+        notice_anchor(&step.label(), index),
+        markdown_to_html(&notice.markdown)
+    )
+}
+
+/// A step's section: its Markdown entry, then the sign-off box.
+pub fn step_section(
+    registry: &Registry,
+    step: &Step,
+    markdown: &str,
+) -> Result<String, TemplateError> {
+    let number = step.label();
+    let class = if step.kind == Kind::Manual {
+        "step manual"
+    } else {
+        "step"
+    };
+    let signoff = registry.render("runbook/signoff.html.hbs", &json!({ "number": number }))?;
+    Ok(format!(
+        "<section class=\"{class}\" id=\"step-{}\">\n{}{signoff}</section>\n",
+        escape_id(&number),
+        markdown_to_html(&without_done_box(markdown))
+    ))
+}
+
+/// The last section: handover, or a change's back-out.
+pub fn closing_section(markdown: &str) -> String {
+    format!(
+        "<section class=\"handover\" id=\"handover\">\n{}</section>\n",
+        markdown_to_html(markdown)
+    )
 }
 
 /// The Markdown runbook's "Step NNN done" box; on paper the sign-off table

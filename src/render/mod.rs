@@ -1,7 +1,7 @@
 //! Plan → artifacts: per-host scripts, the Markdown runbook and `plan.json`.
 //!
 //! Pure: templates come from the [`registry::Registry`] built once per run,
-//! files go into an [`ArtifactSet`] in memory. Line endings, byte-order mark
+//! files go to a [`Sink`] as they are rendered, on every core. Line endings, byte-order mark
 //! and the ASCII rule of `.cmd` files are applied here, once, for every script.
 
 pub mod change;
@@ -10,11 +10,15 @@ pub mod escape;
 pub mod html;
 pub mod registry;
 
+use std::io::Write;
+
 use handlebars::Context;
+use rayon::prelude::*;
 use serde_json::Value;
 
-use crate::artifact::{ArtifactSet, Manifest, Sink};
+use crate::artifact::{ArtifactSet, InMemory, Manifest, ManifestFile, Sink};
 use crate::check::Validated;
+use crate::model::Topology;
 use crate::plan::{Kind, Plan, Step, window};
 use context::{Lookup, Provenance};
 use registry::{Registry, TemplateError};
@@ -27,53 +31,98 @@ pub fn render(
     registry: &Registry,
     warnings: Vec<Value>,
 ) -> Result<ArtifactSet, TemplateError> {
-    let mut artifacts = ArtifactSet::default();
-    render_into(
-        validated,
-        plan,
-        provenance,
-        registry,
-        warnings,
-        &mut artifacts,
-    )?;
-    Ok(artifacts)
+    let artifacts = InMemory::default();
+    render_into(validated, plan, provenance, registry, warnings, &artifacts)?;
+    Ok(artifacts.into_set())
 }
 
 /// Everything `build` writes, handed to `sink` file by file as each is
-/// rendered: a step's context is built once, shared by its script and its
-/// runbook entry, and dropped before the next step's. Returns the number of
-/// files. A template error stops rendering; the first one in the order the
-/// files are listed wins (scripts, then the runbook).
+/// rendered (see [`render_plan`]). Returns the number of files.
 pub fn render_into(
     validated: Validated<'_>,
     plan: &Plan,
     provenance: &Provenance,
     registry: &Registry,
     warnings: Vec<Value>,
-    sink: &mut dyn Sink,
+    sink: &dyn Sink,
 ) -> Result<usize, TemplateError> {
     let topology = validated.topology;
     let lookup = Lookup::new(topology, plan);
-    let mut manifest = Manifest::new(sink);
-    let mut runbook = RunbookBuilder::new(validated, plan, provenance, registry, warnings);
-    for step in &plan.steps {
-        let step_context = Context::from(context::step_context(&lookup, step, provenance));
-        put_scripts(&mut manifest, registry, step, &step_context)?;
-        runbook.add_step(step, &step_context);
+    let head_context = context::runbook_context(topology, plan, provenance, warnings);
+    let head = registry.render("runbook/runbook.md.hbs", &head_context);
+    let closing = registry.render("runbook/handover.md.hbs", &head_context);
+    drop(head_context);
+    let manifest = Manifest::new(sink);
+    let frame = RunbookFrame {
+        topology,
+        provenance,
+        head,
+        closing,
+        cover: Value::Null,
+    };
+    render_plan(plan, registry, &manifest, frame, |_, step| {
+        Context::from(context::step_context(&lookup, step, provenance))
+    })?;
+    Ok(manifest.finish(&topology.name, plan, provenance, None))
+}
+
+/// What a runbook holds besides its steps.
+pub(crate) struct RunbookFrame<'a> {
+    pub topology: &'a Topology,
+    pub provenance: &'a Provenance,
+    /// Title, estate tables, warnings, checklist, how to run a step.
+    pub head: Result<String, TemplateError>,
+    /// The last section: final checks and handover, or a change's back-out.
+    pub closing: Result<String, TemplateError>,
+    /// The change summary on a change runbook's cover; null for a build.
+    pub cover: Value,
+}
+
+/// Steps rendered at once, on every core; a batch's output is handed on in
+/// plan order before the next batch starts, so memory holds one batch.
+const STEPS_PER_BATCH: usize = 256;
+
+/// Renders every step of `plan`: its scripts go to `manifest` as soon as
+/// they are rendered, its runbook entry into `runbook.md` and `runbook.html`,
+/// which are written piece by piece and never held whole. `step_context`
+/// gives a step (by its index in the plan) its template context, built
+/// once, shared by its script and its runbook entry, and dropped with it.
+///
+/// Steps are rendered in parallel batches; what each hands on keeps plan
+/// order. A template error stops rendering; the first one in the order the
+/// files are listed wins (scripts, then the runbook's Markdown, then its
+/// page).
+pub(crate) fn render_plan(
+    plan: &Plan,
+    registry: &Registry,
+    manifest: &Manifest<'_>,
+    frame: RunbookFrame<'_>,
+    step_context: impl Fn(usize, &Step) -> Context + Sync,
+) -> Result<(), TemplateError> {
+    let mut runbook = RunbookWriter::open(plan, registry, manifest, frame);
+    for (batch, steps) in plan.steps.chunks(STEPS_PER_BATCH).enumerate() {
+        let first = batch * STEPS_PER_BATCH;
+        let rendered: Vec<_> = steps
+            .par_iter()
+            .enumerate()
+            .map(|(offset, step)| {
+                let step_context = step_context(first + offset, step);
+                put_scripts(manifest, registry, step, &step_context)?;
+                Ok(step_pieces(registry, step, &step_context))
+            })
+            .collect();
+        for (step, pieces) in steps.iter().zip(rendered) {
+            runbook.add_step(step, pieces?);
+        }
     }
-    let parts = runbook.finish()?;
-    manifest.put("runbook.md", parts.markdown().into_bytes());
-    let page = html::page(topology, plan, provenance, registry, &parts, Value::Null)?;
-    drop(parts);
-    manifest.put("runbook.html", page.into_bytes());
-    Ok(manifest.finish(&topology.name, plan, provenance))
+    runbook.finish()
 }
 
 /// A step's files: its script, with CRLF line endings and a BOM for
 /// PowerShell, and for a PowerShell step the `.cmd` launcher beside it; none
 /// for a manual step.
-pub(crate) fn put_scripts(
-    manifest: &mut Manifest<'_>,
+fn put_scripts(
+    manifest: &Manifest<'_>,
     registry: &Registry,
     step: &Step,
     step_context: &Context,
@@ -98,108 +147,27 @@ pub(crate) fn put_scripts(
     Ok(())
 }
 
-/// Collects the runbook's pieces step by step. A template error is kept
-/// rather than returned at once, so that script errors, which come first in
-/// the output, are reported first, as when every script was rendered before
-/// the runbook.
-pub(crate) struct RunbookBuilder<'r> {
-    registry: &'r Registry,
-    parts: Result<RunbookParts, TemplateError>,
-    /// Gates and the point of no return not yet placed, by step id.
-    notices: Vec<(String, Notice)>,
+/// A step's runbook entry: Markdown, and the HTML section made of it.
+struct StepPieces {
+    markdown: Result<String, TemplateError>,
+    html: Result<String, TemplateError>,
 }
 
-impl<'r> RunbookBuilder<'r> {
-    fn new(
-        validated: Validated<'_>,
-        plan: &Plan,
-        provenance: &Provenance,
-        registry: &'r Registry,
-        warnings: Vec<Value>,
-    ) -> RunbookBuilder<'r> {
-        let head_context = context::runbook_context(validated.topology, plan, provenance, warnings);
-        let parts = registry
-            .render("runbook/runbook.md.hbs", &head_context)
-            .and_then(|head| {
-                Ok(RunbookParts {
-                    head,
-                    phases: Vec::new(),
-                    handover: registry.render("runbook/handover.md.hbs", &head_context)?,
-                })
-            });
-        RunbookBuilder::with_parts(plan, registry, parts)
-    }
-
-    /// A runbook around a head and a closing section rendered by the caller
-    /// (`change`: its back-out section).
-    pub(crate) fn with_head(
-        plan: &Plan,
-        registry: &'r Registry,
-        head: Result<String, TemplateError>,
-        closing: String,
-    ) -> RunbookBuilder<'r> {
-        let parts = head.map(|head| RunbookParts {
-            head,
-            phases: Vec::new(),
-            handover: closing,
-        });
-        RunbookBuilder::with_parts(plan, registry, parts)
-    }
-
-    fn with_parts(
-        plan: &Plan,
-        registry: &'r Registry,
-        parts: Result<RunbookParts, TemplateError>,
-    ) -> RunbookBuilder<'r> {
-        let (parts, notices) = match notices(plan, registry) {
-            Ok(notices) => (parts, notices),
-            Err(error) => (Err(error), Vec::new()),
-        };
-        RunbookBuilder {
-            registry,
-            parts,
-            notices,
-        }
-    }
-
-    pub(crate) fn add_step(&mut self, step: &Step, step_context: &Context) {
-        let Ok(parts) = &mut self.parts else {
-            return;
-        };
-        let notices = take_notices(&mut self.notices, &step.id);
-        if let Err(error) = add_step_part(parts, self.registry, step, step_context, notices) {
-            self.parts = Err(error);
-        }
-    }
-
-    pub(crate) fn finish(self) -> Result<RunbookParts, TemplateError> {
-        self.parts
-    }
+fn step_pieces(registry: &Registry, step: &Step, step_context: &Context) -> StepPieces {
+    let markdown = step_markdown(registry, step, step_context);
+    let html = match &markdown {
+        Ok(markdown) => html::step_section(registry, step, markdown),
+        // Not rendered: the Markdown's error is reported first.
+        Err(_) => Ok(String::new()),
+    };
+    StepPieces { markdown, html }
 }
 
-/// Renders one step's runbook entry, under a new phase heading when the
-/// phase changes.
-fn add_step_part(
-    parts: &mut RunbookParts,
+fn step_markdown(
     registry: &Registry,
     step: &Step,
     step_context: &Context,
-    notices: Vec<Notice>,
-) -> Result<(), TemplateError> {
-    if parts
-        .phases
-        .last()
-        .is_none_or(|phase| phase.number != step.phase)
-    {
-        let phase =
-            serde_json::json!({ "number": step.phase.to_string(), "title": step.phase_title });
-        parts.phases.push(PhasePart {
-            number: step.phase,
-            title: step.phase_title,
-            heading: registry.render("runbook/phase.md.hbs", &phase)?,
-            steps: Vec::new(),
-        });
-    }
+) -> Result<String, TemplateError> {
     let mut markdown = Vec::new();
     registry.render_into("runbook/step-head.md.hbs", step_context, &mut markdown)?;
     if step.kind == Kind::Manual {
@@ -207,53 +175,149 @@ fn add_step_part(
         registry.render_into(&name, step_context, &mut markdown)?;
     }
     registry.render_into("runbook/step-tail.md.hbs", step_context, &mut markdown)?;
-    let mut markdown = String::from_utf8(markdown).map_err(|error| TemplateError::Render {
+    String::from_utf8(markdown).map_err(|error| TemplateError::Render {
         name: "runbook/step-tail.md.hbs".into(),
         message: error.to_string(),
-    })?;
-    markdown.shrink_to_fit();
-    if let Some(phase) = parts.phases.last_mut() {
-        phase.steps.push(StepPart {
-            number: step.label(),
-            title: step.title,
-            heading: context::step_heading(step),
-            notices,
-            host: step.host.clone(),
-            manual: step.kind == Kind::Manual,
-            markdown,
-        });
+    })
+}
+
+/// Writes `runbook.md` and `runbook.html` as the steps come. A template
+/// error is kept rather than returned at once, so that script errors, which
+/// come first in the output, are reported first; once the Markdown has
+/// failed, nothing more of either runbook is rendered.
+struct RunbookWriter<'m> {
+    registry: &'m Registry,
+    markdown: Tidy<ManifestFile<'m>>,
+    html: ManifestFile<'m>,
+    /// Gates and the point of no return not yet placed, by step id.
+    notices: Vec<(String, Notice)>,
+    phase: Option<u8>,
+    closing: Result<String, TemplateError>,
+    /// The page after the body.
+    page_end: String,
+    markdown_error: Option<TemplateError>,
+    html_error: Option<TemplateError>,
+}
+
+impl<'m> RunbookWriter<'m> {
+    fn open(
+        plan: &Plan,
+        registry: &'m Registry,
+        manifest: &'m Manifest<'m>,
+        frame: RunbookFrame<'_>,
+    ) -> RunbookWriter<'m> {
+        let mut writer = RunbookWriter {
+            registry,
+            markdown: Tidy::new(manifest.create("runbook.md")),
+            html: manifest.create("runbook.html"),
+            notices: Vec::new(),
+            phase: None,
+            closing: Ok(String::new()),
+            page_end: String::new(),
+            markdown_error: None,
+            html_error: None,
+        };
+        let head = match (notices(plan, registry), frame.head, frame.closing) {
+            (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => {
+                writer.markdown_error = Some(error);
+                return writer;
+            }
+            (Ok(notices), Ok(head), Ok(closing)) => {
+                writer.notices = notices;
+                writer.closing = Ok(closing);
+                head
+            }
+        };
+        writer.markdown.push(&head);
+        let page = html::page_frame(
+            frame.topology,
+            plan,
+            frame.provenance,
+            registry,
+            &writer.notices,
+            frame.cover,
+        );
+        match page {
+            Ok((start, end)) => {
+                writer.write_html(&start);
+                writer.write_html(&html::estate_section(&head));
+                writer.page_end = end;
+            }
+            Err(error) => writer.html_error = Some(error),
+        }
+        writer
     }
-    Ok(())
-}
 
-/// The runbook's Markdown, in the pieces both runbooks are made of.
-pub struct RunbookParts {
-    /// Title, estate tables, warnings, checklist, how to run a step.
-    pub head: String,
-    pub phases: Vec<PhasePart>,
-    /// Final checks, results and sign-off: the last page.
-    pub handover: String,
-}
+    fn write_html(&mut self, text: &str) {
+        if self.html_error.is_none() {
+            // The sink keeps an I/O error and fails the build with it.
+            let _ = self.html.write_all(text.as_bytes());
+        }
+    }
 
-/// One phase: its heading and its steps.
-pub struct PhasePart {
-    pub number: u8,
-    pub title: &'static str,
-    pub heading: String,
-    pub steps: Vec<StepPart>,
-}
+    fn add_step(&mut self, step: &Step, pieces: StepPieces) {
+        if self.markdown_error.is_some() {
+            return;
+        }
+        if self.phase != Some(step.phase) {
+            let phase = serde_json::json!({
+                "number": step.phase.to_string(),
+                "title": step.phase_title,
+            });
+            let heading = match self.registry.render("runbook/phase.md.hbs", &phase) {
+                Ok(heading) => heading,
+                Err(error) => {
+                    self.markdown_error = Some(error);
+                    return;
+                }
+            };
+            self.markdown.push(&heading);
+            if self.phase.is_some() {
+                self.write_html(html::SECTION_END);
+            }
+            self.write_html(&html::phase_start(step.phase, &heading));
+            self.phase = Some(step.phase);
+        }
+        let (markdown, step_html) = match (pieces.markdown, pieces.html) {
+            (Err(error), _) => {
+                self.markdown_error = Some(error);
+                return;
+            }
+            (Ok(markdown), step_html) => (markdown, step_html),
+        };
+        for (index, notice) in take_notices(&mut self.notices, &step.id).iter().enumerate() {
+            self.markdown.push(&notice.markdown);
+            self.write_html(&html::notice_section(step, index, notice));
+        }
+        self.markdown.push(&markdown);
+        match step_html {
+            Ok(section) => self.write_html(&section),
+            Err(error) => {
+                if self.html_error.is_none() {
+                    self.html_error = Some(error);
+                }
+            }
+        }
+    }
 
-/// One step's Markdown, with what the HTML runbook puts around it.
-pub struct StepPart {
-    pub number: String,
-    pub title: &'static str,
-    /// The step's heading, word for word; the contents repeat it.
-    pub heading: String,
-    pub host: String,
-    pub manual: bool,
-    /// Go/no-go gates and the point of no return, printed before the step.
-    pub notices: Vec<Notice>,
-    pub markdown: String,
+    fn finish(mut self) -> Result<(), TemplateError> {
+        if let Some(error) = self.markdown_error.take() {
+            return Err(error);
+        }
+        let closing = std::mem::replace(&mut self.closing, Ok(String::new()))?;
+        self.markdown.push(&closing);
+        self.markdown.finish();
+        if self.phase.is_some() {
+            self.write_html(html::SECTION_END);
+        }
+        self.write_html(&html::closing_section(&closing));
+        let end = std::mem::take(&mut self.page_end);
+        self.write_html(&end);
+        match self.html_error.take() {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
 }
 
 /// A stop before a step: a go/no-go gate, or the point of no return.
@@ -304,38 +368,6 @@ fn take_notices(notices: &mut Vec<(String, Notice)>, step_id: &str) -> Vec<Notic
     mine.into_iter().map(|(_, notice)| notice).collect()
 }
 
-impl RunbookParts {
-    /// Bytes of Markdown in the pieces, to size what is made of them.
-    pub fn markdown_len(&self) -> usize {
-        self.head.len()
-            + self
-                .phases
-                .iter()
-                .flat_map(|phase| {
-                    std::iter::once(phase.heading.len())
-                        .chain(phase.steps.iter().map(|s| s.markdown.len()))
-                })
-                .sum::<usize>()
-    }
-
-    /// The Markdown runbook: the pieces in order, tidied.
-    pub fn markdown(&self) -> String {
-        let mut text = String::with_capacity(self.markdown_len());
-        text.push_str(&self.head);
-        for phase in &self.phases {
-            text.push_str(&phase.heading);
-            for step in &phase.steps {
-                for notice in &step.notices {
-                    text.push_str(&notice.markdown);
-                }
-                text.push_str(&step.markdown);
-            }
-        }
-        text.push_str(&self.handover);
-        tidy_markdown(&text)
-    }
-}
-
 /// The template of the `.cmd` that runs a PowerShell step's script.
 pub const LAUNCHER_TEMPLATE: &str = "cmd/ps1-launcher.cmd.hbs";
 
@@ -371,23 +403,65 @@ fn crlf(text: &[u8], prefix: &[u8]) -> Vec<u8> {
 
 /// One blank line at most between blocks, no trailing spaces, one final newline.
 pub(crate) fn tidy_markdown(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut blank = 0;
-    for line in text.lines() {
+    let mut tidy = Tidy::new(Vec::with_capacity(text.len()));
+    tidy.push(text);
+    tidy.finish();
+    String::from_utf8(tidy.out).unwrap_or_default()
+}
+
+/// Tidies Markdown as it is written in pieces, as [`tidy_markdown`] would
+/// the whole: a blank line is written only when a line with text follows.
+struct Tidy<W: Write> {
+    out: W,
+    /// The line not yet ended by a newline.
+    partial: String,
+    started: bool,
+    blank: bool,
+}
+
+impl<W: Write> Tidy<W> {
+    fn new(out: W) -> Tidy<W> {
+        Tidy {
+            out,
+            partial: String::new(),
+            started: false,
+            blank: false,
+        }
+    }
+
+    fn push(&mut self, mut text: &str) {
+        while let Some(at) = text.find('\n') {
+            if self.partial.is_empty() {
+                self.line(&text[..at]);
+            } else {
+                let mut line = std::mem::take(&mut self.partial);
+                line.push_str(&text[..at]);
+                self.line(&line);
+            }
+            text = &text[at + 1..];
+        }
+        self.partial.push_str(text);
+    }
+
+    fn line(&mut self, line: &str) {
         let line = line.trim_end();
         if line.is_empty() {
-            blank += 1;
-            if blank > 1 || out.is_empty() {
-                continue;
-            }
-        } else {
-            blank = 0;
+            self.blank = self.started;
+            return;
         }
-        out.push_str(line);
-        out.push('\n');
+        // The sink keeps an I/O error and fails the build with it.
+        if self.blank {
+            let _ = self.out.write_all(b"\n");
+        }
+        let _ = self.out.write_all(line.as_bytes());
+        let _ = self.out.write_all(b"\n");
+        self.started = true;
+        self.blank = false;
     }
-    while out.ends_with("\n\n") {
-        out.pop();
+
+    /// Ends the last line.
+    fn finish(&mut self) {
+        let last = std::mem::take(&mut self.partial);
+        self.line(&last);
     }
-    out
 }
