@@ -625,7 +625,18 @@ fn build(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Outcome, Error> {
-    let (source, checked) = load_checked(file, color, err)?;
+    // The templates compile on another thread while the topology is read
+    // and checked: neither needs the other, and each takes a good part of
+    // a small estate's build. Errors keep their order: the topology's first.
+    let (loaded, registry) = std::thread::scope(|scope| {
+        let registry = scope.spawn(|| Registry::new(options.templates));
+        let loaded = load_checked(file, color, err);
+        let registry = registry
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (loaded, registry)
+    });
+    let (source, checked) = loaded?;
     let Some(checked) = checked else {
         return Ok(Outcome::Invalid);
     };
@@ -645,7 +656,7 @@ fn build(
             }
             _ => None,
         };
-    let registry = Registry::new(options.templates)?;
+    let registry = registry?;
     // Each file is written as soon as it is rendered, so memory holds the
     // plan, not the whole tree.
     let generated = write::write_tree_with(options.output, options.force, |sink| {

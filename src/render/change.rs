@@ -6,18 +6,16 @@
 //! is the build's, computed over NEW with each cluster narrowed to the storage
 //! groups the change adds.
 
-use serde_json::{Value, json};
-
-use handlebars::Context;
+use serde_json::{Map, Value, json};
 
 use super::context::{self, Lookup, Provenance, parent_folder};
 use super::escape::ps_literal;
 use super::registry::{Registry, TemplateError};
-use super::{RunbookFrame, render_plan};
+use super::{RunbookFrame, StepContexts, render_plan};
 use crate::artifact::{ArtifactSet, InMemory, Manifest};
 use crate::change::{Change, ChangeKind, ChangePlan, ChangeSet, Paths};
 use crate::model::Topology;
-use crate::plan::{Kind, Plan};
+use crate::plan::{Kind, Plan, Step};
 
 /// Everything `change` writes, in memory. `new` is NEW, validated.
 pub fn render_change(
@@ -28,6 +26,11 @@ pub fn render_change(
     registry: &Registry,
 ) -> Result<ArtifactSet, TemplateError> {
     let plan = &change_plan.plan;
+    super::compile_templates(
+        registry,
+        plan,
+        &["runbook/change.md.hbs", "runbook/change-backout.md.hbs"],
+    );
     let scoped = added_only(new, set);
     let lookup = Lookup::new(&scoped, plan);
     let summary = summary_rows(set);
@@ -48,26 +51,49 @@ pub fn render_change(
         closing: Ok(closing),
         cover: json!({ "summary": set.summary() }),
     };
-    render_plan(plan, registry, &manifest, frame, |index, step| {
-        let mut value = context::step_context(&lookup, step, provenance);
-        let change = change_plan.change_of.get(index).copied().flatten();
-        let data = match (step.def_id, change) {
-            ("change-precheck", _) => step.cluster.map_or(Value::Null, |cluster| {
-                cluster_changes(new, set, plan, cluster)
-            }),
-            (_, Some(index)) => set
-                .changes
-                .get(index)
-                .map_or(Value::Null, |change| change_value(new, plan, change)),
-            _ => Value::Null,
-        };
-        if let Value::Object(map) = &mut value {
-            map.insert("change".into(), data);
-        }
-        Context::from(value)
-    })?;
+    let contexts = ChangeContexts {
+        new,
+        set,
+        change_plan,
+        lookup: &lookup,
+        provenance,
+    };
+    render_plan(plan, registry, &manifest, frame, &contexts)?;
     manifest.finish(&new.name, plan, provenance, Some(set.to_json()));
     Ok(artifacts.into_set())
+}
+
+/// A change step's context: a build step's, with the change it makes.
+struct ChangeContexts<'a> {
+    new: &'a Topology,
+    set: &'a ChangeSet,
+    change_plan: &'a ChangePlan,
+    lookup: &'a Lookup<'a>,
+    provenance: &'a Provenance,
+}
+
+impl StepContexts for ChangeContexts<'_> {
+    fn shared(&self, cluster: Option<usize>) -> Map<String, Value> {
+        self.lookup.shared_context(cluster, self.provenance)
+    }
+
+    fn fill(&self, index: usize, step: &Step, context: &mut Map<String, Value>) {
+        self.lookup.fill_step(step, context);
+        let plan = &self.change_plan.plan;
+        let change = self.change_plan.change_of.get(index).copied().flatten();
+        let data = match (step.def_id, change) {
+            ("change-precheck", _) => step.cluster.map_or(Value::Null, |cluster| {
+                cluster_changes(self.new, self.set, plan, cluster)
+            }),
+            (_, Some(index)) => self
+                .set
+                .changes
+                .get(index)
+                .map_or(Value::Null, |change| change_value(self.new, plan, change)),
+            _ => Value::Null,
+        };
+        context.insert("change".into(), data);
+    }
 }
 
 /// NEW with each cluster's storage groups narrowed to those the change adds:

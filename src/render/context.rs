@@ -386,71 +386,88 @@ impl<'a> Lookup<'a> {
     }
 }
 
-/// The context of one step's script or manual text.
-pub fn step_context(lookup: &Lookup<'_>, step: &Step, provenance: &Provenance) -> Value {
-    let topology = lookup.topology;
-    let cluster_index = step
-        .cluster
-        .filter(|&index| index < topology.clusters.len());
-    let cluster = cluster_index.and_then(|index| topology.clusters.get(index));
-    // The step that installs Exchange on this host, for "finish step N first".
-    let exchange_step = cluster_index.zip(cluster).and_then(|(index, cluster)| {
-        let active = cluster
-            .nodes
-            .first()
-            .is_some_and(|node| node.eq_ignore_ascii_case(&step.host));
-        let def = if active {
-            "setup-active-cms"
-        } else {
-            "setup-passive-node"
-        };
-        lookup.first_step.get(&(index, def)).cloned()
-    });
-    let mut context = Map::new();
-    context.insert("exchange_step".into(), exchange_step.into());
-    context.insert("generator".into(), provenance.generator.clone().into());
-    context.insert("version".into(), provenance.version.clone().into());
-    context.insert(
-        "topology_sha256".into(),
-        provenance.topology_sha256.clone().into(),
-    );
-    context.insert(
-        "from_topology_sha256".into(),
-        provenance.from_topology_sha256.clone().into(),
-    );
-    context.insert("estate".into(), estate(topology));
-    context.insert("step".into(), step_value(topology, lookup, step));
-    context.insert(
-        "host".into(),
-        lookup
-            .hosts
-            .get(step.host.as_str())
-            .cloned()
-            .unwrap_or(Value::Null),
-    );
-    context.insert(
-        "cluster".into(),
-        cluster_index.map_or(Value::Null, |i| lookup.clusters[i].clone()),
-    );
-    context.insert(
-        "steps".into(),
-        cluster_index.map_or(Value::Null, |i| {
-            Value::Object(lookup.cluster_steps[i].clone())
-        }),
-    );
-    context.insert(
-        "host_steps".into(),
-        cluster_index.map_or(Value::Null, |i| {
-            Value::Object(
-                lookup
-                    .host_steps
-                    .get(&(i, step.host.as_str()))
-                    .cloned()
-                    .unwrap_or_default(),
-            )
-        }),
-    );
-    Value::Object(context)
+impl Lookup<'_> {
+    /// What every step of a cluster (or, for `None`, of no cluster) shares
+    /// in its context: provenance, the estate, the cluster and the numbers
+    /// of its steps. Built once per cluster and batch of steps; each step
+    /// then adds its own values with [`Lookup::fill_step`].
+    pub fn shared_context(
+        &self,
+        cluster: Option<usize>,
+        provenance: &Provenance,
+    ) -> Map<String, Value> {
+        let cluster = cluster.filter(|&index| index < self.topology.clusters.len());
+        let mut context = Map::new();
+        context.insert("exchange_step".into(), Value::Null);
+        context.insert("generator".into(), provenance.generator.clone().into());
+        context.insert("version".into(), provenance.version.clone().into());
+        context.insert(
+            "topology_sha256".into(),
+            provenance.topology_sha256.clone().into(),
+        );
+        context.insert(
+            "from_topology_sha256".into(),
+            provenance.from_topology_sha256.clone().into(),
+        );
+        context.insert("estate".into(), estate(self.topology));
+        context.insert("step".into(), Value::Null);
+        context.insert("host".into(), Value::Null);
+        context.insert(
+            "cluster".into(),
+            cluster.map_or(Value::Null, |i| self.clusters[i].clone()),
+        );
+        context.insert(
+            "steps".into(),
+            cluster.map_or(Value::Null, |i| {
+                Value::Object(self.cluster_steps[i].clone())
+            }),
+        );
+        context.insert("host_steps".into(), Value::Null);
+        context
+    }
+
+    /// Puts the step's own values into a context that
+    /// [`Lookup::shared_context`] made for the step's cluster.
+    pub fn fill_step(&self, step: &Step, context: &mut Map<String, Value>) {
+        let topology = self.topology;
+        let cluster_index = step
+            .cluster
+            .filter(|&index| index < topology.clusters.len());
+        let cluster = cluster_index.and_then(|index| topology.clusters.get(index));
+        // The step that installs Exchange on this host, for "finish step N first".
+        let exchange_step = cluster_index.zip(cluster).and_then(|(index, cluster)| {
+            let active = cluster
+                .nodes
+                .first()
+                .is_some_and(|node| node.eq_ignore_ascii_case(&step.host));
+            let def = if active {
+                "setup-active-cms"
+            } else {
+                "setup-passive-node"
+            };
+            self.first_step.get(&(index, def)).cloned()
+        });
+        context.insert("exchange_step".into(), exchange_step.into());
+        context.insert("step".into(), step_value(topology, self, step));
+        context.insert(
+            "host".into(),
+            self.hosts
+                .get(step.host.as_str())
+                .cloned()
+                .unwrap_or(Value::Null),
+        );
+        context.insert(
+            "host_steps".into(),
+            cluster_index.map_or(Value::Null, |i| {
+                Value::Object(
+                    self.host_steps
+                        .get(&(i, step.host.as_str()))
+                        .cloned()
+                        .unwrap_or_default(),
+                )
+            }),
+        );
+    }
 }
 
 /// The context of the runbook: the estate, its tables, and every step with

@@ -40,9 +40,16 @@ pub fn markdown_to_html(markdown: &str) -> String {
             Event::End(TagEnd::CodeBlock)
         }
         Event::Text(text) if in_code_block => Event::Html(CowStr::from(code(&text, false))),
+        // pulldown-cmark escapes `&`, `<` and `>` as `escape::html` does;
+        // words with a quote, hyphen or slash need more.
+        Event::Text(text) if !text.contains(['-', '/', '\\', '"', '\'']) => Event::Text(text),
         Event::Text(text) => Event::Html(CowStr::from(prose(&text))),
         Event::Code(text) => {
-            Event::Html(CowStr::from(format!("<code>{}</code>", code(&text, true))))
+            let mut html = String::with_capacity(text.len() + 32);
+            html.push_str("<code>");
+            push_code(&mut html, &text, true);
+            html.push_str("</code>");
+            Event::Html(CowStr::from(html))
         }
         other => other,
     });
@@ -53,20 +60,24 @@ pub fn markdown_to_html(markdown: &str) -> String {
 
 /// Escaped text whose words with a hyphen or slash are kept whole.
 fn prose(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+    let mut out = String::with_capacity(text.len() + 16);
+    push_prose(&mut out, text);
+    out
+}
+
+fn push_prose(out: &mut String, text: &str) {
     for (index, word) in text.split(' ').enumerate() {
         if index > 0 {
             out.push(' ');
         }
         if word.contains(['-', '/', '\\']) {
             out.push_str("<span class=\"nb\">");
-            out.push_str(&html_text(word));
+            escape::push_html(out, word);
             out.push_str("</span>");
         } else {
-            out.push_str(&html_text(word));
+            escape::push_html(out, word);
         }
     }
-    out
 }
 
 /// Escaped code, in unbreakable pieces: a line may end after a `\`, or,
@@ -74,44 +85,44 @@ fn prose(text: &str) -> String {
 /// narrow table column gives in and breaks at its spaces too, rather than
 /// run off the paper: long commands in prose, and the odd long folder name.
 fn code(text: &str, identifier: bool) -> String {
-    let spaces_hold = identifier && !text.contains('\n');
     let mut out = String::with_capacity(text.len() * 2);
-    let mut piece = String::new();
-    let flush = |piece: &mut String, out: &mut String| {
+    push_code(&mut out, text, identifier);
+    out
+}
+
+fn push_code(out: &mut String, text: &str, identifier: bool) {
+    let spaces_hold = identifier && !text.contains('\n');
+    let flush = |piece: &str, out: &mut String| {
         if piece.is_empty() {
             return;
         }
         let long = piece.chars().count() > 28;
         if spaces_hold && long {
-            out.push_str(&prose(piece));
+            push_prose(out, piece);
         } else {
             out.push_str("<span class=\"nb\">");
-            out.push_str(&html_text(piece));
+            escape::push_html(out, piece);
             out.push_str("</span>");
         }
-        piece.clear();
     };
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for (at, c) in text.char_indices() {
         match c {
             ' ' | '\n' if !spaces_hold => {
-                flush(&mut piece, &mut out);
+                flush(&text[start..at], out);
                 out.push(c);
+                start = at + 1;
             }
-            '\\' if chars.peek() != Some(&'\\') => {
-                piece.push(c);
-                flush(&mut piece, &mut out);
+            '\\' if bytes.get(at + 1) != Some(&b'\\') => {
+                flush(&text[start..=at], out);
                 out.push_str("<wbr>");
+                start = at + 1;
             }
-            _ => piece.push(c),
+            _ => {}
         }
     }
-    flush(&mut piece, &mut out);
-    out
-}
-
-fn html_text(text: &str) -> String {
-    escape::html(text).unwrap_or_default()
+    flush(&text[start..], out);
 }
 
 /// The page around the runbook's body, split where the body goes: the

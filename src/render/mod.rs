@@ -10,11 +10,12 @@ pub mod escape;
 pub mod html;
 pub mod registry;
 
+use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 
 use handlebars::Context;
 use rayon::prelude::*;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::artifact::{ArtifactSet, InMemory, Manifest, ManifestFile, Sink};
 use crate::check::Validated;
@@ -47,6 +48,11 @@ pub fn render_into(
     sink: &dyn Sink,
 ) -> Result<usize, TemplateError> {
     let topology = validated.topology;
+    compile_templates(
+        registry,
+        plan,
+        &["runbook/runbook.md.hbs", "runbook/handover.md.hbs"],
+    );
     let lookup = Lookup::new(topology, plan);
     let head_context = context::runbook_context(topology, plan, provenance, warnings);
     let head = registry.render("runbook/runbook.md.hbs", &head_context);
@@ -60,10 +66,71 @@ pub fn render_into(
         closing,
         cover: Value::Null,
     };
-    render_plan(plan, registry, &manifest, frame, |_, step| {
-        Context::from(context::step_context(&lookup, step, provenance))
-    })?;
+    render_plan(
+        plan,
+        registry,
+        &manifest,
+        frame,
+        &BuildContexts {
+            lookup: &lookup,
+            provenance,
+        },
+    )?;
     Ok(manifest.finish(&topology.name, plan, provenance, None))
+}
+
+/// How a step's template context is made: what the steps of its cluster
+/// share, built once per cluster and batch, then the step's own values,
+/// put into that context in place. Building every step's context whole
+/// would copy its cluster's values once per step.
+pub(crate) trait StepContexts: Sync {
+    fn shared(&self, cluster: Option<usize>) -> Map<String, Value>;
+    /// `index` is the step's position in the plan.
+    fn fill(&self, index: usize, step: &Step, context: &mut Map<String, Value>);
+}
+
+struct BuildContexts<'a> {
+    lookup: &'a Lookup<'a>,
+    provenance: &'a Provenance,
+}
+
+impl StepContexts for BuildContexts<'_> {
+    fn shared(&self, cluster: Option<usize>) -> Map<String, Value> {
+        self.lookup.shared_context(cluster, self.provenance)
+    }
+
+    fn fill(&self, _: usize, step: &Step, context: &mut Map<String, Value>) {
+        self.lookup.fill_step(step, context);
+    }
+}
+
+/// Compiles, on every core, the templates that rendering `plan` will use,
+/// with the `head` templates of its runbook. An error is not reported here:
+/// rendering meets it again, in the order the files are listed.
+pub(crate) fn compile_templates(registry: &Registry, plan: &Plan, head: &[&str]) {
+    let mut names: BTreeSet<String> = [
+        LAUNCHER_TEMPLATE,
+        "runbook/step-head.md.hbs",
+        "runbook/step-tail.md.hbs",
+        "runbook/phase.md.hbs",
+        "runbook/gate.md.hbs",
+        "runbook/no-return.md.hbs",
+        "runbook/page.html.hbs",
+        "runbook/signoff.html.hbs",
+    ]
+    .iter()
+    .chain(head)
+    .map(|name| (*name).to_owned())
+    .collect();
+    for step in &plan.steps {
+        if let Some(extension) = step.kind.extension() {
+            names.insert(format!("{extension}/{}.{extension}.hbs", step.def_id));
+        }
+        if step.kind == Kind::Manual {
+            names.insert(format!("manual/{}.md.hbs", step.def_id));
+        }
+    }
+    let _ = registry.prepare(names.iter().map(String::as_str));
 }
 
 /// What a runbook holds besides its steps.
@@ -80,13 +147,16 @@ pub(crate) struct RunbookFrame<'a> {
 
 /// Steps rendered at once, on every core; a batch's output is handed on in
 /// plan order before the next batch starts, so memory holds one batch.
-const STEPS_PER_BATCH: usize = 256;
+const STEPS_PER_BATCH: usize = 512;
+
+/// Steps of one cluster rendered with one context, at most: small enough
+/// that the cores share a batch evenly.
+const STEPS_PER_CONTEXT: usize = 32;
 
 /// Renders every step of `plan`: its scripts go to `manifest` as soon as
 /// they are rendered, its runbook entry into `runbook.md` and `runbook.html`,
-/// which are written piece by piece and never held whole. `step_context`
-/// gives a step (by its index in the plan) its template context, built
-/// once, shared by its script and its runbook entry, and dropped with it.
+/// which are written piece by piece and never held whole. A step's context
+/// is shared by its script and its runbook entry.
 ///
 /// Steps are rendered in parallel batches; what each hands on keeps plan
 /// order. A template error stops rendering; the first one in the order the
@@ -97,25 +167,63 @@ pub(crate) fn render_plan(
     registry: &Registry,
     manifest: &Manifest<'_>,
     frame: RunbookFrame<'_>,
-    step_context: impl Fn(usize, &Step) -> Context + Sync,
+    contexts: &dyn StepContexts,
 ) -> Result<(), TemplateError> {
     let mut runbook = RunbookWriter::open(plan, registry, manifest, frame);
     for (batch, steps) in plan.steps.chunks(STEPS_PER_BATCH).enumerate() {
         let first = batch * STEPS_PER_BATCH;
-        let rendered: Vec<_> = steps
+        let rendered: Vec<Vec<(usize, RenderedStep)>> = cluster_groups(steps)
             .par_iter()
-            .enumerate()
-            .map(|(offset, step)| {
-                let step_context = step_context(first + offset, step);
-                put_scripts(manifest, registry, step, &step_context)?;
-                Ok(step_pieces(registry, step, &step_context))
+            .map(|(cluster, offsets)| {
+                let mut context = Context::from(Value::Object(contexts.shared(*cluster)));
+                offsets
+                    .iter()
+                    .map(|&offset| {
+                        let step = &steps[offset];
+                        if let Value::Object(map) = context.data_mut() {
+                            contexts.fill(first + offset, step, map);
+                        }
+                        let result = put_scripts(manifest, registry, step, &context)
+                            .map(|()| step_pieces(registry, step, &context));
+                        (offset, result)
+                    })
+                    .collect()
             })
             .collect();
-        for (step, pieces) in steps.iter().zip(rendered) {
-            runbook.add_step(step, pieces?);
+        let mut in_order: Vec<Option<RenderedStep>> = steps.iter().map(|_| None).collect();
+        for (offset, result) in rendered.into_iter().flatten() {
+            in_order[offset] = Some(result);
+        }
+        for (step, result) in steps.iter().zip(in_order) {
+            if let Some(result) = result {
+                runbook.add_step(step, result?);
+            }
         }
     }
     runbook.finish()
+}
+
+/// A step's runbook entry once its scripts are written, or the error of
+/// its scripts.
+type RenderedStep = Result<StepPieces, TemplateError>;
+
+/// The steps of a batch by cluster, as positions in the batch, in groups of
+/// at most [`STEPS_PER_CONTEXT`].
+fn cluster_groups(steps: &[Step]) -> Vec<(Option<usize>, Vec<usize>)> {
+    let mut groups: Vec<(Option<usize>, Vec<usize>)> = Vec::new();
+    let mut open: HashMap<Option<usize>, usize> = HashMap::new();
+    for (offset, step) in steps.iter().enumerate() {
+        let group = match open.get(&step.cluster) {
+            Some(&group) if groups[group].1.len() < STEPS_PER_CONTEXT => group,
+            _ => {
+                groups.push((step.cluster, Vec::with_capacity(STEPS_PER_CONTEXT)));
+                open.insert(step.cluster, groups.len() - 1);
+                groups.len() - 1
+            }
+        };
+        groups[group].1.push(offset);
+    }
+    groups
 }
 
 /// A step's files: its script, with CRLF line endings and a BOM for

@@ -9,11 +9,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
+use handlebars::template::{DecoratorTemplate, Template, TemplateElement};
 use handlebars::{
     Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderError,
     RenderErrorReason, Renderable,
 };
+use rayon::prelude::*;
 
 use super::escape::{self, Unsafe};
 
@@ -372,13 +375,41 @@ pub enum TemplateError {
     Render { name: String, message: String },
 }
 
-/// The registries of one run.
+/// The registries of one run: per language, the helpers (and an override's
+/// partials); per template, its text and, once compiled, the template.
 pub struct Registry {
     cmd: Handlebars<'static>,
     powershell: Handlebars<'static>,
     markdown: Handlebars<'static>,
     html: Handlebars<'static>,
-    names: BTreeMap<String, Language>,
+    templates: BTreeMap<String, Entry>,
+    /// Embedded partials not overridden, by the name templates include them by.
+    partials: BTreeMap<String, Entry>,
+}
+
+/// A template by name. Embedded templates compile when first rendered (a
+/// build uses none of the change window's, and compiling is most of a small
+/// build's time); overrides compile at once, so that a mistake in a file
+/// the user wrote is reported whether or not this run renders it.
+struct Entry {
+    language: Language,
+    text: String,
+    /// Embedded: the embedded partials it includes are spliced in (see
+    /// [`Registry::splice_partials`]). An override keeps its `{{> …}}`, so
+    /// that its errors name the lines of the files the user wrote.
+    embedded: bool,
+    compiled: OnceLock<Result<Template, String>>,
+}
+
+impl Entry {
+    fn new(language: Language, text: String, embedded: bool) -> Entry {
+        Entry {
+            language,
+            text,
+            embedded,
+            compiled: OnceLock::new(),
+        }
+    }
 }
 
 struct EscapeHelper(EscapeFn);
@@ -451,34 +482,6 @@ fn new_handlebars() -> Handlebars<'static> {
     handlebars
 }
 
-/// Replaces each line that is only `{{> name}}` (no indent, no parameters)
-/// by the text of that embedded partial of the same language, as handlebars
-/// renders such a standalone partial: its text in place of the line.
-fn inline_partials(
-    text: &str,
-    language: Language,
-    partials: &BTreeMap<String, (Language, &str)>,
-    depth: usize,
-) -> String {
-    let mut out = String::with_capacity(text.len());
-    for line in text.split_inclusive('\n') {
-        let tag = line.strip_suffix('\n').unwrap_or(line);
-        let partial = tag
-            .strip_prefix("{{> ")
-            .and_then(|rest| rest.strip_suffix("}}"))
-            .and_then(|name| partials.get(name))
-            .filter(|(partial_language, _)| *partial_language == language);
-        match partial {
-            // Deeper nesting (a cycle) is left to handlebars, which reports it.
-            Some((_, body)) if depth < 8 => {
-                out.push_str(&inline_partials(body, language, partials, depth + 1));
-            }
-            _ => out.push_str(line),
-        }
-    }
-    out
-}
-
 /// The name a partial is called by: `cmd/_header.cmd.hbs` → `cmd_header`.
 fn partial_name(name: &str) -> Option<String> {
     let (dir, file) = name.split_once('/')?;
@@ -513,65 +516,203 @@ impl Registry {
                 sources.insert(name, (language, text));
             }
         }
-        // Embedded partials are copied into the embedded templates that
-        // include them, so rendering does not copy the context per partial.
-        // Overridden templates and partials keep `{{> …}}`, so the line
-        // numbers of their errors stay those of the files the user wrote.
-        let embedded_partials: BTreeMap<String, (Language, &str)> = TEMPLATES
-            .iter()
-            .filter(|(name, _, _)| !overridden.contains(*name))
-            .filter_map(|(name, language, text)| {
-                partial_name(name).map(|partial| (partial, (*language, *text)))
-            })
-            .collect();
         let mut registry = Registry {
             cmd: new_handlebars(),
             powershell: new_handlebars(),
             markdown: new_handlebars(),
             html: new_handlebars(),
-            names: BTreeMap::new(),
+            templates: BTreeMap::new(),
+            partials: BTreeMap::new(),
         };
         for (name, (language, text)) in &sources {
             scan(name, *language, text)?;
-            let target = match language {
-                Language::Cmd => &mut registry.cmd,
-                Language::PowerShell => &mut registry.powershell,
-                Language::Markdown => &mut registry.markdown,
-                Language::Html => &mut registry.html,
-            };
-            let compile = |error: handlebars::TemplateError| TemplateError::Compile {
-                name: name.clone(),
-                message: error.to_string(),
-            };
-            let inlined;
-            let text = if overridden.contains(name) {
-                text
-            } else {
-                inlined = inline_partials(text, *language, &embedded_partials, 0);
-                &inlined
-            };
+            let embedded = !overridden.contains(name);
             match partial_name(name) {
-                Some(partial) => target
-                    .register_partial(&partial, text.as_str())
-                    .map_err(compile)?,
-                None => target
-                    .register_template_string(name, text)
-                    .map_err(compile)?,
+                Some(partial) => {
+                    // Embedded templates have embedded partials spliced in:
+                    // only an override includes a partial through handlebars.
+                    if !overridden.is_empty() {
+                        registry
+                            .handlebars_mut(*language)
+                            .register_partial(&partial, text.as_str())
+                            .map_err(|error| TemplateError::Compile {
+                                name: name.clone(),
+                                message: error.to_string(),
+                            })?;
+                    }
+                    if embedded {
+                        let entry = Entry::new(*language, text.clone(), true);
+                        registry.partials.insert(partial, entry);
+                    }
+                }
+                None => {
+                    let entry = Entry::new(*language, text.clone(), embedded);
+                    registry.templates.insert(name.clone(), entry);
+                }
             }
-            registry.names.insert(name.clone(), *language);
         }
+        registry.prepare(
+            overridden
+                .iter()
+                .map(String::as_str)
+                .filter(|name| partial_name(name).is_none()),
+        )?;
         Ok(registry)
+    }
+
+    fn handlebars_mut(&mut self, language: Language) -> &mut Handlebars<'static> {
+        match language {
+            Language::Cmd => &mut self.cmd,
+            Language::PowerShell => &mut self.powershell,
+            Language::Markdown => &mut self.markdown,
+            Language::Html => &mut self.html,
+        }
+    }
+
+    /// Compiles the named templates now, on every core; the first error,
+    /// in the order given, is returned.
+    pub fn prepare<'n>(&self, names: impl Iterator<Item = &'n str>) -> Result<(), TemplateError> {
+        let names: Vec<&str> = names.collect();
+        let compiled: Vec<Result<(), TemplateError>> = names
+            .par_iter()
+            .map(|name| self.template(name).map(|_| ()))
+            .collect();
+        compiled.into_iter().collect()
+    }
+
+    /// Compiles a template or partial; `including` names the partials being
+    /// compiled around it.
+    fn compile(
+        &self,
+        name: &str,
+        entry: &Entry,
+        including: &mut Vec<String>,
+    ) -> Result<Template, String> {
+        let mut template =
+            Template::compile_with_name(&entry.text, name.to_owned()).map_err(|e| e.to_string())?;
+        if entry.embedded {
+            self.splice_partials(&mut template, entry.language, including)?;
+        }
+        Ok(template)
+    }
+
+    /// Replaces each `{{> name}}` of an embedded partial of the same
+    /// language (no parameters, no indent) by the partial's compiled
+    /// elements: what handlebars renders for it, without the copy of the
+    /// whole context it makes for every partial, and compiled once rather
+    /// than as text copied into every template that includes it (handlebars
+    /// takes time quadratic in a template's length to compile it).
+    fn splice_partials(
+        &self,
+        template: &mut Template,
+        language: Language,
+        including: &mut Vec<String>,
+    ) -> Result<(), String> {
+        let elements = std::mem::take(&mut template.elements);
+        let mut mapping = std::mem::take(&mut template.mapping).into_iter();
+        for mut element in elements {
+            let position = mapping.next();
+            let partial = match &element {
+                TemplateElement::PartialExpression(decorator) => {
+                    self.spliceable(decorator, language, including)
+                }
+                _ => None,
+            };
+            if let Some((name, entry)) = partial {
+                including.push(name.to_owned());
+                let compiled = entry
+                    .compiled
+                    .get_or_init(|| self.compile(name, entry, including));
+                including.pop();
+                let partial = compiled.as_ref().map_err(Clone::clone)?;
+                template.elements.extend(partial.elements.iter().cloned());
+                template.mapping.extend(partial.mapping.iter().cloned());
+                continue;
+            }
+            match &mut element {
+                TemplateElement::HelperBlock(helper) => {
+                    for inner in [&mut helper.template, &mut helper.inverse]
+                        .into_iter()
+                        .flatten()
+                    {
+                        self.splice_partials(inner, language, including)?;
+                    }
+                }
+                TemplateElement::DecoratorBlock(decorator)
+                | TemplateElement::PartialBlock(decorator) => {
+                    if let Some(inner) = &mut decorator.template {
+                        self.splice_partials(inner, language, including)?;
+                    }
+                }
+                _ => {}
+            }
+            template.elements.push(element);
+            if let Some(position) = position {
+                template.mapping.push(position);
+            }
+        }
+        Ok(())
+    }
+
+    /// The embedded partial a `{{> name}}` includes, if it can be spliced:
+    /// same language, no parameters or indent, and not one being compiled
+    /// around it (a cycle is left to handlebars, which reports it).
+    fn spliceable<'s>(
+        &'s self,
+        decorator: &DecoratorTemplate,
+        language: Language,
+        including: &[String],
+    ) -> Option<(&'s str, &'s Entry)> {
+        if !decorator.params.is_empty()
+            || !decorator.hash.is_empty()
+            || decorator
+                .indent
+                .as_deref()
+                .is_some_and(|indent| !indent.is_empty())
+            || decorator.template.is_some()
+        {
+            return None;
+        }
+        let name = decorator.name.as_name()?;
+        let (name, entry) = self.partials.get_key_value(name)?;
+        (entry.language == language && !including.iter().any(|open| open == name))
+            .then_some((name.as_str(), entry))
+    }
+
+    /// The compiled template and the registry of its language.
+    fn template(&self, name: &str) -> Result<(&Template, &Handlebars<'static>), TemplateError> {
+        let Some(entry) = self.templates.get(name) else {
+            return Err(TemplateError::Render {
+                name: name.to_owned(),
+                message: "no such template".into(),
+            });
+        };
+        let compiled = entry
+            .compiled
+            .get_or_init(|| self.compile(name, entry, &mut Vec::new()));
+        let template = compiled
+            .as_ref()
+            .map_err(|message| TemplateError::Compile {
+                name: name.to_owned(),
+                message: message.clone(),
+            })?;
+        let handlebars = match entry.language {
+            Language::Cmd => &self.cmd,
+            Language::PowerShell => &self.powershell,
+            Language::Markdown => &self.markdown,
+            Language::Html => &self.html,
+        };
+        Ok((template, handlebars))
     }
 
     /// Renders a template with a JSON context.
     pub fn render(&self, name: &str, context: &serde_json::Value) -> Result<String, TemplateError> {
-        let handlebars = self.handlebars(name)?;
-        handlebars
-            .render(name, context)
-            .map_err(|error| TemplateError::Render {
-                name: name.to_owned(),
-                message: render_message(&error, context),
-            })
+        let mut out = Vec::new();
+        self.render_into(name, &Context::from(context.clone()), &mut out)?;
+        String::from_utf8(out).map_err(|error| TemplateError::Render {
+            name: name.to_owned(),
+            message: error.to_string(),
+        })
     }
 
     /// Renders a template with a context built once and shared by several
@@ -583,28 +724,31 @@ impl Registry {
         context: &Context,
         out: &mut Vec<u8>,
     ) -> Result<(), TemplateError> {
-        let handlebars = self.handlebars(name)?;
-        handlebars
-            .render_with_context_to_write(name, context, out)
+        let (template, handlebars) = self.template(name)?;
+        // What `Handlebars::render_with_context_to_write` does with a
+        // registered template, for one compiled here.
+        let mut render_context = RenderContext::new(template.name.as_ref());
+        template
+            .render(
+                handlebars,
+                context,
+                &mut render_context,
+                &mut BytesOutput(out),
+            )
             .map_err(|error| TemplateError::Render {
                 name: name.to_owned(),
                 message: render_message(&error, context.data()),
             })
     }
+}
 
-    fn handlebars(&self, name: &str) -> Result<&Handlebars<'static>, TemplateError> {
-        Ok(match self.names.get(name) {
-            Some(Language::Cmd) => &self.cmd,
-            Some(Language::PowerShell) => &self.powershell,
-            Some(Language::Markdown) => &self.markdown,
-            Some(Language::Html) => &self.html,
-            None => {
-                return Err(TemplateError::Render {
-                    name: name.to_owned(),
-                    message: "no such template".into(),
-                });
-            }
-        })
+/// Rendered text appended to a byte buffer.
+struct BytesOutput<'a>(&'a mut Vec<u8>);
+
+impl Output for BytesOutput<'_> {
+    fn write(&mut self, segment: &str) -> std::io::Result<()> {
+        self.0.extend_from_slice(segment.as_bytes());
+        Ok(())
     }
 }
 
@@ -757,6 +901,67 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_embedded_template_passes_the_scan_and_compiles() {
+        // New scans every template; embedded ones compile when first used.
+        let registry = Registry::new(None).expect("registry");
+        let templates = TEMPLATES
+            .iter()
+            .map(|(name, _, _)| *name)
+            .filter(|name| partial_name(name).is_none());
+        if let Err(error) = registry.prepare(templates) {
+            panic!("{error}");
+        }
+        for (name, _, text) in TEMPLATES {
+            if partial_name(name).is_some() {
+                assert!(Template::compile(text).is_ok(), "{name}");
+            } else {
+                let (template, _) = registry.template(name).expect("compiled");
+                assert!(
+                    !includes_partial(template),
+                    "{name} still includes a partial"
+                );
+            }
+        }
+    }
+
+    /// Whether a compiled template still has a `{{> …}}`, which without
+    /// overrides no registry has a partial for.
+    fn includes_partial(template: &Template) -> bool {
+        template.elements.iter().any(|element| match element {
+            TemplateElement::PartialExpression(_) | TemplateElement::PartialBlock(_) => true,
+            TemplateElement::HelperBlock(helper) => [&helper.template, &helper.inverse]
+                .into_iter()
+                .flatten()
+                .any(includes_partial),
+            TemplateElement::DecoratorBlock(decorator) => {
+                decorator.template.as_ref().is_some_and(includes_partial)
+            }
+            _ => false,
+        })
+    }
+
+    #[test]
+    fn an_override_that_does_not_compile_is_refused_before_rendering() {
+        // A change template: a build never renders it, and still refuses it.
+        let dir = std::env::temp_dir().join(format!("runsheet-override-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("ps1")).expect("mkdir");
+        std::fs::write(
+            dir.join("ps1/change-precheck.ps1.hbs"),
+            "{{#if step.title}}\nunclosed\n",
+        )
+        .expect("write");
+        let refused = Registry::new(Some(&dir));
+        let _ = std::fs::remove_dir_all(&dir);
+        match refused {
+            Err(TemplateError::Compile { name, .. }) => {
+                assert_eq!(name, "ps1/change-precheck.ps1.hbs");
+            }
+            Err(other) => panic!("{other}"),
+            Ok(_) => panic!("an override that does not compile was accepted"),
+        }
+    }
+
+    #[test]
     fn the_scan_refuses_raw_and_foreign_interpolation() {
         assert!(scan("t", Language::Cmd, "echo {{cmd_text step.title}}").is_ok());
         assert!(scan("t", Language::Cmd, "echo {{step.title}}").is_err());
@@ -783,10 +988,5 @@ mod tests {
             Some("cmd/quorum.cmd.hbs")
         );
         assert_eq!(template_name("ps1/quorum.cmd.hbs"), None);
-    }
-
-    #[test]
-    fn every_embedded_template_passes_the_scan_and_compiles() {
-        Registry::new(None).unwrap();
     }
 }
