@@ -164,16 +164,41 @@ impl<'s> Manifest<'s> {
         }
     }
 
-    /// Writes `plan.json`, which lists every file passed on, and for a
-    /// change window (`"kind": "change"`, both topology hashes) the change
-    /// set; returns how many files were written, `plan.json` included.
-    pub fn finish(
-        self,
+    /// Opens `plan.json` and writes all of it but the list of files: the
+    /// estate, and for a change window (`"kind": "change"`, both topology
+    /// hashes) the change set, and the steps. Called while the steps
+    /// render, so that [`Manifest::finish`] has only the files left to write.
+    pub fn begin_plan(
+        &self,
         estate: &str,
         plan: &Plan,
         provenance: &Provenance,
         changes: Option<serde_json::Value>,
-    ) -> usize {
+    ) -> PlanFile<'s> {
+        let mut file = PlanFile {
+            file: BufWriter::with_capacity(64 * 1024, self.sink.create(PLAN_FILE)),
+            held: Vec::with_capacity(PLAN_HEAD_END.len()),
+        };
+        let head = PlanHead {
+            format: PLAN_FORMAT,
+            kind: changes.as_ref().map(|_| "change"),
+            generator: &provenance.generator,
+            version: &provenance.version,
+            estate,
+            from_topology_sha256: provenance.from_topology_sha256.as_deref(),
+            topology_sha256: &provenance.topology_sha256,
+            changes,
+            steps: &plan.steps,
+        };
+        // The sink keeps any I/O error; serialising our own types cannot fail.
+        let _ = serde_json::to_writer_pretty(&mut file, &head);
+        file
+    }
+
+    /// Ends `plan.json` with every file passed on, sorted by path, each with
+    /// its sha256 and the step it belongs to; returns how many files were
+    /// written, `plan.json` included.
+    pub fn finish(self, mut plan_file: PlanFile<'s>, plan: &Plan) -> usize {
         let mut files = self
             .files
             .into_inner()
@@ -189,11 +214,84 @@ impl<'s> Manifest<'s> {
             }
         });
         let count = files.len() + 1;
-        let mut file = BufWriter::with_capacity(64 * 1024, self.sink.create(PLAN_FILE));
-        // The sink keeps any I/O error; serialising our own types cannot fail.
-        let _ = write_plan_document(&mut file, estate, plan, provenance, files, changes);
+        // A step's files are its script and, for PowerShell, its launcher;
+        // the first step that names a path owns it.
+        let step_of: HashMap<&str, &str> = plan
+            .steps
+            .iter()
+            .rev()
+            .flat_map(|s| {
+                [s.launcher.as_deref(), s.file.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .map(|file| (file, s.id.as_str()))
+            })
+            .collect();
+        let entries: Vec<FileEntry> = files
+            .into_iter()
+            .map(|(path, sha256)| {
+                let step = step_of.get(path.as_str()).map(|id| (*id).to_owned());
+                FileEntry { path, sha256, step }
+            })
+            .collect();
+        // What serde_json writes for the document with `files` as its last
+        // member, written here after the rest: the head's closing brace is
+        // held back, and the list is indented one level.
+        debug_assert_eq!(plan_file.held, PLAN_HEAD_END);
+        let file = &mut plan_file.file;
+        let _ = file.write_all(b",\n  \"files\": ");
+        let _ = serde_json::to_writer_pretty(Indented(&mut *file), &entries);
+        let _ = file.write_all(b"\n}\n");
         let _ = file.flush();
         count
+    }
+}
+
+/// `plan.json` being written: see [`Manifest::begin_plan`]. The last bytes
+/// written (the document's closing brace) are held back, since the list of
+/// files goes before it.
+pub struct PlanFile<'s> {
+    file: BufWriter<Box<dyn Write + Send + 's>>,
+    held: Vec<u8>,
+}
+
+/// How serde_json ends a pretty document.
+const PLAN_HEAD_END: &[u8] = b"\n}";
+
+impl Write for PlanFile<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.held.extend_from_slice(buf);
+        let keep = PLAN_HEAD_END.len().min(self.held.len());
+        let ready = self.held.len() - keep;
+        self.file.write_all(&self.held[..ready])?;
+        self.held.drain(..ready);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Indents what is written by one level (two spaces) after each newline:
+/// serde_json escapes newlines inside strings, so every newline it writes
+/// begins a line of the document.
+struct Indented<W: Write>(W);
+
+impl<W: Write> Write for Indented<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut rest = buf;
+        while let Some(at) = rest.iter().position(|&b| b == b'\n') {
+            self.0.write_all(&rest[..=at])?;
+            self.0.write_all(b"  ")?;
+            rest = &rest[at + 1..];
+        }
+        self.0.write_all(rest)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
     }
 }
 
@@ -226,58 +324,13 @@ impl Drop for ManifestFile<'_> {
     }
 }
 
-/// Writes `plan.json`; `files` are (path, sha256) sorted by path.
-fn write_plan_document(
-    out: &mut impl Write,
-    estate: &str,
-    plan: &Plan,
-    provenance: &Provenance,
-    files: Vec<(String, String)>,
-    changes: Option<serde_json::Value>,
-) -> serde_json::Result<()> {
-    // A step's files are its script and, for PowerShell, its launcher; the
-    // first step that names a path owns it.
-    let step_of: HashMap<&str, &str> = plan
-        .steps
-        .iter()
-        .rev()
-        .flat_map(|s| {
-            [s.launcher.as_deref(), s.file.as_deref()]
-                .into_iter()
-                .flatten()
-                .map(|file| (file, s.id.as_str()))
-        })
-        .collect();
-    let files: Vec<FileEntry> = files
-        .into_iter()
-        .map(|(path, sha256)| {
-            let step = step_of.get(path.as_str()).map(|id| (*id).to_owned());
-            FileEntry { path, sha256, step }
-        })
-        .collect();
-    let document = PlanDocument {
-        format: PLAN_FORMAT,
-        kind: changes.as_ref().map(|_| "change"),
-        generator: &provenance.generator,
-        version: &provenance.version,
-        estate,
-        from_topology_sha256: provenance.from_topology_sha256.as_deref(),
-        topology_sha256: &provenance.topology_sha256,
-        changes,
-        steps: &plan.steps,
-        files,
-    };
-    serde_json::to_writer_pretty(&mut *out, &document)?;
-    out.write_all(b"\n").map_err(serde_json::Error::io)
-}
-
 /// Name of the plan file; its presence marks a directory as runsheet output.
 pub const PLAN_FILE: &str = "plan.json";
 /// Format tag of `plan.json`.
 pub const PLAN_FORMAT: &str = "runsheet-plan/1";
 
 #[derive(Serialize)]
-struct PlanDocument<'a> {
+struct PlanHead<'a> {
     format: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     kind: Option<&'a str>,
@@ -290,7 +343,6 @@ struct PlanDocument<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     changes: Option<serde_json::Value>,
     steps: &'a [Step],
-    files: Vec<FileEntry>,
 }
 
 #[derive(Serialize)]

@@ -47,8 +47,7 @@ pub fn render_change(
     let frame = RunbookFrame {
         topology: new,
         provenance,
-        head,
-        closing: Ok(closing),
+        texts: Box::new(move || (head, Ok(closing))),
         cover: json!({ "summary": set.summary() }),
     };
     let contexts = ChangeContexts {
@@ -58,8 +57,9 @@ pub fn render_change(
         lookup: &lookup,
         provenance,
     };
+    let plan_file = manifest.begin_plan(&new.name, plan, provenance, Some(set.to_json()));
     render_plan(plan, registry, &manifest, frame, &contexts)?;
-    manifest.finish(&new.name, plan, provenance, Some(set.to_json()));
+    manifest.finish(plan_file, plan);
     Ok(artifacts.into_set())
 }
 

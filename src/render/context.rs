@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 
 use crate::model::{Cluster, FIRST_DATABASE, FIRST_STORAGE_GROUP, Network, Topology, Windows};
@@ -345,7 +346,7 @@ impl<'a> Lookup<'a> {
             first_step: HashMap::new(),
             clusters: topology
                 .clusters
-                .iter()
+                .par_iter()
                 .map(|cluster| cluster_value(topology, cluster))
                 .collect(),
             hosts: HashMap::new(),

@@ -54,29 +54,29 @@ pub fn render_into(
         &["runbook/runbook.md.hbs", "runbook/handover.md.hbs"],
     );
     let lookup = Lookup::new(topology, plan);
-    let head_context = context::runbook_context(topology, plan, provenance, warnings);
-    let head = registry.render("runbook/runbook.md.hbs", &head_context);
-    let closing = registry.render("runbook/handover.md.hbs", &head_context);
-    drop(head_context);
     let manifest = Manifest::new(sink);
     let frame = RunbookFrame {
         topology,
         provenance,
-        head,
-        closing,
+        texts: Box::new(move || {
+            let head_context = context::runbook_context(topology, plan, provenance, warnings);
+            (
+                registry.render("runbook/runbook.md.hbs", &head_context),
+                registry.render("runbook/handover.md.hbs", &head_context),
+            )
+        }),
         cover: Value::Null,
     };
-    render_plan(
-        plan,
-        registry,
-        &manifest,
-        frame,
-        &BuildContexts {
-            lookup: &lookup,
-            provenance,
-        },
-    )?;
-    Ok(manifest.finish(&topology.name, plan, provenance, None))
+    let contexts = BuildContexts {
+        lookup: &lookup,
+        provenance,
+    };
+    let (plan_file, rendered) = rayon::join(
+        || manifest.begin_plan(&topology.name, plan, provenance, None),
+        || render_plan(plan, registry, &manifest, frame, &contexts),
+    );
+    rendered?;
+    Ok(manifest.finish(plan_file, plan))
 }
 
 /// How a step's template context is made: what the steps of its cluster
@@ -133,14 +133,18 @@ pub(crate) fn compile_templates(registry: &Registry, plan: &Plan, head: &[&str])
     let _ = registry.prepare(names.iter().map(String::as_str));
 }
 
+/// The head and the last section of a runbook, rendered on demand.
+pub(crate) type RunbookTexts<'a> =
+    Box<dyn FnOnce() -> (Result<String, TemplateError>, Result<String, TemplateError>) + Send + 'a>;
+
 /// What a runbook holds besides its steps.
 pub(crate) struct RunbookFrame<'a> {
     pub topology: &'a Topology,
     pub provenance: &'a Provenance,
-    /// Title, estate tables, warnings, checklist, how to run a step.
-    pub head: Result<String, TemplateError>,
-    /// The last section: final checks and handover, or a change's back-out.
-    pub closing: Result<String, TemplateError>,
+    /// Renders the head (title, estate tables, warnings, checklist, how to
+    /// run a step) and the last section (final checks and handover, or a
+    /// change's back-out), while the first steps render.
+    pub texts: RunbookTexts<'a>,
     /// The change summary on a change runbook's cover; null for a build.
     pub cover: Value,
 }
@@ -169,38 +173,61 @@ pub(crate) fn render_plan(
     frame: RunbookFrame<'_>,
     contexts: &dyn StepContexts,
 ) -> Result<(), TemplateError> {
-    let mut runbook = RunbookWriter::open(plan, registry, manifest, frame);
-    for (batch, steps) in plan.steps.chunks(STEPS_PER_BATCH).enumerate() {
-        let first = batch * STEPS_PER_BATCH;
-        let rendered: Vec<Vec<(usize, RenderedStep)>> = cluster_groups(steps)
-            .par_iter()
-            .map(|(cluster, offsets)| {
-                let mut context = Context::from(Value::Object(contexts.shared(*cluster)));
-                offsets
-                    .iter()
-                    .map(|&offset| {
-                        let step = &steps[offset];
-                        if let Value::Object(map) = context.data_mut() {
-                            contexts.fill(first + offset, step, map);
-                        }
-                        let result = put_scripts(manifest, registry, step, &context)
-                            .map(|()| step_pieces(registry, step, &context));
-                        (offset, result)
-                    })
-                    .collect()
-            })
-            .collect();
-        let mut in_order: Vec<Option<RenderedStep>> = steps.iter().map(|_| None).collect();
-        for (offset, result) in rendered.into_iter().flatten() {
-            in_order[offset] = Some(result);
-        }
-        for (step, result) in steps.iter().zip(in_order) {
-            if let Some(result) = result {
-                runbook.add_step(step, result?);
-            }
-        }
+    let batches: Vec<&[Step]> = plan.steps.chunks(STEPS_PER_BATCH).collect();
+    let render = |index: usize| {
+        batches
+            .get(index)
+            .map(|steps| render_batch(steps, index * STEPS_PER_BATCH, registry, manifest, contexts))
+    };
+    // The runbook's head and page frame are built while the first batch
+    // renders, and each batch's entries are written while the next renders.
+    let (mut runbook, mut rendered) = rayon::join(
+        || RunbookWriter::open(plan, registry, manifest, frame),
+        || render(0),
+    );
+    let mut index = 0;
+    while let Some(batch) = rendered {
+        let steps = batches.get(index).copied().unwrap_or_default();
+        let (next, written) = rayon::join(|| render(index + 1), || runbook.add_batch(steps, batch));
+        written?;
+        rendered = next;
+        index += 1;
     }
     runbook.finish()
+}
+
+/// Renders a batch of steps, the first of which is at `first` in the plan,
+/// on every core; returns each step's result in plan order.
+fn render_batch(
+    steps: &[Step],
+    first: usize,
+    registry: &Registry,
+    manifest: &Manifest<'_>,
+    contexts: &dyn StepContexts,
+) -> Vec<Option<RenderedStep>> {
+    let rendered: Vec<Vec<(usize, RenderedStep)>> = cluster_groups(steps)
+        .par_iter()
+        .map(|(cluster, offsets)| {
+            let mut context = Context::from(Value::Object(contexts.shared(*cluster)));
+            offsets
+                .iter()
+                .map(|&offset| {
+                    let step = &steps[offset];
+                    if let Value::Object(map) = context.data_mut() {
+                        contexts.fill(first + offset, step, map);
+                    }
+                    let result = put_scripts(manifest, registry, step, &context)
+                        .map(|()| step_pieces(registry, step, &context));
+                    (offset, result)
+                })
+                .collect()
+        })
+        .collect();
+    let mut in_order: Vec<Option<RenderedStep>> = steps.iter().map(|_| None).collect();
+    for (offset, result) in rendered.into_iter().flatten() {
+        in_order[offset] = Some(result);
+    }
+    in_order
 }
 
 /// A step's runbook entry once its scripts are written, or the error of
@@ -325,7 +352,8 @@ impl<'m> RunbookWriter<'m> {
             markdown_error: None,
             html_error: None,
         };
-        let head = match (notices(plan, registry), frame.head, frame.closing) {
+        let (head, closing) = (frame.texts)();
+        let head = match (notices(plan, registry), head, closing) {
             (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => {
                 writer.markdown_error = Some(error);
                 return writer;
@@ -361,6 +389,20 @@ impl<'m> RunbookWriter<'m> {
             // The sink keeps an I/O error and fails the build with it.
             let _ = self.html.write_all(text.as_bytes());
         }
+    }
+
+    /// Writes a batch's entries, in plan order; a script's error ends it.
+    fn add_batch(
+        &mut self,
+        steps: &[Step],
+        rendered: Vec<Option<RenderedStep>>,
+    ) -> Result<(), TemplateError> {
+        for (step, result) in steps.iter().zip(rendered) {
+            if let Some(result) = result {
+                self.add_step(step, result?);
+            }
+        }
+        Ok(())
     }
 
     fn add_step(&mut self, step: &Step, pieces: StepPieces) {
