@@ -55,7 +55,10 @@ impl ArtifactSet {
 
 /// Where rendered files go as soon as each is rendered, from any rendering
 /// thread: an [`InMemory`] set, or the output tree (`write`), which keeps
-/// any I/O error to report once rendering stops.
+/// any I/O error to report once rendering stops. When rendering fails, what
+/// the sink was handed is incomplete (steps render in parallel, and streamed
+/// files end where rendering stopped): the caller discards it, as `write`
+/// discards its staging directory.
 pub trait Sink: Sync {
     /// Takes one whole file.
     fn put(&self, path: String, bytes: Vec<u8>);

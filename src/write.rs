@@ -242,6 +242,12 @@ impl Sink for StagingSink {
     }
 
     fn create<'s>(&'s self, relative: &str) -> Box<dyn io::Write + Send + 's> {
+        if self.failed() {
+            return Box::new(StagingFile {
+                sink: self,
+                file: None,
+            });
+        }
         let file = match self.prepare(relative) {
             Ok(path) => match fs::File::create(&path) {
                 Ok(file) => Some((path, file)),
@@ -269,6 +275,9 @@ struct StagingFile<'s> {
 
 impl io::Write for StagingFile<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.sink.failed() {
+            self.file = None;
+        }
         if let Some((path, file)) = &mut self.file
             && let Err(source) = file.write_all(buf)
         {

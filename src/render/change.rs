@@ -38,16 +38,15 @@ pub fn render_change(
         "runbook/change.md.hbs",
         &head_context(new, set, plan, provenance, &summary),
     );
-    let closing = registry.render(
-        "runbook/change-backout.md.hbs",
-        &backout_context(new, set, plan)?,
-    )?;
+    // Part of the runbook: its errors come after the scripts'.
+    let closing = backout_context(new, set, plan)
+        .and_then(|context| registry.render("runbook/change-backout.md.hbs", &context));
     let artifacts = InMemory::default();
     let manifest = Manifest::new(&artifacts);
     let frame = RunbookFrame {
         topology: new,
         provenance,
-        texts: Box::new(move || (head, Ok(closing))),
+        texts: Box::new(move || (head, closing)),
         cover: json!({ "summary": set.summary() }),
     };
     let contexts = ChangeContexts {

@@ -29,7 +29,18 @@ pub const BODY_MARKER: &str = "<!-- runsheet:body -->";
 pub fn markdown_to_html(markdown: &str) -> String {
     let options = Options::ENABLE_TABLES | Options::ENABLE_TASKLISTS | Options::ENABLE_FOOTNOTES;
     let mut in_code_block = false;
+    // Inside an image, pulldown-cmark writes text into the alt attribute and
+    // drops HTML events: text is passed through only outside images.
+    let mut in_image = 0usize;
     let events = Parser::new_ext(markdown, options).map(|event| match event {
+        Event::Start(Tag::Image { .. }) => {
+            in_image += 1;
+            event
+        }
+        Event::End(TagEnd::Image) => {
+            in_image = in_image.saturating_sub(1);
+            event
+        }
         Event::Html(raw) | Event::InlineHtml(raw) => Event::Html(CowStr::from(prose(&raw))),
         Event::Start(Tag::CodeBlock(kind)) => {
             in_code_block = true;
@@ -42,7 +53,9 @@ pub fn markdown_to_html(markdown: &str) -> String {
         Event::Text(text) if in_code_block => Event::Html(CowStr::from(code(&text, false))),
         // pulldown-cmark escapes `&`, `<` and `>` as `escape::html` does;
         // words with a quote, hyphen or slash need more.
-        Event::Text(text) if !text.contains(['-', '/', '\\', '"', '\'']) => Event::Text(text),
+        Event::Text(text) if in_image == 0 && !text.contains(['-', '/', '\\', '"', '\'']) => {
+            Event::Text(text)
+        }
         Event::Text(text) => Event::Html(CowStr::from(prose(&text))),
         Event::Code(text) => {
             let mut html = String::with_capacity(text.len() + 32);
@@ -290,6 +303,14 @@ fn escape_id(number: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_image_keeps_the_alt_text_it_had() {
+        // Text events became HTML events, which pulldown-cmark leaves out of
+        // an image's alt attribute; plain words must not change that.
+        let html = markdown_to_html("![Cluster diagram](d.png)\n");
+        assert!(html.contains("alt=\"\""), "{html}");
+    }
 
     #[test]
     fn raw_html_in_markdown_is_shown_as_text() {

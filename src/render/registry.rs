@@ -527,19 +527,23 @@ impl Registry {
         for (name, (language, text)) in &sources {
             scan(name, *language, text)?;
             let embedded = !overridden.contains(name);
+            if !overridden.is_empty() {
+                // Embedded templates have embedded partials spliced in; an
+                // override includes partials (or whole templates, by name)
+                // through handlebars. Registering compiles each file in name
+                // order, so an override that does not compile is refused
+                // here, first one first, whether or not this run renders it.
+                let registered = partial_name(name).unwrap_or_else(|| name.clone());
+                registry
+                    .handlebars_mut(*language)
+                    .register_template_string(&registered, text.as_str())
+                    .map_err(|error| TemplateError::Compile {
+                        name: name.clone(),
+                        message: error.to_string(),
+                    })?;
+            }
             match partial_name(name) {
                 Some(partial) => {
-                    // Embedded templates have embedded partials spliced in:
-                    // only an override includes a partial through handlebars.
-                    if !overridden.is_empty() {
-                        registry
-                            .handlebars_mut(*language)
-                            .register_partial(&partial, text.as_str())
-                            .map_err(|error| TemplateError::Compile {
-                                name: name.clone(),
-                                message: error.to_string(),
-                            })?;
-                    }
                     if embedded {
                         let entry = Entry::new(*language, text.clone(), true);
                         registry.partials.insert(partial, entry);
@@ -551,12 +555,6 @@ impl Registry {
                 }
             }
         }
-        registry.prepare(
-            overridden
-                .iter()
-                .map(String::as_str)
-                .filter(|name| partial_name(name).is_none()),
-        )?;
         Ok(registry)
     }
 
