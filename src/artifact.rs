@@ -48,6 +48,11 @@ impl ArtifactSet {
         self.files.len()
     }
 
+    /// The bytes of the file at `path`.
+    pub fn get(&self, path: &str) -> Option<&[u8]> {
+        self.files.get(path).map(Vec::as_slice)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
     }

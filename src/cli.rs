@@ -595,6 +595,16 @@ fn check_source(
     err: &mut dyn Write,
 ) -> Result<(SourceFile, Option<Checked>), Error> {
     let checked = check::check(&source.text);
+    report_checked(source, checked, color, err)
+}
+
+/// Prints what checking found, as [`check_source`] does.
+fn report_checked(
+    source: SourceFile,
+    checked: Checked,
+    color: bool,
+    err: &mut dyn Write,
+) -> Result<(SourceFile, Option<Checked>), Error> {
     let report = Report {
         file: &source.name,
         source: &source.text,
@@ -827,13 +837,30 @@ fn diff(
     }
     // Both sides are read and checked before giving up, so one run reports
     // every problem of both files.
-    let mut load = |path: &Path| -> Result<Option<(SourceFile, Checked)>, Error> {
-        let source = if is_stdin(path) {
+    let read = |path: &Path| {
+        if is_stdin(path) {
             read_stdin()
         } else {
             read_source(path)
-        };
-        match source.and_then(|source| check_source(source, color, err)) {
+        }
+    };
+    let (old_source, new_source) = (read(request.old), read(request.new));
+    // The two files are checked on both cores, and reported in order.
+    let check = |source: &Result<SourceFile, Error>| {
+        source
+            .as_ref()
+            .ok()
+            .map(|source| check::check(&source.text))
+    };
+    let (old_checked, new_checked) = rayon::join(|| check(&old_source), || check(&new_source));
+    let mut report = |source: Result<SourceFile, Error>,
+                      checked: Option<Checked>|
+     -> Result<Option<(SourceFile, Checked)>, Error> {
+        let reported = source.and_then(|source| match checked {
+            Some(checked) => report_checked(source, checked, color, err),
+            None => Ok((source, None)),
+        });
+        match reported {
             Ok((source, Some(checked))) => Ok(Some((source, checked))),
             Ok((_, None)) => Ok(None),
             Err(error @ Error::Read { .. }) => {
@@ -843,8 +870,8 @@ fn diff(
             Err(error) => Err(error),
         }
     };
-    let old = load(request.old)?;
-    let new = load(request.new)?;
+    let old = report(old_source, old_checked)?;
+    let new = report(new_source, new_checked)?;
     let (Some((mut old, old_checked)), Some((mut new, new_checked))) = (old, new) else {
         return Ok(Outcome::Invalid);
     };
@@ -866,18 +893,34 @@ fn diff(
     };
     old.name = shared_name.clone();
     new.name = shared_name;
-    // The two sides render on two threads: a diff costs about one build.
-    // Identical topologies render once (template errors still surface).
-    let (old_generated, new_generated) = std::thread::scope(|scope| {
-        let old_job = (old.sha256 != new.sha256)
-            .then(|| scope.spawn(|| crate::generate(&old, &old_checked, &registry)));
-        let new_generated = crate::generate(&new, &new_checked, &registry);
-        let old_generated = old_job.map(|job| {
-            job.join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        });
-        (old_generated, new_generated)
-    });
+    // OLD renders first, each step recorded; NEW reuses every step made
+    // from the same context, so a diff of a small change costs little more
+    // than one build. Identical topologies render once (template errors
+    // still surface).
+    let (old_generated, new_generated) = if old.sha256 == new.sha256 {
+        (None, crate::generate(&new, &new_checked, &registry))
+    } else {
+        let memo = crate::render::StepMemo::default();
+        let old_generated = crate::generate_reusing(
+            &old,
+            &old_checked,
+            &registry,
+            &crate::render::Reuse::Record(&memo),
+        );
+        let new_generated = match &old_generated {
+            Ok(generated) => crate::generate_reusing(
+                &new,
+                &new_checked,
+                &registry,
+                &crate::render::Reuse::From {
+                    steps: &memo.into_recorded(),
+                    files: &generated.artifacts,
+                },
+            ),
+            Err(_) => crate::generate(&new, &new_checked, &registry),
+        };
+        (Some(old_generated), new_generated)
+    };
     let new_artifacts = new_generated?.artifacts;
     let old_artifacts = old_generated.transpose()?.map(|g| g.artifacts);
     let mut model = crate::diff::compare(

@@ -18,6 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
+use rayon::prelude::*;
 use serde::Serialize;
 use similar::udiff::UnifiedHunkHeader;
 use similar::{Algorithm, DiffOp, capture_diff_slices, group_diff_ops};
@@ -143,10 +144,17 @@ pub fn compare(
 ) -> Diff {
     let before: BTreeMap<&str, &[u8]> = old_files.iter().collect();
     let after: BTreeMap<&str, &[u8]> = new_files.iter().collect();
-    let paths: BTreeSet<&str> = before.keys().chain(after.keys()).copied().collect();
-    let (header_only, mut files): (Vec<FileDiff>, Vec<FileDiff>) = paths
+    let paths: Vec<&str> = before
+        .keys()
+        .chain(after.keys())
+        .copied()
+        .collect::<BTreeSet<&str>>()
         .into_iter()
-        .filter_map(|path| {
+        .collect();
+    // Files compare on both cores; the list keeps the paths' order.
+    let compared: Vec<Option<FileDiff>> = paths
+        .par_iter()
+        .map(|path| {
             compare_file(
                 path,
                 before.get(path).copied(),
@@ -154,6 +162,10 @@ pub fn compare(
                 options,
             )
         })
+        .collect();
+    let (header_only, mut files): (Vec<FileDiff>, Vec<FileDiff>) = compared
+        .into_iter()
+        .flatten()
         .partition(|file| file.status == Status::HeaderOnly);
     files.extend(header_only);
     Diff {

@@ -35,8 +35,20 @@ pub fn generate(
     checked: &Checked,
     registry: &Registry,
 ) -> Result<Generated, TemplateError> {
+    generate_reusing(source, checked, registry, &render::Reuse::Nothing)
+}
+
+/// [`generate`], recording what each step rendered or reusing what another
+/// rendering with the same registry recorded (see [`render::Reuse`]); the
+/// artifacts are the same bytes either way.
+pub fn generate_reusing(
+    source: &SourceFile,
+    checked: &Checked,
+    registry: &Registry,
+    reuse: &render::Reuse<'_>,
+) -> Result<Generated, TemplateError> {
     let artifacts = artifact::InMemory::default();
-    let plan = generate_into(source, checked, registry, &artifacts)?.plan;
+    let plan = generate_part(source, checked, registry, None, &artifacts, reuse)?.plan;
     Ok(Generated {
         plan,
         artifacts: artifacts.into_set(),
@@ -71,6 +83,24 @@ pub fn generate_part_into(
     registry: &Registry,
     part: Option<&model::Topology>,
     sink: &dyn artifact::Sink,
+) -> Result<Streamed, TemplateError> {
+    generate_part(
+        source,
+        checked,
+        registry,
+        part,
+        sink,
+        &render::Reuse::Nothing,
+    )
+}
+
+fn generate_part(
+    source: &SourceFile,
+    checked: &Checked,
+    registry: &Registry,
+    part: Option<&model::Topology>,
+    sink: &dyn artifact::Sink,
+    reuse: &render::Reuse<'_>,
 ) -> Result<Streamed, TemplateError> {
     let Some(validated) = checked.validated() else {
         return Ok(Streamed {
@@ -138,7 +168,15 @@ pub fn generate_part_into(
             })
         })
         .collect();
-    let files = render::render_into(validated, &plan, &provenance, registry, warnings, sink)?;
+    let files = render::render_reusing(
+        validated,
+        &plan,
+        &provenance,
+        registry,
+        warnings,
+        sink,
+        reuse,
+    )?;
     Ok(Streamed { plan, files })
 }
 

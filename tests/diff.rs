@@ -584,3 +584,71 @@ fn a_closed_pipe_keeps_the_differs_code() {
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// `diff` renders NEW reusing the steps of OLD made from the same context:
+/// what it compares must be, byte for byte, what `build` writes for NEW,
+/// for every pair the change tests use, both ways, and for a pair whose
+/// steps are renumbered (a storage group added before others).
+#[test]
+fn reusing_the_old_side_renders_exactly_what_a_build_renders() {
+    use runsheet::render::{Reuse, StepMemo};
+    let root = harness::root();
+    let mut pairs: Vec<(std::path::PathBuf, std::path::PathBuf)> = vec![
+        (root.join(SEED), root.join(PATH_MOVE)),
+        (root.join(SEED), root.join(NEW_GROUP)),
+    ];
+    let cases = std::fs::read_dir(root.join("tests/change")).expect("change cases");
+    for case in cases.flatten() {
+        pairs.push((case.path().join("old.yaml"), case.path().join("new.yaml")));
+    }
+    let registry = runsheet::render::registry::Registry::new(None).expect("templates load");
+    let load = |path: &std::path::Path| {
+        let source = runsheet::cli::read_source(path).expect("topology reads");
+        let checked = runsheet::check::check(&source.text);
+        assert!(!checked.has_errors(), "{}", path.display());
+        (source, checked)
+    };
+    let mut reused_somewhere = false;
+    for (first, second) in &pairs {
+        for (old, new) in [(first, second), (second, first)] {
+            let (old_source, old_checked) = load(old);
+            let (new_source, new_checked) = load(new);
+            let memo = StepMemo::default();
+            let old_files = runsheet::generate_reusing(
+                &old_source,
+                &old_checked,
+                &registry,
+                &Reuse::Record(&memo),
+            )
+            .expect("renders")
+            .artifacts;
+            let recorded = memo.into_recorded();
+            let reusing = Reuse::From {
+                steps: &recorded,
+                files: &old_files,
+            };
+            let reused = runsheet::generate_reusing(&new_source, &new_checked, &registry, &reusing)
+                .expect("renders")
+                .artifacts;
+            let alone = runsheet::generate(&new_source, &new_checked, &registry)
+                .expect("renders")
+                .artifacts;
+            let differing: Vec<&str> = alone
+                .iter()
+                .filter(|(path, bytes)| reused.get(path) != Some(*bytes))
+                .map(|(path, _)| path)
+                .collect();
+            assert!(
+                differing.is_empty() && reused.len() == alone.len(),
+                "{} -> {}: {differing:?}",
+                old.display(),
+                new.display()
+            );
+            reused_somewhere |= recorded.reused() > 0;
+        }
+    }
+    assert!(
+        reused_somewhere,
+        "no step was ever reused: the test proves nothing"
+    );
+}

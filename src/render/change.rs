@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use super::context::{self, Lookup, Provenance, parent_folder};
 use super::escape::ps_literal;
 use super::registry::{Registry, TemplateError};
-use super::{RunbookFrame, StepContexts, render_plan};
+use super::{Reuse, RunbookFrame, StepContexts, render_plan};
 use crate::artifact::{ArtifactSet, InMemory, Manifest};
 use crate::change::{Change, ChangeKind, ChangePlan, ChangeSet, Paths};
 use crate::model::Topology;
@@ -57,7 +57,7 @@ pub fn render_change(
         provenance,
     };
     let plan_file = manifest.begin_plan(&new.name, plan, provenance, Some(set.to_json()));
-    render_plan(plan, registry, &manifest, frame, &contexts)?;
+    render_plan(plan, registry, &manifest, frame, &contexts, &Reuse::Nothing)?;
     manifest.finish(plan_file, plan);
     Ok(artifacts.into_set())
 }
@@ -92,6 +92,14 @@ impl StepContexts for ChangeContexts<'_> {
             _ => Value::Null,
         };
         context.insert("change".into(), data);
+    }
+
+    fn step_keys(&self) -> &'static [&'static str] {
+        &["exchange_step", "step", "host", "host_steps", "change"]
+    }
+
+    fn topology_sha256(&self) -> &str {
+        &self.provenance.topology_sha256
     }
 }
 

@@ -316,6 +316,9 @@ fn cluster_value(topology: &Topology, cluster: &Cluster) -> Value {
     })
 }
 
+/// The keys of a step's context that [`Lookup::fill_step`] sets.
+pub const STEP_KEYS: &[&str] = &["exchange_step", "step", "host", "host_steps"];
+
 /// What the step contexts look up, built in one pass over the plan, so that
 /// building every context is linear in the number of steps.
 pub struct Lookup<'a> {
@@ -427,7 +430,7 @@ impl Lookup<'_> {
         context
     }
 
-    /// Puts the step's own values into a context that
+    /// Puts the step's own values ([`STEP_KEYS`]) into a context that
     /// [`Lookup::shared_context`] made for the step's cluster.
     pub fn fill_step(&self, step: &Step, context: &mut Map<String, Value>) {
         let topology = self.topology;

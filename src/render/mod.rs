@@ -16,6 +16,7 @@ use std::io::Write;
 use handlebars::Context;
 use rayon::prelude::*;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use crate::artifact::{ArtifactSet, InMemory, Manifest, ManifestFile, Sink};
 use crate::check::Validated;
@@ -47,6 +48,29 @@ pub fn render_into(
     warnings: Vec<Value>,
     sink: &dyn Sink,
 ) -> Result<usize, TemplateError> {
+    render_reusing(
+        validated,
+        plan,
+        provenance,
+        registry,
+        warnings,
+        sink,
+        &Reuse::Nothing,
+    )
+}
+
+/// [`render_into`], recording what each step rendered, or reusing what an
+/// earlier rendering with the same templates recorded for a step whose
+/// context is the same (see [`Reuse`]).
+pub fn render_reusing(
+    validated: Validated<'_>,
+    plan: &Plan,
+    provenance: &Provenance,
+    registry: &Registry,
+    warnings: Vec<Value>,
+    sink: &dyn Sink,
+    reuse: &Reuse<'_>,
+) -> Result<usize, TemplateError> {
     let topology = validated.topology;
     compile_templates(
         registry,
@@ -71,9 +95,12 @@ pub fn render_into(
         lookup: &lookup,
         provenance,
     };
+    if let Reuse::Record(memo) = reuse {
+        let _ = memo.topology_sha256.set(provenance.topology_sha256.clone());
+    }
     let (plan_file, rendered) = rayon::join(
         || manifest.begin_plan(&topology.name, plan, provenance, None),
-        || render_plan(plan, registry, &manifest, frame, &contexts),
+        || render_plan(plan, registry, &manifest, frame, &contexts, reuse),
     );
     rendered?;
     Ok(manifest.finish(plan_file, plan))
@@ -87,6 +114,11 @@ pub(crate) trait StepContexts: Sync {
     fn shared(&self, cluster: Option<usize>) -> Map<String, Value>;
     /// `index` is the step's position in the plan.
     fn fill(&self, index: usize, step: &Step, context: &mut Map<String, Value>);
+    /// The keys `fill` sets; every other key is the same for every step
+    /// made from one shared context.
+    fn step_keys(&self) -> &'static [&'static str];
+    /// The topology's sha256, as the contexts hold it.
+    fn topology_sha256(&self) -> &str;
 }
 
 struct BuildContexts<'a> {
@@ -102,6 +134,148 @@ impl StepContexts for BuildContexts<'_> {
     fn fill(&self, _: usize, step: &Step, context: &mut Map<String, Value>) {
         self.lookup.fill_step(step, context);
     }
+
+    fn step_keys(&self) -> &'static [&'static str] {
+        context::STEP_KEYS
+    }
+
+    fn topology_sha256(&self) -> &str {
+        &self.provenance.topology_sha256
+    }
+}
+
+/// What a rendering does with another rendering of the same templates:
+/// `diff` renders OLD recording each step, then NEW reusing every step whose
+/// context is the same (most of them, for a change to one cluster) instead
+/// of rendering it again.
+pub enum Reuse<'a> {
+    Nothing,
+    Record(&'a StepMemo),
+    From {
+        steps: &'a RecordedSteps,
+        /// The recorded rendering's files, where its scripts are.
+        files: &'a ArtifactSet,
+    },
+}
+
+/// Each rendered step's runbook entry, by position in the plan, with the
+/// fingerprint of what it was rendered from.
+#[derive(Default)]
+pub struct StepMemo {
+    steps: std::sync::Mutex<Vec<Option<RecordedStep>>>,
+    /// The recorded rendering's topology sha256, which its files print.
+    topology_sha256: std::sync::OnceLock<String>,
+}
+
+impl StepMemo {
+    fn record(&self, index: usize, step: RecordedStep) {
+        let mut steps = self
+            .steps
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if steps.len() <= index {
+            steps.resize_with(index + 1, || None);
+        }
+        steps[index] = Some(step);
+    }
+
+    pub fn into_recorded(self) -> RecordedSteps {
+        RecordedSteps {
+            steps: self
+                .steps
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            reused: std::sync::atomic::AtomicUsize::new(0),
+            topology_sha256: self.topology_sha256.into_inner().unwrap_or_default(),
+        }
+    }
+}
+
+/// What a [`StepMemo`] recorded, and how many of its steps were reused.
+pub struct RecordedSteps {
+    steps: Vec<Option<RecordedStep>>,
+    reused: std::sync::atomic::AtomicUsize,
+    topology_sha256: String,
+}
+
+impl RecordedSteps {
+    /// How many steps renderings took from here instead of rendering them.
+    pub fn reused(&self) -> usize {
+        self.reused.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+struct RecordedStep {
+    fingerprint: [u8; 32],
+    markdown: String,
+    html: String,
+}
+
+/// sha256 of what a step's output is made from, besides the templates: its
+/// blueprint step and its context (the shared part by its digest).
+fn fingerprint(shared: &[u8; 32], step: &Step, context: &Value, step_keys: &[&str]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(shared);
+    hasher.update(step.def_id.as_bytes());
+    hasher.update([0]);
+    for key in step_keys {
+        hasher.update(key.as_bytes());
+        // Serialising into a hasher cannot fail.
+        let _ = serde_json::to_writer(&mut hasher, &context.get(*key));
+    }
+    hasher.finalize().into()
+}
+
+/// The digest of a shared context, but for the topology's sha256: two
+/// topologies differ in it, and a step's files print it only as provenance,
+/// which [`reused_step`] puts right.
+fn shared_digest(shared: &Map<String, Value>) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    for (key, value) in shared {
+        if key != "topology_sha256" {
+            hasher.update(key.as_bytes());
+            let _ = serde_json::to_writer(&mut hasher, value);
+        }
+    }
+    hasher.finalize().into()
+}
+
+/// The recorded entry of the step at `index`, its scripts handed to
+/// `manifest` from the recorded files, when it was made from the same
+/// context but for the topology's sha256: `topology_sha256`, this
+/// rendering's, is put in place of the recorded one.
+fn reused_step(
+    steps: &RecordedSteps,
+    files: &ArtifactSet,
+    topology_sha256: &str,
+    index: usize,
+    fingerprint: &[u8; 32],
+    step: &Step,
+    manifest: &Manifest<'_>,
+) -> Option<StepPieces> {
+    let recorded = steps.steps.get(index)?.as_ref()?;
+    if recorded.fingerprint != *fingerprint || steps.topology_sha256.len() != 64 {
+        return None;
+    }
+    let rehash = |text: &str| text.replace(&steps.topology_sha256, topology_sha256);
+    let paths: Vec<&String> = [&step.file, &step.launcher].into_iter().flatten().collect();
+    let scripts: Vec<String> = paths
+        .iter()
+        .map(|path| {
+            let bytes = files.get(path)?;
+            std::str::from_utf8(bytes).ok().map(rehash)
+        })
+        .collect::<Option<_>>()?;
+    for (path, text) in paths.into_iter().zip(scripts) {
+        manifest.put(path.clone(), text.into_bytes());
+    }
+    steps
+        .reused
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Some(StepPieces {
+        markdown: Ok(rehash(&recorded.markdown)),
+        html: Ok(rehash(&recorded.html)),
+    })
 }
 
 /// Compiles, on every core, the templates that rendering `plan` will use,
@@ -172,12 +346,14 @@ pub(crate) fn render_plan(
     manifest: &Manifest<'_>,
     frame: RunbookFrame<'_>,
     contexts: &dyn StepContexts,
+    reuse: &Reuse<'_>,
 ) -> Result<(), TemplateError> {
     let batches: Vec<&[Step]> = plan.steps.chunks(STEPS_PER_BATCH).collect();
     let render = |index: usize| {
-        batches
-            .get(index)
-            .map(|steps| render_batch(steps, index * STEPS_PER_BATCH, registry, manifest, contexts))
+        batches.get(index).map(|steps| {
+            let first = index * STEPS_PER_BATCH;
+            render_batch(steps, first, registry, manifest, contexts, reuse)
+        })
     };
     // The runbook's head and page frame are built while the first batch
     // renders, and each batch's entries are written while the next renders.
@@ -204,25 +380,60 @@ fn render_batch(
     registry: &Registry,
     manifest: &Manifest<'_>,
     contexts: &dyn StepContexts,
+    reuse: &Reuse<'_>,
 ) -> Vec<Option<RenderedStep>> {
     let rendered: Vec<Vec<(usize, RenderedStep)>> = cluster_groups(steps)
         .par_iter()
         .map(|(cluster, offsets)| {
-            let mut context = Context::from(Value::Object(contexts.shared(*cluster)));
+            let shared = contexts.shared(*cluster);
+            let digest = match reuse {
+                Reuse::Nothing => None,
+                _ => Some(shared_digest(&shared)),
+            };
+            let mut context = Context::from(Value::Object(shared));
             offsets
                 .iter()
                 .map(|&offset| {
                     let step = &steps[offset];
+                    let index = first + offset;
                     if let Value::Object(map) = context.data_mut() {
-                        contexts.fill(first + offset, step, map);
+                        contexts.fill(index, step, map);
+                    }
+                    let fingerprint = digest.map(|digest| {
+                        fingerprint(&digest, step, context.data(), contexts.step_keys())
+                    });
+                    if let (Reuse::From { steps, files }, Some(fingerprint)) = (reuse, &fingerprint)
+                        && let Some(pieces) = reused_step(
+                            steps,
+                            files,
+                            contexts.topology_sha256(),
+                            index,
+                            fingerprint,
+                            step,
+                            manifest,
+                        )
+                    {
+                        return (offset, Ok(pieces));
                     }
                     let result = put_scripts(manifest, registry, step, &context)
                         .map(|()| step_pieces(registry, step, &context));
+                    if let (Reuse::Record(memo), Some(fingerprint), Ok(pieces)) =
+                        (reuse, fingerprint, &result)
+                        && let (Ok(markdown), Ok(html)) = (&pieces.markdown, &pieces.html)
+                    {
+                        let recorded = RecordedStep {
+                            fingerprint,
+                            markdown: markdown.clone(),
+                            html: html.clone(),
+                        };
+                        memo.record(index, recorded);
+                    }
                     (offset, result)
                 })
                 .collect()
         })
         .collect();
+
     let mut in_order: Vec<Option<RenderedStep>> = steps.iter().map(|_| None).collect();
     for (offset, result) in rendered.into_iter().flatten() {
         in_order[offset] = Some(result);
