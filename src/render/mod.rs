@@ -297,12 +297,8 @@ pub(crate) fn compile_templates(registry: &Registry, plan: &Plan, head: &[&str])
     .map(|name| (*name).to_owned())
     .collect();
     for step in &plan.steps {
-        if let Some(extension) = step.kind.extension() {
-            names.insert(format!("{extension}/{}.{extension}.hbs", step.def_id));
-        }
-        if step.kind == Kind::Manual {
-            names.insert(format!("manual/{}.md.hbs", step.def_id));
-        }
+        names.extend(script_template(step));
+        names.extend(manual_template(step));
     }
     let _ = registry.prepare(names.iter().map(String::as_str));
 }
@@ -473,10 +469,9 @@ fn put_scripts(
     step: &Step,
     step_context: &Context,
 ) -> Result<(), TemplateError> {
-    let (Some(path), Some(extension)) = (&step.file, step.kind.extension()) else {
+    let (Some(path), Some(name)) = (&step.file, script_template(step)) else {
         return Ok(());
     };
-    let name = format!("{extension}/{}.{extension}.hbs", step.def_id);
     let mut text = Vec::new();
     registry.render_into(&name, step_context, &mut text)?;
     let bytes = match step.kind {
@@ -491,6 +486,17 @@ fn put_scripts(
         manifest.put(launcher.clone(), cmd_bytes(LAUNCHER_TEMPLATE, &text)?);
     }
     Ok(())
+}
+
+/// The template of a step's script, if it has one.
+fn script_template(step: &Step) -> Option<String> {
+    let extension = step.kind.extension()?;
+    Some(format!("{extension}/{}.{extension}.hbs", step.def_id))
+}
+
+/// The template of a manual step's instructions.
+fn manual_template(step: &Step) -> Option<String> {
+    (step.kind == Kind::Manual).then(|| format!("manual/{}.md.hbs", step.def_id))
 }
 
 /// A step's runbook entry: Markdown, and the HTML section made of it.
@@ -516,8 +522,7 @@ fn step_markdown(
 ) -> Result<String, TemplateError> {
     let mut markdown = Vec::new();
     registry.render_into("runbook/step-head.md.hbs", step_context, &mut markdown)?;
-    if step.kind == Kind::Manual {
-        let name = format!("manual/{}.md.hbs", step.def_id);
+    if let Some(name) = manual_template(step) {
         registry.render_into(&name, step_context, &mut markdown)?;
     }
     registry.render_into("runbook/step-tail.md.hbs", step_context, &mut markdown)?;
