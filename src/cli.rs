@@ -899,6 +899,14 @@ fn diff(
     // still surface).
     let (old_generated, new_generated) = if old.sha256 == new.sha256 {
         (None, crate::generate(&new, &new_checked, &registry))
+    } else if request.templates.is_some() {
+        // A template of the user's could use the topology's hash other
+        // than as provenance, which reuse relies on: render both in full.
+        let old_generated = crate::generate(&old, &old_checked, &registry);
+        (
+            Some(old_generated),
+            crate::generate(&new, &new_checked, &registry),
+        )
     } else {
         let memo = crate::render::StepMemo::default();
         let old_generated = crate::generate_reusing(

@@ -159,7 +159,10 @@ pub enum Reuse<'a> {
 }
 
 /// Each rendered step's runbook entry, by position in the plan, with the
-/// fingerprint of what it was rendered from.
+/// fingerprint of what it was rendered from. One memo records one
+/// rendering, and is reused only with that rendering's files and the same
+/// registry, whose templates print the topology's hash only as provenance
+/// (`diff` reuses nothing when templates are overridden).
 #[derive(Default)]
 pub struct StepMemo {
     steps: std::sync::Mutex<Vec<Option<RecordedStep>>>,
@@ -386,6 +389,8 @@ fn render_batch(
                 Reuse::Nothing => None,
                 _ => Some(shared_digest(&shared)),
             };
+            #[cfg(debug_assertions)]
+            let unfilled = shared.clone();
             let mut context = Context::from(Value::Object(shared));
             offsets
                 .iter()
@@ -394,6 +399,16 @@ fn render_batch(
                     let index = first + offset;
                     if let Value::Object(map) = context.data_mut() {
                         contexts.fill(index, step, map);
+                        // A key `fill` sets that `step_keys` does not name
+                        // would be left out of the fingerprint.
+                        #[cfg(debug_assertions)]
+                        for (key, value) in map.iter() {
+                            debug_assert!(
+                                contexts.step_keys().contains(&key.as_str())
+                                    || unfilled.get(key) == Some(value),
+                                "fill set {key}, which step_keys does not name"
+                            );
+                        }
                     }
                     let fingerprint = digest.map(|digest| {
                         fingerprint(&digest, step, context.data(), contexts.step_keys())
