@@ -141,12 +141,13 @@ fn diff_250(bencher: divan::Bencher) {
     };
     bencher.bench(|| {
         let registry = Registry::new(None).expect("embedded templates compile");
-        let build = |source: &SourceFile| {
-            runsheet::generate(source, &check::check(&source.text), &registry)
-                .expect("renders")
-                .artifacts
-        };
-        let (before, after) = (build(&old), build(&new));
+        let (old_checked, new_checked) = (check::check(&old.text), check::check(&new.text));
+        let (before, after) =
+            runsheet::generate_pair((&old, &old_checked), (&new, &new_checked), &registry, true);
+        let (before, after) = (
+            before.expect("renders").artifacts,
+            after.expect("renders").artifacts,
+        );
         let diff = runsheet::diff::compare(
             side(&old),
             &before,

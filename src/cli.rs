@@ -894,39 +894,16 @@ fn diff(
     old.name = shared_name.clone();
     new.name = shared_name;
     // OLD renders first, each step recorded; NEW reuses every step made
-    // from the same context, so a diff of a small change costs little more
-    // than one build. Identical topologies render once (template errors
-    // still surface).
+    // from the same context, so a small change is not rendered twice.
+    // Identical topologies render once (template errors still surface).
     let (old_generated, new_generated) = if old.sha256 == new.sha256 {
         (None, crate::generate(&new, &new_checked, &registry))
-    } else if request.templates.is_some() {
-        // A template of the user's could use the topology's hash other
-        // than as provenance, which reuse relies on: render both in full.
-        let old_generated = crate::generate(&old, &old_checked, &registry);
-        (
-            Some(old_generated),
-            crate::generate(&new, &new_checked, &registry),
-        )
     } else {
-        let memo = crate::render::StepMemo::default();
-        let old_generated = crate::generate_reusing(
-            &old,
-            &old_checked,
-            &registry,
-            &crate::render::Reuse::Record(&memo),
-        );
-        let new_generated = match &old_generated {
-            Ok(generated) => crate::generate_reusing(
-                &new,
-                &new_checked,
-                &registry,
-                &crate::render::Reuse::From {
-                    steps: &memo.into_recorded(),
-                    files: &generated.artifacts,
-                },
-            ),
-            Err(_) => crate::generate(&new, &new_checked, &registry),
-        };
+        // A template of the user's could use the topology's hash other than
+        // as provenance, which reuse relies on: then both render in full.
+        let reuse = request.templates.is_none();
+        let (old_generated, new_generated) =
+            crate::generate_pair((&old, &old_checked), (&new, &new_checked), &registry, reuse);
         (Some(old_generated), new_generated)
     };
     let new_artifacts = new_generated?.artifacts;

@@ -38,6 +38,42 @@ pub fn generate(
     generate_reusing(source, checked, registry, &render::Reuse::Nothing)
 }
 
+/// What `diff` compares: OLD and NEW rendered with one registry. With
+/// `reuse`, OLD renders first, recording each step, and NEW takes every step
+/// made from the same context from OLD's rendering instead of rendering it
+/// (see [`render::Reuse`]); NEW's artifacts are the same bytes either way.
+pub fn generate_pair(
+    old: (&SourceFile, &Checked),
+    new: (&SourceFile, &Checked),
+    registry: &Registry,
+    reuse: bool,
+) -> (
+    Result<Generated, TemplateError>,
+    Result<Generated, TemplateError>,
+) {
+    if !reuse {
+        return (
+            generate(old.0, old.1, registry),
+            generate(new.0, new.1, registry),
+        );
+    }
+    let memo = render::StepMemo::default();
+    let old_generated = generate_reusing(old.0, old.1, registry, &render::Reuse::Record(&memo));
+    let new_generated = match &old_generated {
+        Ok(generated) => generate_reusing(
+            new.0,
+            new.1,
+            registry,
+            &render::Reuse::From {
+                steps: &memo.into_recorded(),
+                files: &generated.artifacts,
+            },
+        ),
+        Err(_) => generate(new.0, new.1, registry),
+    };
+    (old_generated, new_generated)
+}
+
 /// [`generate`], recording what each step rendered or reusing what another
 /// rendering with the same registry recorded (see [`render::Reuse`]); the
 /// artifacts are the same bytes either way.
