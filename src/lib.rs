@@ -13,6 +13,7 @@ pub mod diag;
 pub mod diff;
 pub mod model;
 pub mod plan;
+pub mod platform;
 pub mod render;
 pub mod write;
 

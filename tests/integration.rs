@@ -13,6 +13,7 @@ mod html;
 mod invalid;
 mod markdown;
 mod powershell;
+mod prover;
 mod psversion;
 mod readme;
 mod schema;

@@ -1,0 +1,506 @@
+//! The prover against windows written by hand: a sound one passes, and each
+//! defect planted in it is caught, naming the step and the rule.
+
+use runsheet::platform::condition::CopyAllowed;
+use runsheet::platform::{
+    Action, Actor, Cluster, Cms, Condition, CopyStatus, Feature, FileKind, Finding, Group, Policy,
+    Quorum, Role, State, StepSpec, prove,
+};
+
+const ACTIVE: &str = "MAIL1";
+const PASSIVE: &str = "MAIL2";
+const GROUP: &str = "First Storage Group";
+const OLD_EDB: &str = r"E:\Old\Mailbox Database.edb";
+const NEW_EDB: &str = r"G:\New\Mailbox Database.edb";
+const LOGS: &str = r"F:\Logs";
+
+fn group(edb: &str) -> Group {
+    Group {
+        name: GROUP.to_owned(),
+        database: "Mailbox Database".to_owned(),
+        log_path: LOGS.to_owned(),
+        system_path: LOGS.to_owned(),
+        edb_path: edb.to_owned(),
+        mounted: true,
+        copy: CopyStatus::Healthy,
+    }
+}
+
+/// A running CCR cluster with one storage group, its database at `edb`.
+fn running(edb: &str) -> State {
+    let mut state = State::bare("MAIL", &[ACTIVE, PASSIVE]);
+    for node in state.nodes.values_mut() {
+        node.features = [
+            Feature::FailoverClustering,
+            Feature::PowerShell,
+            Feature::ExchangePrerequisites,
+        ]
+        .into();
+        node.role = Role::Installed;
+        node.policy = Policy::RemoteSigned;
+    }
+    state.cluster = Some(Cluster {
+        members: [ACTIVE.to_owned(), PASSIVE.to_owned()].into(),
+        quorum: Quorum::NodeAndFileShareMajority(r"\\HUB1\FSW".to_owned()),
+        networks_named: true,
+    });
+    state.witness.share_ready = true;
+    state.cms = Some(Cms {
+        name: "CCRMAIL".to_owned(),
+        owner: ACTIVE.to_owned(),
+        stopped: false,
+    });
+    state.groups.insert(GROUP.to_owned(), group(edb));
+    state.place_files_as_configured();
+    state
+}
+
+fn step(
+    label: &str,
+    requires: Vec<Condition>,
+    done_when: Vec<Condition>,
+    actions: Vec<Action>,
+) -> StepSpec {
+    StepSpec {
+        label: label.to_owned(),
+        requires,
+        done_when,
+        actions: actions.into_iter().map(|a| (Actor::Script, a)).collect(),
+        outage: false,
+        reports_pending_restart: false,
+    }
+}
+
+fn outage(mut spec: StepSpec) -> StepSpec {
+    spec.outage = true;
+    spec
+}
+
+fn serving(offline_allowed: &[&str]) -> Condition {
+    Condition::CmsServing {
+        offline_allowed: offline_allowed.iter().map(|s| (*s).to_owned()).collect(),
+    }
+}
+
+fn files_at(node: &str, kind: FileKind, path: &str) -> Condition {
+    Condition::FilesAt {
+        node: node.to_owned(),
+        group: GROUP.to_owned(),
+        kind,
+        path: path.to_owned(),
+        proven: true,
+    }
+}
+
+fn new_paths() -> Condition {
+    Condition::PathsConfigured {
+        group: GROUP.to_owned(),
+        log: LOGS.to_owned(),
+        system: LOGS.to_owned(),
+        edb: NEW_EDB.to_owned(),
+    }
+}
+
+/// The database file of one node copied to the new volume, checked, and
+/// the source kept until the window is over.
+fn move_files(node: &str) -> StepSpec {
+    outage(step(
+        &format!("050 move-files.{node}"),
+        vec![
+            new_paths(),
+            Condition::DatabaseMounted(GROUP.to_owned(), false),
+            Condition::CopyIs(GROUP.to_owned(), vec![CopyAllowed::SuspendedByWindow]),
+        ],
+        vec![files_at(node, FileKind::Database, NEW_EDB)],
+        vec![
+            Action::CopyFiles {
+                node: node.to_owned(),
+                group: GROUP.to_owned(),
+                kind: FileKind::Database,
+                from: OLD_EDB.to_owned(),
+                to: NEW_EDB.to_owned(),
+            },
+            Action::ProveFiles {
+                node: node.to_owned(),
+                group: GROUP.to_owned(),
+                kind: FileKind::Database,
+                path: NEW_EDB.to_owned(),
+            },
+        ],
+    ))
+}
+
+/// The database path move of a change window, declared soundly.
+fn database_move() -> Vec<StepSpec> {
+    let copy_ours = || {
+        Condition::CopyIs(
+            GROUP.to_owned(),
+            vec![CopyAllowed::Healthy, CopyAllowed::SuspendedByWindow],
+        )
+    };
+    vec![
+        step(
+            "030 precheck",
+            vec![
+                serving(&[]),
+                Condition::ActiveOn(ACTIVE.to_owned()),
+                copy_ours(),
+            ],
+            vec![],
+            vec![],
+        ),
+        outage(step(
+            "040 move-configuration",
+            vec![
+                serving(&[GROUP]),
+                Condition::ActiveOn(ACTIVE.to_owned()),
+                copy_ours(),
+            ],
+            vec![
+                new_paths(),
+                Condition::DatabaseMounted(GROUP.to_owned(), false),
+                Condition::CopyIs(GROUP.to_owned(), vec![CopyAllowed::SuspendedByWindow]),
+            ],
+            vec![
+                Action::SuspendCopy {
+                    group: GROUP.to_owned(),
+                },
+                Action::Dismount {
+                    group: GROUP.to_owned(),
+                },
+                Action::MoveConfiguration {
+                    group: GROUP.to_owned(),
+                    log: LOGS.to_owned(),
+                    system: LOGS.to_owned(),
+                    edb: NEW_EDB.to_owned(),
+                },
+            ],
+        )),
+        move_files(ACTIVE),
+        move_files(PASSIVE),
+        outage(step(
+            "070 mount-and-resume",
+            vec![
+                serving(&[GROUP]),
+                Condition::ActiveOn(ACTIVE.to_owned()),
+                files_at(ACTIVE, FileKind::Database, NEW_EDB),
+                files_at(PASSIVE, FileKind::Database, NEW_EDB),
+            ],
+            vec![
+                Condition::DatabaseMounted(GROUP.to_owned(), true),
+                Condition::CopyIs(GROUP.to_owned(), vec![CopyAllowed::Healthy]),
+            ],
+            vec![
+                Action::Mount {
+                    group: GROUP.to_owned(),
+                },
+                Action::ResumeCopy {
+                    group: GROUP.to_owned(),
+                },
+                Action::WaitHealthy {
+                    group: GROUP.to_owned(),
+                },
+            ],
+        )),
+        step(
+            "080 verify",
+            vec![
+                serving(&[]),
+                Condition::CopyIs(GROUP.to_owned(), vec![CopyAllowed::Healthy]),
+            ],
+            vec![],
+            vec![],
+        ),
+    ]
+}
+
+fn prove_move(steps: &[StepSpec]) -> Vec<Finding> {
+    prove(&running(OLD_EDB), steps, &running(NEW_EDB))
+}
+
+fn assert_caught(findings: &[Finding], step: &str, rule: &str) {
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.step.starts_with(step) && f.rule.contains(rule)),
+        "expected a finding at step {step} about {rule:?}; got:\n{}",
+        findings
+            .iter()
+            .map(|f| f.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn a_sound_database_move_is_proven() {
+    let findings = prove_move(&database_move());
+    assert!(
+        findings.is_empty(),
+        "{}",
+        findings
+            .iter()
+            .map(|f| f.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn planted_mount_step_requiring_online_is_caught() {
+    let mut steps = database_move();
+    steps[4].requires[0] = serving(&[]);
+    let findings = prove_move(&steps);
+    assert_caught(
+        &findings,
+        "070",
+        "requires the clustered mailbox server Online",
+    );
+    let found = findings
+        .iter()
+        .find(|f| f.step.starts_with("070"))
+        .map(|f| f.found.clone());
+    assert_eq!(
+        found.as_deref(),
+        Some(
+            r"the clustered mailbox server is Partially Online (offline: First Storage Group\Mailbox Database)"
+        )
+    );
+}
+
+#[test]
+fn planted_source_deleted_before_the_copy_is_proven_is_caught() {
+    let mut steps = database_move();
+    steps[2].actions.insert(
+        1,
+        (
+            Actor::Script,
+            Action::DeleteFiles {
+                node: ACTIVE.to_owned(),
+                group: GROUP.to_owned(),
+                kind: FileKind::Database,
+                path: OLD_EDB.to_owned(),
+            },
+        ),
+    );
+    let findings = prove_move(&steps);
+    assert_caught(
+        &findings,
+        "050 move-files.MAIL1",
+        "at least one proven copy",
+    );
+}
+
+#[test]
+fn planted_resume_of_a_copy_this_window_did_not_suspend_is_caught() {
+    let mut start = running(OLD_EDB);
+    if let Some(group) = start.groups.get_mut(GROUP) {
+        group.copy = CopyStatus::Suspended { by_window: false };
+    }
+    let steps = vec![step(
+        "070 mount-and-resume",
+        vec![serving(&[GROUP])],
+        vec![],
+        vec![Action::ResumeCopy {
+            group: GROUP.to_owned(),
+        }],
+    )];
+    let findings = prove(&start, &steps, &running(OLD_EDB));
+    assert_caught(&findings, "070", "the platform accepts the action");
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.found.contains("suspended by someone else")),
+        "{findings:?}"
+    );
+}
+
+#[test]
+fn a_move_step_whose_rerun_refuses_its_own_suspension_is_caught() {
+    let mut steps = database_move();
+    steps[1].requires[2] = Condition::CopyIs(GROUP.to_owned(), vec![CopyAllowed::Healthy]);
+    let findings = prove_move(&steps);
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.step.starts_with("040") && f.interrupted_after == Some(1)),
+        "{findings:?}"
+    );
+}
+
+#[test]
+fn a_step_that_reports_done_before_the_copy_is_healthy_is_caught() {
+    let mut steps = database_move();
+    steps[4].done_when = vec![Condition::DatabaseMounted(GROUP.to_owned(), true)];
+    let findings = prove_move(&steps);
+    assert_caught(
+        &findings,
+        "070",
+        "a rerun reports done only when no work remains",
+    );
+}
+
+#[test]
+fn an_undeclared_outage_is_caught() {
+    let mut steps = database_move();
+    steps[2].outage = false;
+    let findings = prove_move(&steps);
+    assert_caught(
+        &findings,
+        "050 move-files.MAIL1",
+        "a database offline only inside a step declared as outage",
+    );
+}
+
+/// Two servers with the cluster features, before the cluster exists.
+fn featured() -> State {
+    let mut state = State::bare("MAIL", &[ACTIVE, PASSIVE]);
+    for node in state.nodes.values_mut() {
+        node.features = [Feature::FailoverClustering, Feature::PowerShell].into();
+    }
+    state
+}
+
+fn cluster_steps() -> Vec<StepSpec> {
+    vec![
+        step(
+            "110 create-cluster",
+            vec![Condition::FeatureInstalled(
+                ACTIVE.to_owned(),
+                Feature::FailoverClustering,
+            )],
+            vec![Condition::ClusterExists(true)],
+            vec![Action::CreateCluster {
+                node: ACTIVE.to_owned(),
+            }],
+        ),
+        step(
+            "120 add-node",
+            vec![Condition::ClusterExists(true)],
+            vec![Condition::ClusterMember(PASSIVE.to_owned())],
+            vec![Action::AddNode {
+                node: PASSIVE.to_owned(),
+            }],
+        ),
+    ]
+}
+
+#[test]
+fn planted_restart_under_node_majority_is_caught() {
+    let mut steps = cluster_steps();
+    let mut restart = step(
+        "160 restart-after-prerequisites.MAIL2",
+        vec![],
+        vec![],
+        vec![Action::Restart {
+            node: PASSIVE.to_owned(),
+        }],
+    );
+    restart.actions[0].0 = Actor::Operator;
+    steps.push(restart);
+    let mut target = featured();
+    target.cluster = Some(Cluster {
+        members: [ACTIVE.to_owned(), PASSIVE.to_owned()].into(),
+        quorum: Quorum::NodeMajority,
+        networks_named: false,
+    });
+    let findings = prove(&featured(), &steps, &target);
+    assert_caught(
+        &findings,
+        "160",
+        "a planned restart only when quorum survives the node being down",
+    );
+}
+
+#[test]
+fn a_restart_after_the_witness_quorum_is_proven() {
+    let mut steps = cluster_steps();
+    steps.push(step(
+        "180 witness-share",
+        vec![Condition::ClusterExists(true)],
+        vec![Condition::WitnessShareReady],
+        vec![Action::CreateWitnessShare],
+    ));
+    steps.push(step(
+        "190 quorum",
+        vec![Condition::WitnessShareReady],
+        vec![Condition::QuorumFileShare(true)],
+        vec![Action::QuorumFileShare {
+            share: r"\\HUB1\FSW".to_owned(),
+        }],
+    ));
+    steps.push(step(
+        "200 restart",
+        vec![],
+        vec![],
+        vec![Action::Restart {
+            node: PASSIVE.to_owned(),
+        }],
+    ));
+    let mut target = featured();
+    target.cluster = Some(Cluster {
+        members: [ACTIVE.to_owned(), PASSIVE.to_owned()].into(),
+        quorum: Quorum::NodeAndFileShareMajority(r"\\HUB1\FSW".to_owned()),
+        networks_named: false,
+    });
+    target.witness.share_ready = true;
+    let findings = prove(&featured(), &steps, &target);
+    assert!(findings.is_empty(), "{findings:?}");
+}
+
+#[test]
+fn planted_policy_below_remote_signed_after_exchange_is_caught() {
+    let steps = vec![step(
+        "310 restore-execution-policy.MAIL1",
+        vec![],
+        vec![],
+        vec![Action::SetPolicy {
+            node: ACTIVE.to_owned(),
+            policy: Policy::Restricted,
+        }],
+    )];
+    let findings = prove(&running(OLD_EDB), &steps, &running(OLD_EDB));
+    assert_caught(&findings, "310", "the Exchange Management Shell usable");
+}
+
+fn setup_step(reports_pending_restart: bool) -> StepSpec {
+    let mut spec = step(
+        "200 setup-active-cms",
+        vec![Condition::RestartPending(ACTIVE.to_owned(), false)],
+        vec![Condition::ExchangeRole(ACTIVE.to_owned(), Role::Installed)],
+        vec![Action::InstallMailboxRole {
+            node: ACTIVE.to_owned(),
+            restart: true,
+        }],
+    );
+    spec.reports_pending_restart = reports_pending_restart;
+    spec
+}
+
+#[test]
+fn planted_setup_rerun_that_hides_its_pending_restart_is_caught() {
+    let mut start = featured();
+    for node in start.nodes.values_mut() {
+        node.policy = Policy::RemoteSigned;
+    }
+    let mut target = start.clone();
+    if let Some(node) = target.node_mut(ACTIVE) {
+        node.role = Role::Installed;
+    }
+    let restart = step(
+        "210 restart",
+        vec![],
+        vec![],
+        vec![Action::Restart {
+            node: ACTIVE.to_owned(),
+        }],
+    );
+    let findings = prove(&start, &[setup_step(false), restart.clone()], &target);
+    assert_caught(
+        &findings,
+        "200",
+        "a rerun reports a pending restart whenever one is pending",
+    );
+    let findings = prove(&start, &[setup_step(true), restart], &target);
+    assert!(findings.is_empty(), "{findings:?}");
+}
