@@ -504,3 +504,64 @@ fn planted_setup_rerun_that_hides_its_pending_restart_is_caught() {
     let findings = prove(&start, &[setup_step(true), restart], &target);
     assert!(findings.is_empty(), "{findings:?}");
 }
+
+/// The findings of a list of declared windows, one per line.
+fn prove_all(name: &str, declared: &[runsheet::plan::declare::Declared]) -> Vec<String> {
+    declared
+        .iter()
+        .flat_map(|window| {
+            prove(&window.start, &window.steps, &window.target)
+                .into_iter()
+                .map(move |finding| format!("{name}: {finding}"))
+        })
+        .collect()
+}
+
+fn build_findings(path: &std::path::Path) -> Vec<String> {
+    let source = runsheet::cli::read_source(path).expect("reads");
+    let checked = runsheet::check::check(&source.text);
+    let validated = checked.validated().expect("valid");
+    let plan = runsheet::plan::plan(validated);
+    let declared = runsheet::plan::declare::declare_build(validated.topology, &plan)
+        .unwrap_or_else(|undeclared| {
+            panic!(
+                "{}: step {} has no declaration",
+                path.display(),
+                undeclared.0
+            )
+        });
+    prove_all(&path.display().to_string(), &declared)
+}
+
+#[test]
+fn every_golden_build_is_proven() {
+    let mut findings = Vec::new();
+    let mut paths = crate::harness::yaml_files(&crate::harness::root().join("examples"));
+    paths.push(crate::harness::root().join("tests/hostile/hostile.yaml"));
+    for path in paths {
+        findings.extend(build_findings(&path));
+    }
+    assert!(findings.is_empty(), "{}", findings.join("\n"));
+}
+
+#[test]
+fn every_change_case_is_proven() {
+    let mut findings = Vec::new();
+    for (name, old, new) in crate::change::pairs() {
+        let old_source = runsheet::cli::read_source(&old).expect("OLD reads");
+        let new_source = runsheet::cli::read_source(&new).expect("NEW reads");
+        let old_checked = runsheet::check::check(&old_source.text);
+        let new_checked = runsheet::check::check(&new_source.text);
+        let old_topology = old_checked.validated().expect("OLD valid").topology;
+        let new_topology = new_checked.validated().expect("NEW valid").topology;
+        let set = runsheet::change::change_set(old_topology, new_topology);
+        let change_plan = runsheet::change::plan(new_topology, &set);
+        let declared =
+            runsheet::plan::declare::declare_change(old_topology, new_topology, &set, &change_plan)
+                .unwrap_or_else(|undeclared| {
+                    panic!("{name}: step {} has no declaration", undeclared.0)
+                });
+        findings.extend(prove_all(&name, &declared));
+    }
+    assert!(findings.is_empty(), "{}", findings.join("\n"));
+}

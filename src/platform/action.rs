@@ -61,10 +61,14 @@ pub enum Action {
         node: String,
         name: String,
         groups: Vec<Group>,
+        /// Setup leaves a restart pending.
+        restart: bool,
     },
-    /// The passive role: setup seeds every storage group to this node.
+    /// The passive role: setup installs it and seeds every storage group
+    /// to this node; `restart` when it leaves a restart pending.
     SeedPassive {
         node: String,
+        restart: bool,
     },
     SuspendCopy {
         group: String,
@@ -225,7 +229,12 @@ impl Action {
                     target.restart_pending |= *restart;
                 }
             }
-            Action::NewCms { node, name, groups } => {
+            Action::NewCms {
+                node,
+                name,
+                groups,
+                restart,
+            } => {
                 if state.cms.is_none() {
                     if state.node(node).map(|n| n.role) != Some(Role::Installed) {
                         return Err(format!("the mailbox role is not installed on {node}"));
@@ -239,11 +248,19 @@ impl Action {
                         state.groups.insert(group.name.clone(), group.clone());
                         write_files(state, node, group);
                     }
+                    node_mut(state, node)?.restart_pending |= *restart;
                 }
             }
-            Action::SeedPassive { node } => {
+            Action::SeedPassive { node, restart } => {
                 if state.node(node).map(|n| n.role) != Some(Role::Installed) {
-                    node_mut(state, node)?.role = Role::Installed;
+                    let target = node_mut(state, node)?;
+                    if target.restart_pending {
+                        return Err(format!(
+                            "Exchange setup refuses {node}: a restart is pending"
+                        ));
+                    }
+                    target.role = Role::Installed;
+                    target.restart_pending |= *restart;
                     let groups: Vec<Group> = state.groups.values().cloned().collect();
                     for group in &groups {
                         write_files(state, node, group);

@@ -3,7 +3,7 @@
 //! here, with the page it comes from; conditions, actions and the prover ask
 //! these functions and never decide a platform fact themselves.
 
-use super::{CopyStatus, Policy, Quorum, State};
+use super::{CopyStatus, Group, Policy, Quorum, State};
 
 /// The state of a clustered mailbox server as `Get-ClusteredMailboxServerStatus`
 /// reports it in `State`.
@@ -134,3 +134,27 @@ pub const MOUNT_NEEDS_FILES_UNLESS_NEW: bool = true;
 /// from Active Directory and leave every file on disk (Remove-StorageGroup,
 /// aa998295(v=exchg.80)).
 pub const REMOVAL_KEEPS_FILES: bool = true;
+
+/// Where Exchange 2007 setup installs when no folder is given.
+pub const DEFAULT_INSTALL_PATH: &str = r"C:\Program Files\Microsoft\Exchange Server";
+
+/// The storage group that setup creates on a new mailbox server, with its
+/// one database, in `<install path>\Mailbox\First Storage Group`
+/// (Exchange 2007 setup; the build moves it where the topology says).
+pub fn setup_first_storage_group(install_path: Option<&str>) -> Group {
+    let folder = format!(
+        "{}\\Mailbox\\{}",
+        install_path.unwrap_or(DEFAULT_INSTALL_PATH),
+        crate::model::FIRST_STORAGE_GROUP
+    );
+    Group {
+        name: crate::model::FIRST_STORAGE_GROUP.to_owned(),
+        database: crate::model::FIRST_DATABASE.to_owned(),
+        log_path: folder.clone(),
+        system_path: folder.clone(),
+        edb_path: format!("{folder}\\{}.edb", crate::model::FIRST_DATABASE),
+        mounted: true,
+        // No passive copy until the second node's setup seeds one.
+        copy: CopyStatus::Seeding,
+    }
+}
