@@ -1160,7 +1160,7 @@ fn a_storage_group_is_never_added_over_files_kept_on_either_node() {
     assert!(check < precheck.find("': to be created").expect("to do"));
     let (path, create) = &scripts_named(&files, "-create-storage-groups")[0];
     let active = create
-        .find("\nAssert-ActiveHere $cms\n")
+        .find("\nAssert-ActiveHere $cms $offline\n")
         .unwrap_or_else(|| panic!("{path}: no active-node check"));
     let guard = create
         .find("$taken = Get-PlaceTaken @($env:COMPUTERNAME, $passive) ''")

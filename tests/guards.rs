@@ -115,8 +115,8 @@ fn storage_groups_mount_a_database_found_dismounted() {
         &[
             "New-MailboxDatabase -StorageGroup $Identity",
             "\n    }\n",
-            "\n    if (-not (Get-MailboxDatabase -Identity $DatabaseIdentity -Status).Mounted) {\n        Write-Host ('Mounting ' + $DatabaseIdentity)\n        Mount-Database -Identity $DatabaseIdentity\n",
-            "if (-not (Get-MailboxDatabase -Identity $DatabaseIdentity -Status).Mounted) {\n            Fail (",
+            "\n    if (-not (Test-Mounted $DatabaseIdentity)) {\n        Write-Host ('Mounting ' + $DatabaseIdentity)\n        Mount-Database -Identity $DatabaseIdentity\n",
+            "if (-not (Test-Mounted $DatabaseIdentity)) {\n            Fail (",
         ],
     );
     assert!(groups.contains("Skip 'Every storage group and database exists and is mounted.'"));
@@ -189,7 +189,7 @@ fn the_suspend_step_checks_what_it_waits_for_first() {
             "[string]$_.SummaryCopyStatus -ne 'Healthy'",
             "Fail ('not healthy: '",
             "Suspend-StorageGroupCopy -Identity $group -SuspendComment 'Step 260 (ccr.mail.suspend-and-move-paths)' -Confirm:$false",
-            "if ((Get-MailboxDatabase -Identity $database -Status).Mounted) {\n    Write-Host ('Dismounting ' + $database)\n    Dismount-Database -Identity $database -Confirm:$false",
+            "if (Test-Mounted $database) {\n    Write-Host ('Dismounting ' + $database)\n    Dismount-Database -Identity $database -Confirm:$false",
             "$gap = Get-ConfigurationGap\nif ($gap -ne '') {\n    Fail (",
         ],
     );

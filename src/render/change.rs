@@ -227,7 +227,7 @@ fn by_hand(change: &Change, database: Option<&str>) -> Value {
             ),
             "leave": leave.join("; "),
             "reseed": format!(
-                "Suspend-StorageGroupCopy -Identity {group} -Confirm:$false; Update-StorageGroupCopy -Identity {group} -DeleteExistingFiles"
+                "Suspend-StorageGroupCopy -Identity {group} -SuspendComment 'Reseed after the change window' -Confirm:$false; Update-StorageGroupCopy -Identity {group} -DeleteExistingFiles"
             ),
         }))
     };
@@ -319,11 +319,21 @@ fn head_context(
         .into_iter()
         .filter_map(|index| new.clusters.get(index))
         .map(|cluster| {
+            // Move-ClusteredMailboxServer requires -MoveComment from SP1 on
+            // (section 14 of the command reference).
+            let move_back = cluster.nodes.first().and_then(|node| {
+                Some(format!(
+                    "Move-ClusteredMailboxServer -Identity {} -TargetMachine {} -MoveComment 'Back to the first node before the change window' -Confirm:$false",
+                    ps_literal(&cluster.mailbox.name).ok()?,
+                    ps_literal(node).ok()?
+                ))
+            });
             json!({
                 "name": cluster.name,
                 "cms": cluster.mailbox.name,
                 "first_node": cluster.nodes.first(),
                 "second_node": cluster.nodes.get(1),
+                "move_back": move_back,
             })
         })
         .collect();
@@ -467,7 +477,11 @@ fn backout_context(new: &Topology, set: &ChangeSet, plan: &Plan) -> Result<Value
             ChangeKind::Add { paths } => {
                 let mut commands = Vec::new();
                 if let Some(database) = &database {
-                    commands.push(format!("Get-Mailbox -Database {database} -ResultSize 1"));
+                    // The recipient scope is the computer's own domain unless widened
+                    // ("How to Change the Recipient Scope", bb124791).
+                    commands.push(format!(
+                        "$AdminSessionADSettings.ViewEntireForest = $true; Get-Mailbox -Database {database} -ResultSize 1"
+                    ));
                     commands.push(format!(
                         "Dismount-Database -Identity {database} -Confirm:$false"
                     ));

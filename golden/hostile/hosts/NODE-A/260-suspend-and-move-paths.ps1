@@ -79,6 +79,20 @@ if (-not (Use-ExchangeSnapin)) {
     Fail ('the Exchange management tools are not installed on this node: finish step ' + '200' + ' first')
 }
 
+# Mounted is $null when Exchange cannot read the database's status: that is
+# neither mounted nor dismounted, and no step acts on it.
+function Test-Mounted {
+    param([string]$Database)
+    $mounted = (Get-MailboxDatabase -Identity $Database -Status).Mounted
+    if ($mounted -eq $true) {
+        return $true
+    }
+    if ($mounted -eq $false) {
+        return $false
+    }
+    Fail ('cannot read whether ' + $Database + ' is mounted (Get-MailboxDatabase -Status shows no Mounted value): check that the Microsoft Exchange Information Store service runs, then run this step again')
+}
+
 # The first storage group's move, as the steps that do it and wait for it see it.
 $group = 'CMS-1\First Storage Group'
 $database = 'CMS-1\First Storage Group\Mailbox Database'
@@ -215,7 +229,7 @@ if ([string]$copy.SummaryCopyStatus -ne 'Suspended') {
     Write-Host ('Suspending the copy of ' + $group)
     Suspend-StorageGroupCopy -Identity $group -SuspendComment 'Step 260 (ccr.clu-1.suspend-and-move-paths)' -Confirm:$false
 }
-if ((Get-MailboxDatabase -Identity $database -Status).Mounted) {
+if (Test-Mounted $database) {
     Write-Host ('Dismounting ' + $database)
     Dismount-Database -Identity $database -Confirm:$false
 }

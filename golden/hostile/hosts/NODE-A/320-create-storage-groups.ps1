@@ -79,6 +79,20 @@ if (-not (Use-ExchangeSnapin)) {
     Fail ('the Exchange management tools are not installed on this node: finish step ' + '200' + ' first')
 }
 
+# Mounted is $null when Exchange cannot read the database's status: that is
+# neither mounted nor dismounted, and no step acts on it.
+function Test-Mounted {
+    param([string]$Database)
+    $mounted = (Get-MailboxDatabase -Identity $Database -Status).Mounted
+    if ($mounted -eq $true) {
+        return $true
+    }
+    if ($mounted -eq $false) {
+        return $false
+    }
+    Fail ('cannot read whether ' + $Database + ' is mounted (Get-MailboxDatabase -Status shows no Mounted value): check that the Microsoft Exchange Information Store service runs, then run this step again')
+}
+
 $cms = 'CMS-1'
 $passive = 'NODE-B'
 $created = 0
@@ -127,11 +141,11 @@ function New-GroupWithDatabase {
     }
     # A new database stays dismounted until it is mounted, and a run that
     # stopped after creating it left it so: found is not done until mounted.
-    if (-not (Get-MailboxDatabase -Identity $DatabaseIdentity -Status).Mounted) {
+    if (-not (Test-Mounted $DatabaseIdentity)) {
         Write-Host ('Mounting ' + $DatabaseIdentity)
         Mount-Database -Identity $DatabaseIdentity
         $script:created++
-        if (-not (Get-MailboxDatabase -Identity $DatabaseIdentity -Status).Mounted) {
+        if (-not (Test-Mounted $DatabaseIdentity)) {
             Fail ('database ' + $DatabaseIdentity + ' does not mount: read the application event log')
         }
     }

@@ -79,6 +79,20 @@ if (-not (Use-ExchangeSnapin)) {
     Fail ('the Exchange management tools are not installed on this node: finish step ' + '560' + ' first')
 }
 
+# Mounted is $null when Exchange cannot read the database's status: that is
+# neither mounted nor dismounted, and no step acts on it.
+function Test-Mounted {
+    param([string]$Database)
+    $mounted = (Get-MailboxDatabase -Identity $Database -Status).Mounted
+    if ($mounted -eq $true) {
+        return $true
+    }
+    if ($mounted -eq $false) {
+        return $false
+    }
+    Fail ('cannot read whether ' + $Database + ' is mounted (Get-MailboxDatabase -Status shows no Mounted value): check that the Microsoft Exchange Information Store service runs, then run this step again')
+}
+
 # The first storage group's move, as the steps that do it and wait for it see it.
 $group = 'EXCMS1\First Storage Group'
 $database = 'EXCMS1\First Storage Group\Mailbox Database'
@@ -164,7 +178,7 @@ if ($configurationGap -ne '') {
 }
 
 $copy = Get-StorageGroupCopyStatus -Identity $group
-$mounted = (Get-MailboxDatabase -Identity $database -Status).Mounted
+$mounted = Test-Mounted $database
 if ($mounted -and [string]$copy.SummaryCopyStatus -eq 'Healthy') {
     Skip 'The database is mounted and its copy is Healthy.'
 }
@@ -187,6 +201,9 @@ Write-Host ('OK   the files are in their new folders on ' + $env:COMPUTERNAME + 
 if (-not $mounted) {
     Write-Host ('Mounting ' + $database)
     Mount-Database -Identity $database
+}
+if (-not (Test-Mounted $database)) {
+    Fail ($database + ' did not mount: read the application event log; the copy stays suspended')
 }
 if ([string]$copy.SummaryCopyStatus -eq 'Suspended') {
     Write-Host ('Resuming the copy of ' + $group)

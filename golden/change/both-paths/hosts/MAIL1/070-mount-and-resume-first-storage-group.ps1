@@ -79,6 +79,20 @@ if (-not (Use-ExchangeSnapin)) {
     Fail 'the Exchange management tools are not installed on this node: run this step on a node of the clustered mailbox server'
 }
 
+# Mounted is $null when Exchange cannot read the database's status: that is
+# neither mounted nor dismounted, and no step acts on it.
+function Test-Mounted {
+    param([string]$Database)
+    $mounted = (Get-MailboxDatabase -Identity $Database -Status).Mounted
+    if ($mounted -eq $true) {
+        return $true
+    }
+    if ($mounted -eq $false) {
+        return $false
+    }
+    Fail ('cannot read whether ' + $Database + ' is mounted (Get-MailboxDatabase -Status shows no Mounted value): check that the Microsoft Exchange Information Store service runs, then run this step again')
+}
+
 # A change acts where the clustered mailbox server runs: the node its
 # OperationalMachines entry marks <Active>.
 function Get-ActiveNode {
@@ -96,13 +110,95 @@ function Get-ActiveNode {
     $active
 }
 
+# $Offline: the databases (CMS\StorageGroup\Database) this step may find
+# offline because this window took them offline or is bringing them online;
+# none, and the clustered mailbox server must be Online.
 function Assert-ActiveHere {
-    param([string]$Cms)
-    Assert-CmsOnline $Cms
+    param([string]$Cms, [string[]]$Offline)
+    Assert-CmsServing $Cms $Offline
     $active = Get-ActiveNode $Cms
     if ($active -ne $env:COMPUTERNAME) {
-        Fail ($Cms + ' runs on ' + $active + ', not here: move it with Move-ClusteredMailboxServer -Identity ' + $Cms + ' -TargetMachine ' + $env:COMPUTERNAME + ', or run the change from there')
+        Fail ($Cms + ' runs on ' + $active + ', not here: move it with Move-ClusteredMailboxServer -Identity ' + $Cms + ' -TargetMachine ' + $env:COMPUTERNAME + ' -MoveComment ''Back to the node the change window runs on'', or run the change from there')
     }
+}
+
+# A dismounted database is an offline cluster resource, and then Exchange
+# reports the clustered mailbox server Partially Online ("one or more
+# resources of the server are not online") and lists each offline resource: a
+# database by its GUID or as StorageGroup\Database, anything else by its
+# cluster resource name (Get-ClusteredMailboxServerStatus, Exchange 2007
+# SP1-SP3, aa998632(v=exchg.80)). The page does not name the property that
+# holds the list: this reads FailedResources, and stops when the status has no
+# such property. Partially Online passes
+# only when every listed resource is, as a whole string, a name of one of
+# $Offline; a list that is missing or empty, or names anything else, stops.
+function Assert-CmsServing {
+    param([string]$Cms, [string[]]$Offline)
+    $status = Get-ClusteredMailboxServerStatus -Identity $Cms
+    $status | Format-List | Out-Host
+    $state = [string]$status.State
+    if ($state -eq 'Online') {
+        return
+    }
+    if ($state -ne 'PartiallyOnline' -or -not $Offline) {
+        Fail ('clustered mailbox server ' + $Cms + ' is ' + $state + ', not Online')
+    }
+    $allowed = @()
+    foreach ($database in $Offline) {
+        $allowed += @(Get-DatabaseResourceNames $Cms $database)
+    }
+    $list = $status.PSObject.Properties['FailedResources']
+    if ($list -eq $null) {
+        Fail ('clustered mailbox server ' + $Cms + ' is PartiallyOnline and its status names no offline resources (no FailedResources): in Failover Cluster Management check that only ' + [string]::Join(' or ', $Offline) + ' is offline; this step changed nothing')
+    }
+    $listed = @()
+    foreach ($resource in @($list.Value)) {
+        if ($resource -ne $null) {
+            $listed += [string]$resource
+        }
+    }
+    if ($listed.Count -eq 0) {
+        Fail ('clustered mailbox server ' + $Cms + ' is PartiallyOnline but lists no offline resource: in Failover Cluster Management find what is offline; this step changed nothing')
+    }
+    foreach ($name in $listed) {
+        $known = $false
+        foreach ($candidate in $allowed) {
+            if ($name -eq $candidate) {
+                $known = $true
+            }
+        }
+        if (-not $known) {
+            Fail ('clustered mailbox server ' + $Cms + ' is PartiallyOnline and ' + $name + ' is offline, which is none of this step''s databases (' + [string]::Join(', ', $allowed) + '): find out why and bring it online first; this step changed nothing')
+        }
+        Write-Host ('OK   offline: ' + $name + ', a database of this change')
+    }
+}
+
+# The names a database's cluster resource may have: StorageGroup\Database,
+# and its GUID while the database exists.
+function Get-DatabaseResourceNames {
+    param([string]$Cms, [string]$Database)
+    $parts = $Database.Split('\')
+    if ($parts.Length -ne 3) {
+        Fail ('cannot tell the cluster resource of ' + $Database + ' (not CMS\StorageGroup\Database)')
+    }
+    $names = @($parts[1] + '\' + $parts[2])
+    $found = Find-ServerDatabase $Cms $Database
+    if ($found) {
+        $names += [string]$found.Guid
+    }
+    $names
+}
+
+# Whether this window suspended the copy of a storage group (a rerun, or a
+# back-out after the dismount): only then may its database be offline.
+function Test-CopySuspendedByChange {
+    param([string]$Group)
+    $copy = Get-StorageGroupCopyStatus -Identity $Group
+    if ([string]$copy.SummaryCopyStatus -ne 'Suspended') {
+        return $false
+    }
+    Test-SuspendedByChange $Group $copy
 }
 
 # Where one path stands: 'old' or 'new' end of the change, 'same' for a path
@@ -229,12 +325,39 @@ function Get-NodePath {
     Get-AdminPath $Computer $Path
 }
 
+# [System.IO.File]::Exists and [System.IO.Directory]::Exists answer false, not
+# an error, when a share cannot be reached or the caller may not read it
+# (File.Exists and Directory.Exists, .NET Framework class library), so
+# "nothing there" on another node means nothing until its administrative
+# share of that drive has answered. Each drive of $Paths, on each other node.
+function Assert-AdminShares {
+    param([string[]]$Nodes, [string[]]$Paths)
+    foreach ($node in $Nodes) {
+        if ($node -ne $env:COMPUTERNAME) {
+            $seen = @{}
+            foreach ($path in $Paths) {
+                if ($path.Length -gt 0) {
+                    $root = Get-AdminPath $node ([System.IO.Path]::GetPathRoot($path))
+                    if (-not $seen.ContainsKey($root)) {
+                        $seen[$root] = $true
+                        if (-not [System.IO.Directory]::Exists($root)) {
+                            Fail ('cannot read ' + $root + ' from ' + $env:COMPUTERNAME + ': the window reads and writes that drive of ' + $node + ' through its administrative share. Check that ' + $node + ' is up, that the share exists (net share on ' + $node + ') and that this account is an administrator there; nothing was changed')
+                        }
+                        Write-Host ('OK   ' + $root + ' is reachable')
+                    }
+                }
+            }
+        }
+    }
+}
+
 # The files of a storage group already at a place where the change puts them,
 # on any node: an earlier removal keeps its .edb, logs and checkpoint, and a
 # new copy over them would replay or collide with a foreign log stream. The
 # passive node is read through its administrative share.
 function Get-PlaceTaken {
     param([string[]]$Nodes, [string]$Prefix, [string]$Log, [string]$System, [string]$Edb)
+    Assert-AdminShares $Nodes @($Log, $System, $Edb)
     $taken = @()
     foreach ($node in $Nodes) {
         if ($Edb.Length -gt 0 -and [System.IO.File]::Exists((Get-NodePath $node $Edb))) {
@@ -414,6 +537,7 @@ function Get-RemovalState {
     if ($mailboxDatabase) {
         [void](Get-PathState ('the database file of ' + $Database) ([string]$mailboxDatabase.EdbFilePath) $Edb $Edb)
         # Errors here must stop the step: a failed lookup is not an empty database.
+        Use-EntireForest
         $mailboxes = @(Get-Mailbox -Database $Database -ResultSize Unlimited)
         if ($mailboxes.Count -gt 0) {
             Fail ($Database + ' holds ' + $mailboxes.Count + ' mailbox(es), ' + [string]$mailboxes[0].Name + ' among them: move them to another database first')
@@ -421,6 +545,48 @@ function Get-RemovalState {
         Write-Host ('OK   ' + $Database + ' holds 0 mailboxes')
     }
     'present'
+}
+
+# The shell finds recipients in this computer's own domain only, unless the
+# session views the entire forest ("How to Change the Recipient Scope",
+# Exchange 2007, bb124791(v=exchg.80)): a mailbox count in one domain proves
+# nothing in a forest of several. A script that loads the snap-in itself may
+# have no $AdminSessionADSettings (the shell's start-up script sets it), so
+# the setting goes on the snap-in's AdminSessionADSettings instance, as
+# Microsoft's Exchange 2007 data collector (ExDC) does, and on the variable
+# when there is one. Unable to set it, the count is not made.
+function Use-EntireForest {
+    $settings = [Microsoft.Exchange.Data.Directory.AdminSessionADSettings]::Instance
+    $settings.ViewEntireForest = $true
+    if ($AdminSessionADSettings -ne $null) {
+        $AdminSessionADSettings.ViewEntireForest = $true
+    }
+    if ($settings.ViewEntireForest -ne $true) {
+        Fail 'cannot set the recipient scope to the entire forest (ViewEntireForest): count the mailboxes by hand, in every domain'
+    }
+}
+
+# Standby continuous replication (Exchange 2007 SP1 on) keeps copies of a
+# storage group on other servers, named in StandbyMachines of Get-StorageGroup.
+# A path move strands them and Remove-StorageGroup stops half-way with them:
+# the window refuses until each is disabled with Disable-StorageGroupCopy
+# -StandbyMachine. Not knowing is no proof of none.
+function Assert-NoStandby {
+    param([string]$Group)
+    $list = (Get-StorageGroup -Identity $Group).PSObject.Properties['StandbyMachines']
+    if ($list -eq $null) {
+        Fail ('cannot read the standby copies of ' + $Group + ' (no StandbyMachines on Get-StorageGroup): check by hand that it has no standby continuous replication copy; nothing was changed')
+    }
+    $standby = @()
+    foreach ($machine in @($list.Value)) {
+        if ($machine -ne $null -and ([string]$machine).Length -gt 0) {
+            $standby += [string]$machine
+        }
+    }
+    if ($standby.Count -gt 0) {
+        Fail ($Group + ' has standby continuous replication copies on ' + [string]::Join(', ', $standby) + ', which this change would strand; nothing was changed. Before the window disable each, in an elevated Exchange Management Shell: Disable-StorageGroupCopy -Identity ' + $Group + ' -StandbyMachine <standby server> (the copy''s files stay on the standby server), and after the change enable it again at the new paths with Enable-StorageGroupCopy -StandbyMachine')
+    }
+    Write-Host ('OK   ' + $Group + ' has no standby copy')
 }
 
 $cms = 'CCRMAIL'
@@ -483,11 +649,13 @@ function Get-OldPlaceLeft {
     [string]::Join('; ', $left)
 }
 
-Assert-ActiveHere $cms
+# This step brings its database online: until it has, that database alone
+# may be offline.
+Assert-ActiveHere $cms @($database)
 if ((Get-MoveState $group $database $oldLog $newLog $oldSystem $newSystem $oldEdb $newEdb) -ne 'new') {
     Fail ('the configuration does not hold the new paths: finish step ' + '040' + ' first' + '. If step ' + '040' + ' reported done, this node may read a domain controller Active Directory has not updated yet: wait a few minutes and run this step again')
 }
-$mounted = (Get-MailboxDatabase -Identity $database -Status).Mounted
+$mounted = Test-Mounted $database
 $copy = Get-StorageGroupCopyStatus -Identity $group
 $status = [string]$copy.SummaryCopyStatus
 if ($mounted -and $status -eq 'Healthy') {
@@ -527,7 +695,7 @@ if (-not $mounted) {
     Write-Host ('Mounting ' + $database)
     Mount-Database -Identity $database
 }
-if (-not (Get-MailboxDatabase -Identity $database -Status).Mounted) {
+if (-not (Test-Mounted $database)) {
     Fail ($database + ' did not mount: read the application event log; the copy stays suspended')
 }
 if ([string](Get-StorageGroupCopyStatus -Identity $group).SummaryCopyStatus -eq 'Suspended') {
@@ -545,6 +713,6 @@ for ($attempt = 1; $attempt -le 60; $attempt++) {
 }
 $copy | Format-List -Property @('Name', 'SummaryCopyStatus', 'CopyQueueLength', 'ReplayQueueLength') | Out-Host
 if ([string]$copy.SummaryCopyStatus -ne 'Healthy') {
-    Fail ('the copy of ' + $group + ' is ' + $copy.SummaryCopyStatus + ' after five minutes: read the runbook for this step. Once the cause is understood, a reseed copies the whole database to ' + 'MAIL2' + ' over the network; in an elevated Exchange Management Shell there run ' + 'Suspend-StorageGroupCopy -Identity ''CCRMAIL\First Storage Group'' -Confirm:$false; Update-StorageGroupCopy -Identity ''CCRMAIL\First Storage Group'' -DeleteExistingFiles')
+    Fail ('the copy of ' + $group + ' is ' + $copy.SummaryCopyStatus + ' after five minutes: read the runbook for this step. Once the cause is understood, a reseed copies the whole database to ' + 'MAIL2' + ' over the network; in an elevated Exchange Management Shell there run ' + 'Suspend-StorageGroupCopy -Identity ''CCRMAIL\First Storage Group'' -SuspendComment ''Reseed after the change window'' -Confirm:$false; Update-StorageGroupCopy -Identity ''CCRMAIL\First Storage Group'' -DeleteExistingFiles')
 }
 Stop-Step 0 ($stepLabel + ': done. ' + $database + ' is mounted at its new path and its copy is Healthy.')

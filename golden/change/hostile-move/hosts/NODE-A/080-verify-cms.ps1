@@ -79,6 +79,20 @@ if (-not (Use-ExchangeSnapin)) {
     Fail 'the Exchange management tools are not installed on this node: run this step on a node of the clustered mailbox server'
 }
 
+# Mounted is $null when Exchange cannot read the database's status: that is
+# neither mounted nor dismounted, and no step acts on it.
+function Test-Mounted {
+    param([string]$Database)
+    $mounted = (Get-MailboxDatabase -Identity $Database -Status).Mounted
+    if ($mounted -eq $true) {
+        return $true
+    }
+    if ($mounted -eq $false) {
+        return $false
+    }
+    Fail ('cannot read whether ' + $Database + ' is mounted (Get-MailboxDatabase -Status shows no Mounted value): check that the Microsoft Exchange Information Store service runs, then run this step again')
+}
+
 $cms = 'CMS-1'
 
 Assert-CmsOnline $cms
