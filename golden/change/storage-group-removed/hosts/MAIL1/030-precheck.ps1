@@ -124,14 +124,13 @@ function Assert-ActiveHere {
 
 # A dismounted database is an offline cluster resource, and then Exchange
 # reports the clustered mailbox server Partially Online ("one or more
-# resources of the server are not online") and lists each offline resource: a
-# database by its GUID or as StorageGroup\Database, anything else by its
-# cluster resource name (Get-ClusteredMailboxServerStatus, Exchange 2007
-# SP1-SP3, aa998632(v=exchg.80)). The page does not name the property that
-# holds the list: this reads FailedResources, and stops when the status has no
-# such property. Partially Online passes
-# only when every listed resource is, as a whole string, a name of one of
-# $Offline; a list that is missing or empty, or names anything else, stops.
+# resources of the server are not online", Get-ClusteredMailboxServerStatus,
+# Exchange 2007 SP1-SP3, aa998632(v=exchg.80)). Partially Online passes only
+# when every database of the server other than $Offline reads as mounted
+# (Test-Mounted: the store and the server's name and address
+# must be online for that), and, where the status lists resources that are
+# not online (FailedResources, a name the page does not print), each listed
+# name is, as a whole string, a name of one of $Offline. Anything else stops.
 function Assert-CmsServing {
     param([string]$Cms, [string[]]$Offline)
     $status = Get-ClusteredMailboxServerStatus -Identity $Cms
@@ -147,20 +146,34 @@ function Assert-CmsServing {
     foreach ($database in $Offline) {
         $allowed += @(Get-DatabaseResourceNames $Cms $database)
     }
-    $list = $status.PSObject.Properties['FailedResources']
-    if ($list -eq $null) {
-        Fail ('clustered mailbox server ' + $Cms + ' is PartiallyOnline and its status names no offline resources (no FailedResources): in Failover Cluster Management check that only ' + [string]::Join(' or ', $Offline) + ' is offline; this step changed nothing')
-    }
-    $listed = @()
-    foreach ($resource in @($list.Value)) {
-        if ($resource -ne $null) {
-            $listed += [string]$resource
+    # Reading the list must succeed: the trap stops the step on any error,
+    # so a database missing from it is not a lookup that failed.
+    foreach ($item in @(Get-MailboxDatabase -Server $Cms -ErrorAction Stop)) {
+        $identity = [string]$item.Identity
+        $ours = $false
+        foreach ($database in $Offline) {
+            if ($identity -eq $database) {
+                $ours = $true
+            }
+        }
+        if ($ours) {
+            continue
+        }
+        if (-not (Test-Mounted $identity)) {
+            Fail ('clustered mailbox server ' + $Cms + ' is PartiallyOnline and ' + $identity + ' is not mounted, which is none of this step''s databases (' + [string]::Join(', ', $Offline) + '): find out why and mount it first; this step changed nothing')
         }
     }
-    if ($listed.Count -eq 0) {
-        Fail ('clustered mailbox server ' + $Cms + ' is PartiallyOnline but lists no offline resource: in Failover Cluster Management find what is offline; this step changed nothing')
+    Write-Host ('OK   every database of ' + $Cms + ' but ' + [string]::Join(', ', $Offline) + ' is mounted')
+    $list = $status.PSObject.Properties['FailedResources']
+    if ($list -eq $null) {
+        Write-Host ('     the status lists no resources that are not online; in Failover Cluster Management only ' + [string]::Join(' or ', $Offline) + ' should be offline in the group of ' + $Cms)
+        return
     }
-    foreach ($name in $listed) {
+    foreach ($resource in @($list.Value)) {
+        if ($resource -eq $null) {
+            continue
+        }
+        $name = [string]$resource
         $known = $false
         foreach ($candidate in $allowed) {
             if ($name -eq $candidate) {
@@ -168,9 +181,9 @@ function Assert-CmsServing {
             }
         }
         if (-not $known) {
-            Fail ('clustered mailbox server ' + $Cms + ' is PartiallyOnline and ' + $name + ' is offline, which is none of this step''s databases (' + [string]::Join(', ', $allowed) + '): find out why and bring it online first; this step changed nothing')
+            Fail ('clustered mailbox server ' + $Cms + ' is PartiallyOnline and ' + $name + ' is not online, which is none of this step''s databases (' + [string]::Join(', ', $allowed) + '): find out why and bring it online first; this step changed nothing')
         }
-        Write-Host ('OK   offline: ' + $name + ', a database of this change')
+        Write-Host ('OK   not online: ' + $name + ', a database of this change')
     }
 }
 
