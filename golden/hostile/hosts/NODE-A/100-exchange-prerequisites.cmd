@@ -95,15 +95,15 @@ echo %STEP%: done.
 exit /b 0
 
 rem Sets RESTART_PENDING to why a restart is pending on the computer named by the
-rem first argument (this computer without one), or clears it. The markers are the three that
-rem Windows leaves until the next start and that Microsoft's DSC resource
+rem first argument (this computer without one), or clears it. The markers are the
+rem three that Windows leaves until the next start and that Microsoft's DSC resource
 rem xPendingReboot reads (PowerShell Gallery, xPendingReboot 0.1.0.0,
 rem MSFT_xPendingReboot.psm1): the key Component Based Servicing\RebootPending (role
-rem and feature installations), the key WindowsUpdate\Auto Update\RebootRequired, and
-rem a non-empty Session Manager value PendingFileRenameOperations (files in use that
-rem an installer replaces at the next start). A registry that cannot be read counts as
-rem pending: an unknown state stops the step. The argument is a
-rem computer name, which validation keeps to letters, digits and hyphens.
+rem and feature installations), the key WindowsUpdate\Auto Update\RebootRequired,
+rem and a non-empty Session Manager value PendingFileRenameOperations (files in use
+rem that an installer replaces at the next start). A registry that cannot be read
+rem counts as pending: an unknown state stops the step. The argument is a computer
+rem name, which validation keeps to letters, digits and hyphens.
 :pending_restart
 set "RESTART_PENDING="
 set "REGROOT=HKLM"

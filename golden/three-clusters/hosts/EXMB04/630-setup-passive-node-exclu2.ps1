@@ -237,10 +237,10 @@ function Test-CmsResolves {
 if (-not (Test-CmsResolves)) {
     Fail ($cms + ' does not resolve to ' + $cmsAddress + ': finish step ' + '570' + ' and its restart first')
 }
-# Waits for: the restarts of both nodes (this node's steps 170 and
-# 350, the first node's step 600): setup refuses a server
-# with a restart pending, and a restart still owed on the first node would take
-# the clustered mailbox server down while this node seeds from it.
+# Waits for: the restarts of both nodes (this node's steps 170 and 350,
+# the first node's step 600): setup refuses a server with a restart pending,
+# and a restart still owed on the first node would take the clustered mailbox
+# server down while this node seeds from it.
 $pending = Get-PendingRestart $env:COMPUTERNAME
 if ($pending -ne '') {
     Fail ('a restart is pending (' + $pending + '): restart this node, then run this step again')
