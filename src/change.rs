@@ -902,6 +902,7 @@ impl Builder<'_> {
             id.clone(),
             "",
         );
+        plan::speak_dialect(&mut step, self.topology.platform.windows);
         step.file = kind.extension().map(|ext| format!("{file}.{ext}"));
         step.subject = change.map(|(_, change)| change.identity());
         step.after = after;

@@ -151,7 +151,7 @@ fn templates_are_written_and_override_by_name() {
         "{quorum}"
     );
     let add_node =
-        std::fs::read_to_string(out.join("hosts/MAIL1/120-add-node.cmd")).expect("add-node");
+        std::fs::read_to_string(out.join("hosts/MAIL1/160-add-node.cmd")).expect("add-node");
     assert!(add_node.contains("rem Local edit\r\n"), "{add_node}");
 }
 
@@ -222,7 +222,7 @@ fn plan_prints_the_numbered_steps() {
     assert!(
         table
             .stdout
-            .contains("110  MAIL1 cmd    4     Create the cluster with the first node [MAIL]"),
+            .contains("150  MAIL1 cmd    5     Create the cluster with the first node [MAIL]"),
         "{}",
         table.stdout
     );
@@ -232,9 +232,9 @@ fn plan_prints_the_numbered_steps() {
     let steps: Vec<serde_json::Value> = serde_json::from_str(&json.stdout).expect("JSON");
     assert_eq!(steps.len(), 32);
     assert_eq!(steps[0]["number"], "010");
-    assert_eq!(steps[10]["id"], "ccr.mail.create-cluster");
+    assert_eq!(steps[14]["id"], "ccr.mail.create-cluster");
     assert_eq!(
-        steps[10]["after"],
+        steps[14]["after"],
         serde_json::json!(["ccr.mail.validate-cluster"])
     );
     let numbers: Vec<&str> = steps.iter().filter_map(|s| s["number"].as_str()).collect();

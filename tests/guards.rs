@@ -84,7 +84,9 @@ fn passive_setup_is_done_only_when_the_role_is_installed_on_this_node() {
     in_order(
         &passive,
         &[
-            "if ((Get-PassiveGap) -eq '') {\n    Skip (",
+            "if ((Get-PassiveGap) -eq '') {\n",
+            "$pending = Get-PendingRestart $env:COMPUTERNAME",
+            "Skip (",
             "Invoke-Setup $setup $arguments",
             "$gap = Get-PassiveGap\nif ($gap -ne '') {\n    Fail (",
         ],

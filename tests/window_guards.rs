@@ -304,6 +304,13 @@ fn every_command_carries_its_mandatory_parameters() {
                     let mut rest = line;
                     while let Some(at) = rest.find(cmdlet) {
                         let after = &rest[at + cmdlet.len()..];
+                        // In Markdown only a code span is a command; a
+                        // cmdlet named in prose is not one to run.
+                        let before = &line[..line.len() - rest.len() + at];
+                        if file.ends_with(".md") && before.matches('`').count() % 2 == 0 {
+                            rest = after;
+                            continue;
+                        }
                         // In Markdown a command ends with its code span.
                         let extent = if file.ends_with(".md") {
                             after.split('`').next().unwrap_or_default()

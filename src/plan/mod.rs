@@ -128,6 +128,52 @@ pub struct StepDef {
     pub unconfirmed: Option<&'static str>,
 }
 
+/// The text of a step that a dialect words its own way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextField {
+    Title,
+    Why,
+    Expect,
+    Verify,
+    OnFailure,
+    Unconfirmed,
+}
+
+/// A step text as Windows Server 2008 R2 needs it; the blueprint table's own
+/// text is the one for Windows Server 2008. R2 has Windows PowerShell 2.0
+/// built in, so a text that speaks of installing PowerShell, of 1.0, or of a
+/// 2008 node would send the operator after a check that cannot pass there.
+#[derive(Debug, Clone, Copy)]
+pub struct DialectText {
+    /// Blueprint step id.
+    pub id: &'static str,
+    pub field: TextField,
+    pub w2008r2: &'static str,
+}
+
+/// Puts the texts of the topology's dialect into a step made from a
+/// blueprint row. Every plan (build, change, window) calls it after `make`.
+pub(crate) fn speak_dialect(step: &mut Step, windows: Windows) {
+    if windows != Windows::W2008R2 {
+        return;
+    }
+    for text in ccr2007::R2_TEXTS.iter().filter(|t| t.id == step.def_id) {
+        match text.field {
+            TextField::Title => step.title = text.w2008r2,
+            TextField::Why => step.why = text.w2008r2,
+            TextField::Expect => step.expect = text.w2008r2,
+            TextField::Verify => step.verify = text.w2008r2,
+            TextField::OnFailure => step.on_failure = text.w2008r2,
+            // A manual step carries no unconfirmed command facts.
+            TextField::Unconfirmed => {
+                if step.unconfirmed.is_some() {
+                    step.unconfirmed = Some(text.w2008r2);
+                }
+            }
+        }
+    }
+}
+
 /// A step of a concrete plan.
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
@@ -288,7 +334,9 @@ fn expand(topology: &Topology, table: &[StepDef]) -> Plan {
         if def.on == On::EveryHost {
             for host in &topology.hosts {
                 let id = step_id(def, "", &host.name);
-                steps.push(make(def, kind, &host.name, None, id, ""));
+                let mut step = make(def, kind, &host.name, None, id, "");
+                speak_dialect(&mut step, topology.platform.windows);
+                steps.push(step);
             }
             continue;
         }
@@ -308,6 +356,7 @@ fn expand(topology: &Topology, table: &[StepDef]) -> Plan {
                 let id = step_id(def, &cluster.name, host);
                 let mut step = make(def, kind, host, Some((index, cluster)), id, &suffix);
                 step.after = dependencies(topology, table, def, cluster, host);
+                speak_dialect(&mut step, topology.platform.windows);
                 steps.push(step);
             }
         }
@@ -462,5 +511,36 @@ mod tests {
             (1..=15).collect(),
             "all fifteen phases of the design"
         );
+    }
+
+    #[test]
+    fn every_dialect_text_belongs_to_a_step_and_differs() {
+        for text in ccr2007::R2_TEXTS {
+            let def = ccr2007::STEPS
+                .iter()
+                .find(|def| def.id == text.id)
+                .unwrap_or_else(|| panic!("{}: no such step", text.id));
+            let own = match text.field {
+                TextField::Title => Some(def.title),
+                TextField::Why => Some(def.why),
+                TextField::Expect => Some(def.expect),
+                TextField::Verify => Some(def.verify),
+                TextField::OnFailure => Some(def.on_failure),
+                TextField::Unconfirmed => def.unconfirmed,
+            };
+            assert!(
+                own.is_some(),
+                "{}: {:?} has no 2008 text",
+                text.id,
+                text.field
+            );
+            assert_ne!(
+                own,
+                Some(text.w2008r2),
+                "{}: {:?} is the same",
+                text.id,
+                text.field
+            );
+        }
     }
 }

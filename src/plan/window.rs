@@ -40,7 +40,12 @@ pub struct NoReturn {
 
 const NOTHING: &str = "Nothing to undo: the step only reads and reports.";
 const RESTART: &str = "Nothing to undo: a restart changes nothing.";
-const EXCHANGE_INSTALLED: &str = "Leaves Exchange installed and the clustered mailbox server in Active Directory. Past the point of no return: undoing it means running `Setup.com /mode:Uninstall` on both nodes, a change of its own that does not fit in this window. If setup fails, fix forward: read the setup log and run the step again.";
+// The order of an uninstall: the CMS is removed before Exchange leaves either
+// node, the passive node before the active one ("Uninstalling Clustered
+// Mailbox Servers", Exchange 2007 SP1-SP3, bb885058: remove the CMS, then
+// Exchange from each node); Stop-ClusteredMailboxServer needs -StopReason
+// (aa997179).
+const EXCHANGE_INSTALLED: &str = "Leaves Exchange installed and the clustered mailbox server in Active Directory. Past the point of no return: undoing it is a change of its own that does not fit in this window, in this order: stop the clustered mailbox server (`Stop-ClusteredMailboxServer -Identity <CMS> -StopReason <reason> -Confirm:$false`); remove it with `Setup.com /RemoveCms` on the node where it is active (confirm the switch with `Setup.com /?` on the SP3 media); then run `Setup.com /mode:Uninstall` on the passive node, and last on the node that was active. Never uninstall a node while the clustered mailbox server is still installed. If setup fails, fix forward: read the setup log and run the step again.";
 
 /// The CCR 2007 blueprint's steps, by id.
 pub const CCR2007: &[StepWindow] = &[
@@ -54,7 +59,7 @@ pub const CCR2007: &[StepWindow] = &[
         id: "install-failover-clustering",
         minutes: 10,
         outage: None,
-        back_out: "Leaves the Failover Clustering feature and Windows PowerShell installed. To undo: Server Manager, Features, Remove Features, then restart if asked; nothing uses them yet.",
+        back_out: "Leaves the Failover Clustering feature installed, and Windows PowerShell where this step added it. To undo: Server Manager, Features, Remove Features, then restart if asked; nothing uses them yet.",
     },
     StepWindow {
         id: "restart-if-asked",
@@ -126,7 +131,7 @@ pub const CCR2007: &[StepWindow] = &[
         id: "restart-active-node",
         minutes: 15,
         outage: Some(
-            "the clustered mailbox server is offline until the first node is back; mailboxes on it cannot be reached.",
+            "only if setup asked for the restart: the clustered mailbox server is stopped from Stop-ClusteredMailboxServer until Start-ClusteredMailboxServer after the restart; mailboxes on it cannot be reached.",
         ),
         back_out: RESTART,
     },

@@ -1,6 +1,9 @@
 //! The values a template sees, as JSON: derived once from the topology and
 //! the plan, so templates hold no logic beyond loops and conditions.
-//! Nothing here is escaped: that happens in the templates, through helpers.
+//! Nothing here is escaped: that happens in the templates, through helpers;
+//! except whole command lines a runbook prints for the operator to type
+//! ([`cms_commands`]), built with the command language's escaping and then
+//! escaped for Markdown by the template, like the change back-out's.
 
 use std::collections::{HashMap, HashSet};
 
@@ -10,6 +13,7 @@ use serde_json::{Map, Value, json};
 use crate::model::{Cluster, FIRST_DATABASE, FIRST_STORAGE_GROUP, Network, Topology, Windows};
 use crate::plan::window::{self, duration};
 use crate::plan::{Kind, Plan, Step};
+use crate::render::escape;
 
 /// Where the operator copies a host's scripts; the runbook says so.
 pub const STAGING_ROOT: &str = r"C:\runsheet";
@@ -309,10 +313,38 @@ fn cluster_value(topology: &Topology, cluster: &Cluster) -> Value {
             "name_switch": format!("/CMSName:{}", mailbox.name),
             "address_switch": format!("{CMS_ADDRESS_SWITCH}{}", mailbox.address),
             "target_dir_switch": mailbox.install_path.as_ref().map(|path| format!("/TargetDir:{path}")),
+            "commands": cms_commands(cluster),
         },
         "first_storage_group": first_group,
         "new_storage_groups": new_groups,
         "folders": folders,
+    })
+}
+
+/// The command lines the restart of the active node prints: stop the CMS
+/// before the restart, find its group's owner, move the stopped group back
+/// to the first node, start it. Stop-ClusteredMailboxServer needs
+/// -StopReason; a restart does not start a stopped CMS, only
+/// Start-ClusteredMailboxServer does (Exchange 2007 SP1-SP3, aa997179 and
+/// bb124258; Confirm defaults to $true). `null` when a name cannot be
+/// written, which validation has already refused.
+fn cms_commands(cluster: &Cluster) -> Value {
+    let cms = &cluster.mailbox.name;
+    let first = cluster.nodes.first().map_or("", String::as_str);
+    let (Ok(identity), Ok(group), Ok(cluster_name), Ok(node)) = (
+        escape::ps_literal(cms),
+        escape::cmd_arg(cms),
+        escape::cmd_arg(&cluster.name),
+        escape::cmd_arg(first),
+    ) else {
+        return Value::Null;
+    };
+    json!({
+        "stop": format!("Stop-ClusteredMailboxServer -Identity {identity} -StopReason 'Restart that Exchange setup asked for' -Confirm:$false"),
+        "start": format!("Start-ClusteredMailboxServer -Identity {identity} -Confirm:$false"),
+        "status": format!("Get-ClusteredMailboxServerStatus -Identity {identity} | Format-List State,OperationalMachines"),
+        "group": format!("cluster /cluster:{cluster_name} group {group}"),
+        "move_back": format!("cluster /cluster:{cluster_name} group {group} /move:{node}"),
     })
 }
 

@@ -17,7 +17,7 @@ if errorlevel 1 (
     set "REASON=the shell is not elevated: open Command Prompt with Run as administrator"
     goto :fail
 )
-rem The cluster's computer account CONTOSO\MAIL$ exists once step 110 has run.
+rem The cluster's computer account CONTOSO\MAIL$ exists once step 150 has run.
 rem Folder and share give full control to exactly two accounts: BUILTIN\Administrators
 rem and CONTOSO\MAIL$. Nothing is inherited from the drive, so Users get nothing.
 set "CHANGED="
@@ -39,7 +39,7 @@ echo Setting the folder permissions: inheritance removed, full control for BUILT
 >>"%LOG%" echo Setting the folder permissions: inheritance removed, full control for BUILTIN\Administrators and CONTOSO\MAIL$ only ...
 icacls "C:\FSW_CCR_MAIL" /inheritance:r /grant:r "BUILTIN\Administrators:(OI)(CI)F" "CONTOSO\MAIL$":(OI)(CI)F /q >>"%LOG%" 2>&1
 if not "%ERRORLEVEL%"=="0" (
-    set "REASON=icacls could not set the folder permissions: if it names CONTOSO\MAIL$, finish step 110 and wait for AD replication"
+    set "REASON=icacls could not set the folder permissions: if it names CONTOSO\MAIL$, finish step 150 and wait for AD replication"
     goto :fail
 )
 set "CHANGED=1"

@@ -56,6 +56,14 @@ set "REASON=ServerManagerCmd -i %~2 exited with %~1: 4 unknown name, 5 not eleva
 exit /b 1
 
 :finish_features
+rem ServerManagerCmd says 1003 for a feature installed by an earlier run whose
+rem restart has not happened yet: the markers tell, on every run.
+call :pending_restart
+if defined RESTART_PENDING (
+    set "RESTART=1"
+    echo %STEP%: %RESTART_PENDING%
+    >>"%LOG%" echo %STEP%: %RESTART_PENDING%
+)
 if defined RESTART (
     echo %STEP%: restart needed, restart %COMPUTERNAME% before the next step.
     >>"%LOG%" echo %STEP%: restart needed
@@ -64,6 +72,34 @@ if defined RESTART (
 if not defined CHANGED goto :already
 echo %STEP%: done.
 >>"%LOG%" echo %STEP%: done.
+exit /b 0
+
+rem Sets RESTART_PENDING to why a restart is pending on the computer named by the
+rem first argument (this computer without one), or clears it. The markers are the
+rem three that Windows leaves until the next start and that Microsoft's DSC resource
+rem xPendingReboot reads (PowerShell Gallery, xPendingReboot 0.1.0.0,
+rem MSFT_xPendingReboot.psm1): the key Component Based Servicing\RebootPending (role
+rem and feature installations), the key WindowsUpdate\Auto Update\RebootRequired,
+rem and a non-empty Session Manager value PendingFileRenameOperations (files in use
+rem that an installer replaces at the next start). A registry that cannot be read
+rem counts as pending: an unknown state stops the step. The argument is a computer
+rem name, which validation keeps to letters, digits and hyphens.
+:pending_restart
+set "RESTART_PENDING="
+set "REGROOT=HKLM"
+set "REGHOST=this computer"
+if not "%~1"=="" set "REGROOT=\\%~1\HKLM"
+if not "%~1"=="" set "REGHOST=%~1"
+reg query "%REGROOT%\SYSTEM\CurrentControlSet\Control\Session Manager" >nul 2>&1
+if errorlevel 1 (
+    set "RESTART_PENDING=the registry of %REGHOST% cannot be read: the Remote Registry service must run there and this account must be an administrator there"
+    exit /b 0
+)
+reg query "%REGROOT%\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending" >nul 2>&1
+if not errorlevel 1 set "RESTART_PENDING=Component Based Servicing\RebootPending is set on %REGHOST%: a role or feature installation waits for a restart"
+reg query "%REGROOT%\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired" >nul 2>&1
+if not errorlevel 1 set "RESTART_PENDING=WindowsUpdate\Auto Update\RebootRequired is set on %REGHOST%: an update waits for a restart"
+for /f "tokens=2,*" %%a in ('reg query "%REGROOT%\SYSTEM\CurrentControlSet\Control\Session Manager" /v PendingFileRenameOperations 2^>nul ^| find "REG_MULTI_SZ"') do if not "%%b"=="" set "RESTART_PENDING=PendingFileRenameOperations is set on %REGHOST%: files wait to be replaced at the next start"
 exit /b 0
 
 :already

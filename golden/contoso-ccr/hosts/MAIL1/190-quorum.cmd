@@ -18,12 +18,12 @@ if errorlevel 1 (
     goto :fail
 )
 set "CHANGED="
-rem Waits for: both nodes (step 120) and the witness share (step 180).
+rem Waits for: both nodes (step 160) and the witness share (step 180).
 rem cluster.exe exits with Win32 and HRESULT codes; an HRESULT is negative, which
 rem "if errorlevel 1" misses, so every exit code is compared with 0.
 cluster /cluster:"MAIL" node "MAIL2" >>"%LOG%" 2>&1
 if not "%ERRORLEVEL%"=="0" (
-    set "REASON=MAIL2 is not a member of MAIL: finish step 120 first"
+    set "REASON=MAIL2 is not a member of MAIL: finish step 160 first"
     goto :fail
 )
 dir "\\HUB1\FSW_CCR_MAIL" >nul 2>&1

@@ -18,12 +18,12 @@ if errorlevel 1 (
     goto :fail
 )
 set "CHANGED="
-rem Waits for: both nodes (step 120) and the witness share (step 180).
+rem Waits for: both nodes (step 160) and the witness share (step 180).
 rem cluster.exe exits with Win32 and HRESULT codes; an HRESULT is negative, which
 rem "if errorlevel 1" misses, so every exit code is compared with 0.
 cluster /cluster:"CLU-1" node "NODE-B" >>"%LOG%" 2>&1
 if not "%ERRORLEVEL%"=="0" (
-    set "REASON=NODE-B is not a member of CLU-1: finish step 120 first"
+    set "REASON=NODE-B is not a member of CLU-1: finish step 160 first"
     goto :fail
 )
 dir "\\WIT\FSW$ & 'x' (100%%) `y ^z!" >nul 2>&1

@@ -17,7 +17,7 @@ if errorlevel 1 (
     set "REASON=the shell is not elevated: open Command Prompt with Run as administrator"
     goto :fail
 )
-rem The cluster's computer account FABRIKAM\EXCLU3$ exists once step 310 has run.
+rem The cluster's computer account FABRIKAM\EXCLU3$ exists once step 430 has run.
 rem Folder and share give full control to exactly two accounts: BUILTIN\Administrators
 rem and FABRIKAM\EXCLU3$. Nothing is inherited from the drive, so Users get nothing.
 set "CHANGED="
@@ -39,7 +39,7 @@ echo Setting the folder permissions: inheritance removed, full control for BUILT
 >>"%LOG%" echo Setting the folder permissions: inheritance removed, full control for BUILTIN\Administrators and FABRIKAM\EXCLU3$ only ...
 icacls "W:\FSW\EXCLU3" /inheritance:r /grant:r "BUILTIN\Administrators:(OI)(CI)F" "FABRIKAM\EXCLU3$":(OI)(CI)F /q >>"%LOG%" 2>&1
 if not "%ERRORLEVEL%"=="0" (
-    set "REASON=icacls could not set the folder permissions: if it names FABRIKAM\EXCLU3$, finish step 310 and wait for AD replication"
+    set "REASON=icacls could not set the folder permissions: if it names FABRIKAM\EXCLU3$, finish step 430 and wait for AD replication"
     goto :fail
 )
 set "CHANGED=1"

@@ -18,12 +18,12 @@ if errorlevel 1 (
     goto :fail
 )
 set "CHANGED="
-rem Waits for: both nodes (step 320) and the witness share (step 500).
+rem Waits for: both nodes (step 440) and the witness share (step 500).
 rem cluster.exe exits with Win32 and HRESULT codes; an HRESULT is negative, which
 rem "if errorlevel 1" misses, so every exit code is compared with 0.
 cluster /cluster:"EXCLU1" node "EXMB02" >>"%LOG%" 2>&1
 if not "%ERRORLEVEL%"=="0" (
-    set "REASON=EXMB02 is not a member of EXCLU1: finish step 320 first"
+    set "REASON=EXMB02 is not a member of EXCLU1: finish step 440 first"
     goto :fail
 )
 dir "\\EXHUB01\FSW_EXCLU1" >nul 2>&1

@@ -101,6 +101,71 @@ function Invoke-Setup {
     Write-Host ('Setup.com exited with ' + $LASTEXITCODE + '; see C:\ExchangeSetupLogs\ExchangeSetup.log')
 }
 
+# Pending restarts. Windows leaves three markers until the next start, the three
+# that Microsoft's DSC resource xPendingReboot reads (PowerShell Gallery,
+# xPendingReboot 0.1.0.0, MSFT_xPendingReboot.psm1): the key Component Based
+# Servicing\RebootPending (role and feature installations), the key
+# WindowsUpdate\Auto Update\RebootRequired, and a non-empty Session Manager value
+# PendingFileRenameOperations (files in use that an installer, Exchange setup
+# among them, replaces at the next start). A remote computer is read through the
+# Remote Registry service.
+function Open-LocalMachine {
+    param([string]$Computer)
+    $hive = $null
+    trap {
+        continue
+    }
+    if ($Computer -eq $env:COMPUTERNAME) {
+        $hive = [Microsoft.Win32.Registry]::LocalMachine
+    } else {
+        $hive = [Microsoft.Win32.RegistryKey]::OpenRemoteBaseKey([Microsoft.Win32.RegistryHive]::LocalMachine, $Computer)
+    }
+    $hive
+}
+
+# Why a restart is pending on a computer, or '' when none is. A registry that
+# cannot be read is a reason too: an unknown state stops the step.
+function Get-PendingRestart {
+    param([string]$Computer)
+    $hive = Open-LocalMachine $Computer
+    if ($hive -eq $null) {
+        return ('the registry of ' + $Computer + ' cannot be read: the Remote Registry service must run there and this account must be an administrator there')
+    }
+    $reasons = @()
+    $key = $hive.OpenSubKey('SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending')
+    if ($key -ne $null) {
+        $key.Close()
+        $reasons += 'Component Based Servicing\RebootPending is set (a role or feature installation)'
+    }
+    $key = $hive.OpenSubKey('SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired')
+    if ($key -ne $null) {
+        $key.Close()
+        $reasons += 'WindowsUpdate\Auto Update\RebootRequired is set (an update)'
+    }
+    $key = $hive.OpenSubKey('SYSTEM\CurrentControlSet\Control\Session Manager')
+    if ($key -eq $null) {
+        return ('the Session Manager key of ' + $Computer + ' cannot be read')
+    }
+    $renames = $key.GetValue('PendingFileRenameOperations')
+    $key.Close()
+    $waiting = $false
+    foreach ($entry in @($renames)) {
+        if ($entry -ne $null -and [string]$entry -ne '') {
+            $waiting = $true
+        }
+    }
+    if ($waiting) {
+        $reasons += 'PendingFileRenameOperations is set (files wait to be replaced at the next start)'
+    }
+    if ($Computer -ne $env:COMPUTERNAME) {
+        $hive.Close()
+    }
+    if ($reasons.Length -eq 0) {
+        return ''
+    }
+    $Computer + ': ' + [string]::Join('; ', [string[]]$reasons)
+}
+
 $setup = 'D:\Media\Exchange2007SP3\Setup.com'
 $cms = 'EXCMS1'
 
@@ -117,13 +182,20 @@ $cmsSetup = Get-SetupState 'ClusteredMailboxServer'
 $existing = Find-Cms
 if ($existing -and $role -eq 'installed' -and $cmsSetup -ne 'unfinished') {
     Assert-CmsOnline $cms
-    Skip ('The Mailbox role is installed and clustered mailbox server ' + $cms + ' is Online.')
+    # A run stopped between setup and its restart finds everything installed:
+    # the restart setup asked for is still owed.
+    $pending = Get-PendingRestart $env:COMPUTERNAME
+    if ($pending -ne '') {
+        Stop-Step 3010 ($stepLabel + ': the Mailbox role and ' + $cms + ' are installed, but a restart is pending (' + $pending + '). Restart this node as step ' + '590' + ' describes.')
+    }
+    Skip ('The Mailbox role is installed, clustered mailbox server ' + $cms + ' is Online and no restart is pending.')
 }
 
 # Waits for: the quorum (step 530), by the test that step ends with: the
 # quorum resource is the File Share Witness. A witness resource alone is not
-# enough: that step creates it before it sets the quorum. Setup checks the
-# prerequisites (steps 380 and 390) itself.
+# enough: that step creates it before it sets the quorum. Setup checks this
+# node's prerequisites itself; the second node's are checked by its own setup
+# (step 620).
 $quorum = cluster.exe ('/cluster:' + 'EXCLU1') /quorum | Out-String
 if ($LASTEXITCODE -ne 0 -or $quorum -notmatch 'File Share Witness') {
     Fail ('the quorum resource is not the File Share Witness: finish step ' + '530' + ' first')
@@ -156,17 +228,25 @@ function Find-ClusterNetwork {
     $network
 }
 
-# Waits for: the cluster networks (step 350), by the names
+# Waits for: the cluster networks (step 470), by the names
 # and roles that step sets: setup gives the CMS its address on a client network.
 function Assert-ClusterNetwork {
     param([string]$Name, [string]$Address, [string]$Mask, [int]$Role)
     $network = Find-ClusterNetwork $Address $Mask
     if ($network -eq $null -or [string]$network.Name -ne $Name -or [int]$network.Role -ne $Role) {
-        Fail ('the cluster network on ' + $Address + '/' + $Mask + ' is not named ' + $Name + ' with role ' + $Role + ': finish step ' + '350' + ' first')
+        Fail ('the cluster network on ' + $Address + '/' + $Mask + ' is not named ' + $Name + ' with role ' + $Role + ': finish step ' + '470' + ' first')
     }
 }
 Assert-ClusterNetwork 'Client' '10.20.0.0' '255.255.0.0' '3'
 Assert-ClusterNetwork 'Replication' '172.16.1.0' '255.255.255.0' '1'
+
+# Waits for: this node's restarts (steps 140 and 320). Setup
+# refuses a server with a restart pending, and a restart is safe here: the
+# quorum is set and no clustered mailbox server exists yet.
+$pending = Get-PendingRestart $env:COMPUTERNAME
+if ($pending -ne '') {
+    Fail ('a restart is pending (' + $pending + '): restart this node, then run this step again')
+}
 
 if (-not (Test-Path -LiteralPath $setup)) {
     Fail ('Setup.com is not at ' + $setup + ': copy the Exchange 2007 SP3 media to this path')
@@ -198,4 +278,10 @@ if (-not (Use-ExchangeSnapin)) {
     Fail 'setup did not install the Exchange management tools'
 }
 Assert-CmsOnline $cms
-Stop-Step 3010 ($stepLabel + ': done. Restart this node now (next step in the runbook).')
+# Setup asks for a restart through the markers it leaves; without one the
+# clustered mailbox server keeps running and the restart step is skipped.
+$pending = Get-PendingRestart $env:COMPUTERNAME
+if ($pending -ne '') {
+    Stop-Step 3010 ($stepLabel + ': done; setup left a restart pending (' + $pending + '). Restart this node as step ' + '590' + ' describes.')
+}
+Stop-Step 0 ($stepLabel + ': done; no restart is pending.')

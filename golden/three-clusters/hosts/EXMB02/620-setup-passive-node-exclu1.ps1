@@ -101,6 +101,71 @@ function Invoke-Setup {
     Write-Host ('Setup.com exited with ' + $LASTEXITCODE + '; see C:\ExchangeSetupLogs\ExchangeSetup.log')
 }
 
+# Pending restarts. Windows leaves three markers until the next start, the three
+# that Microsoft's DSC resource xPendingReboot reads (PowerShell Gallery,
+# xPendingReboot 0.1.0.0, MSFT_xPendingReboot.psm1): the key Component Based
+# Servicing\RebootPending (role and feature installations), the key
+# WindowsUpdate\Auto Update\RebootRequired, and a non-empty Session Manager value
+# PendingFileRenameOperations (files in use that an installer, Exchange setup
+# among them, replaces at the next start). A remote computer is read through the
+# Remote Registry service.
+function Open-LocalMachine {
+    param([string]$Computer)
+    $hive = $null
+    trap {
+        continue
+    }
+    if ($Computer -eq $env:COMPUTERNAME) {
+        $hive = [Microsoft.Win32.Registry]::LocalMachine
+    } else {
+        $hive = [Microsoft.Win32.RegistryKey]::OpenRemoteBaseKey([Microsoft.Win32.RegistryHive]::LocalMachine, $Computer)
+    }
+    $hive
+}
+
+# Why a restart is pending on a computer, or '' when none is. A registry that
+# cannot be read is a reason too: an unknown state stops the step.
+function Get-PendingRestart {
+    param([string]$Computer)
+    $hive = Open-LocalMachine $Computer
+    if ($hive -eq $null) {
+        return ('the registry of ' + $Computer + ' cannot be read: the Remote Registry service must run there and this account must be an administrator there')
+    }
+    $reasons = @()
+    $key = $hive.OpenSubKey('SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending')
+    if ($key -ne $null) {
+        $key.Close()
+        $reasons += 'Component Based Servicing\RebootPending is set (a role or feature installation)'
+    }
+    $key = $hive.OpenSubKey('SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired')
+    if ($key -ne $null) {
+        $key.Close()
+        $reasons += 'WindowsUpdate\Auto Update\RebootRequired is set (an update)'
+    }
+    $key = $hive.OpenSubKey('SYSTEM\CurrentControlSet\Control\Session Manager')
+    if ($key -eq $null) {
+        return ('the Session Manager key of ' + $Computer + ' cannot be read')
+    }
+    $renames = $key.GetValue('PendingFileRenameOperations')
+    $key.Close()
+    $waiting = $false
+    foreach ($entry in @($renames)) {
+        if ($entry -ne $null -and [string]$entry -ne '') {
+            $waiting = $true
+        }
+    }
+    if ($waiting) {
+        $reasons += 'PendingFileRenameOperations is set (files wait to be replaced at the next start)'
+    }
+    if ($Computer -ne $env:COMPUTERNAME) {
+        $hive.Close()
+    }
+    if ($reasons.Length -eq 0) {
+        return ''
+    }
+    $Computer + ': ' + [string]::Join('; ', [string[]]$reasons)
+}
+
 $setup = 'D:\Media\Exchange2007SP3\Setup.com'
 $cms = 'EXCMS1'
 $cmsAddress = '10.20.1.51'
@@ -132,7 +197,13 @@ function Get-PassiveGap {
 }
 
 if ((Get-PassiveGap) -eq '') {
-    Skip ('The Mailbox role is installed and this node is a redundant machine of ' + $cms + '.')
+    # A run stopped between setup and its restart finds everything installed:
+    # the restart setup asked for is still owed.
+    $pending = Get-PendingRestart $env:COMPUTERNAME
+    if ($pending -ne '') {
+        Stop-Step 3010 ($stepLabel + ': the passive role is installed, but a restart is pending (' + $pending + '). Restart this node (step ' + '650' + ').')
+    }
+    Skip ('The Mailbox role is installed, this node is a redundant machine of ' + $cms + ' and no restart is pending.')
 }
 
 # Waits for: the CMS online on the first node (step 560 and its restart):
@@ -166,6 +237,19 @@ function Test-CmsResolves {
 if (-not (Test-CmsResolves)) {
     Fail ($cms + ' does not resolve to ' + $cmsAddress + ': finish step ' + '560' + ' and its restart first')
 }
+# Waits for: the restarts of both nodes (this node's steps 150 and 330,
+# the first node's step 590): setup refuses a server with a restart pending,
+# and a restart still owed on the first node would take the clustered mailbox
+# server down while this node seeds from it.
+$pending = Get-PendingRestart $env:COMPUTERNAME
+if ($pending -ne '') {
+    Fail ('a restart is pending (' + $pending + '): restart this node, then run this step again')
+}
+$pending = Get-PendingRestart 'EXMB01'
+if ($pending -ne '') {
+    Fail ('a restart is pending on the first node (' + $pending + '): finish step ' + '590' + ' first')
+}
+
 if (-not (Test-Path -LiteralPath $setup)) {
     Fail ('Setup.com is not at ' + $setup + ': copy the Exchange 2007 SP3 media to this path')
 }
@@ -180,4 +264,8 @@ $gap = Get-PassiveGap
 if ($gap -ne '') {
     Fail ('after setup ' + $gap + ': read the setup log and run this step again')
 }
-Stop-Step 3010 ($stepLabel + ': done. Restart this node now (next step in the runbook).')
+$pending = Get-PendingRestart $env:COMPUTERNAME
+if ($pending -ne '') {
+    Stop-Step 3010 ($stepLabel + ': done; setup left a restart pending (' + $pending + '). Restart this node (step ' + '650' + ').')
+}
+Stop-Step 0 ($stepLabel + ': done; no restart is pending.')

@@ -18,12 +18,12 @@ if errorlevel 1 (
     goto :fail
 )
 set "CHANGED="
-rem Waits for: both nodes (step 330) and the witness share (step 510).
+rem Waits for: both nodes (step 450) and the witness share (step 510).
 rem cluster.exe exits with Win32 and HRESULT codes; an HRESULT is negative, which
 rem "if errorlevel 1" misses, so every exit code is compared with 0.
 cluster /cluster:"EXCLU2" node "EXMB04" >>"%LOG%" 2>&1
 if not "%ERRORLEVEL%"=="0" (
-    set "REASON=EXMB04 is not a member of EXCLU2: finish step 330 first"
+    set "REASON=EXMB04 is not a member of EXCLU2: finish step 450 first"
     goto :fail
 )
 dir "\\EXHUB01\FSW_EXCLU2" >nul 2>&1

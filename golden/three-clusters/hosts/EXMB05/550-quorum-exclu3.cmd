@@ -18,12 +18,12 @@ if errorlevel 1 (
     goto :fail
 )
 set "CHANGED="
-rem Waits for: both nodes (step 340) and the witness share (step 520).
+rem Waits for: both nodes (step 460) and the witness share (step 520).
 rem cluster.exe exits with Win32 and HRESULT codes; an HRESULT is negative, which
 rem "if errorlevel 1" misses, so every exit code is compared with 0.
 cluster /cluster:"EXCLU3" node "EXMB06" >>"%LOG%" 2>&1
 if not "%ERRORLEVEL%"=="0" (
-    set "REASON=EXMB06 is not a member of EXCLU3: finish step 340 first"
+    set "REASON=EXMB06 is not a member of EXCLU3: finish step 460 first"
     goto :fail
 )
 dir "\\EXHUB01\FSW_EXCLU3" >nul 2>&1

@@ -93,7 +93,82 @@ function Test-Mounted {
     Fail ('cannot read whether ' + $Database + ' is mounted (Get-MailboxDatabase -Status shows no Mounted value): check that the Microsoft Exchange Information Store service runs, then run this step again')
 }
 
+# Pending restarts. Windows leaves three markers until the next start, the three
+# that Microsoft's DSC resource xPendingReboot reads (PowerShell Gallery,
+# xPendingReboot 0.1.0.0, MSFT_xPendingReboot.psm1): the key Component Based
+# Servicing\RebootPending (role and feature installations), the key
+# WindowsUpdate\Auto Update\RebootRequired, and a non-empty Session Manager value
+# PendingFileRenameOperations (files in use that an installer, Exchange setup
+# among them, replaces at the next start). A remote computer is read through the
+# Remote Registry service.
+function Open-LocalMachine {
+    param([string]$Computer)
+    $hive = $null
+    trap {
+        continue
+    }
+    if ($Computer -eq $env:COMPUTERNAME) {
+        $hive = [Microsoft.Win32.Registry]::LocalMachine
+    } else {
+        $hive = [Microsoft.Win32.RegistryKey]::OpenRemoteBaseKey([Microsoft.Win32.RegistryHive]::LocalMachine, $Computer)
+    }
+    $hive
+}
+
+# Why a restart is pending on a computer, or '' when none is. A registry that
+# cannot be read is a reason too: an unknown state stops the step.
+function Get-PendingRestart {
+    param([string]$Computer)
+    $hive = Open-LocalMachine $Computer
+    if ($hive -eq $null) {
+        return ('the registry of ' + $Computer + ' cannot be read: the Remote Registry service must run there and this account must be an administrator there')
+    }
+    $reasons = @()
+    $key = $hive.OpenSubKey('SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending')
+    if ($key -ne $null) {
+        $key.Close()
+        $reasons += 'Component Based Servicing\RebootPending is set (a role or feature installation)'
+    }
+    $key = $hive.OpenSubKey('SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired')
+    if ($key -ne $null) {
+        $key.Close()
+        $reasons += 'WindowsUpdate\Auto Update\RebootRequired is set (an update)'
+    }
+    $key = $hive.OpenSubKey('SYSTEM\CurrentControlSet\Control\Session Manager')
+    if ($key -eq $null) {
+        return ('the Session Manager key of ' + $Computer + ' cannot be read')
+    }
+    $renames = $key.GetValue('PendingFileRenameOperations')
+    $key.Close()
+    $waiting = $false
+    foreach ($entry in @($renames)) {
+        if ($entry -ne $null -and [string]$entry -ne '') {
+            $waiting = $true
+        }
+    }
+    if ($waiting) {
+        $reasons += 'PendingFileRenameOperations is set (files wait to be replaced at the next start)'
+    }
+    if ($Computer -ne $env:COMPUTERNAME) {
+        $hive.Close()
+    }
+    if ($reasons.Length -eq 0) {
+        return ''
+    }
+    $Computer + ': ' + [string]::Join('; ', [string[]]$reasons)
+}
+
 $cms = 'EXCMS3'
+
+# Waits for: the restarts after setup (steps 610 and 670), by the
+# markers Windows clears when it starts: storage is not touched on a node that
+# still owes one.
+foreach ($node in @('EXMB05', 'EXMB06')) {
+    $pending = Get-PendingRestart $node
+    if ($pending -ne '') {
+        Fail ('a restart is pending (' + $pending + '): restart ' + $node + ' as steps ' + '610' + ' and ' + '670' + ' describe, then run this step again')
+    }
+}
 
 Assert-CmsOnline $cms
 
