@@ -9,6 +9,7 @@ mod diff;
 mod golden;
 mod guards;
 mod harness;
+mod health;
 mod html;
 mod invalid;
 mod markdown;
