@@ -726,7 +726,14 @@ const PRECHECK_STEP: StepDef = StepDef {
     why: "Nothing is touched unless the clustered mailbox server runs on this node, every copy the change touches is Healthy, the estate is as OLD describes it (or already as NEW does), and both nodes have room for the files that move.",
     expect: "One line per storage group the change touches: to do, already done, or what was found instead; the sizes to move and the free space on each node; then \"pre-checks passed\".",
     verify: "The log beside the script lists every storage group of the change.",
-    on_failure: "Nothing was changed. A storage group \"found\" in neither OLD's nor NEW's state has drifted: correct the topology or the estate before the window. Free space: clear room on the volume or pick another. Files already at the new place: they are not this change's; move them away. A copy that is not Healthy: treat replication first. A copy Suspended by someone else (the step prints its suspend comment) is not this change's: find out why it was suspended, resume it and let it become Healthy before the window.",
+    on_failure: concat!(
+        "Nothing was changed. A storage group \"found\" in neither OLD's nor NEW's state has drifted: correct the topology or the estate before the window. Free space: clear room on the volume or pick another. Files already at the new place: they are not this change's; move them away. Every copy the change touches must pass the health gate (",
+        crate::health_gate!(),
+        "); a copy that does not: treat replication first. A copy Suspended by someone else (the step prints its suspend comment) is not this change's: find out why it was suspended, resume it and let it pass the gate before the window. ",
+        crate::health_initializing!(),
+        " A copy that is `Failed`: ",
+        crate::health_reseed!()
+    ),
     unconfirmed: Some(
         "the active node is read from `OperationalMachines` of Get-ClusteredMailboxServerStatus (the entry marked `<Active`); the log prefix from the `LogFilePrefix` property of Get-StorageGroup; who suspended a copy from its `SuspendComment`; free space through WMI (`Win32_Volume`: the volume whose `Name`, a drive such as `E:\\` or a mount folder, is the longest start of the path) on both nodes; the WMI firewall rules must let this node read the other. The new place must hold no file of the storage group on either node. Run this step once on a test cluster or before the window to see that it reads them",
     ),
@@ -764,9 +771,19 @@ const MOUNT_AND_RESUME: StepDef = StepDef {
     phase: MOVE,
     title: "Mount the database, resume replication and check health",
     why: "The database comes back at its new path once its files are in place on both nodes; replication resumes and must become Healthy. Users can reach their mailboxes again from here.",
-    expect: "Database mounted, copy resumed, then the copy status Healthy; or \"already done\".",
-    verify: "Get-StorageGroupCopyStatus shows Healthy for this storage group; a test mailbox opens.",
-    on_failure: "If the copy does not become Healthy within five minutes, reseed it on the passive node once the cause is understood: the step's message prints the exact commands (suspend the copy, then Update-StorageGroupCopy with -DeleteExistingFiles), and the reseed copies the whole database over the network, as long as the file copy of the move took. Never accept an offer to create an empty database.",
+    expect: concat!(
+        "Database mounted, copy resumed, then the copy through the health gate (",
+        crate::health_gate!(),
+        "), with a log written after the mount copied and replayed on the passive node; or \"already done\"."
+    ),
+    verify: "Get-StorageGroupCopyStatus for this storage group shows Healthy, Suspend False and both queues at 0; a test mailbox opens.",
+    on_failure: concat!(
+        "The database is mounted once the step has said so: users have their mailboxes back even when the copy still fails the gate. ",
+        crate::health_initializing!(),
+        " If the copy fails, understand the cause first (the message prints the copy's state and its FailedMessage). ",
+        crate::health_reseed!(),
+        " Never accept an offer to create an empty database."
+    ),
     unconfirmed: Some(
         "the passive node's files are checked through its administrative share (`\\\\NODE\\E$`); if those shares are disabled the step stops and says so",
     ),
@@ -830,9 +847,18 @@ const VERIFY_STEP: StepDef = StepDef {
     phase: VERIFY,
     title: "Check the CMS and replication after the change",
     why: "Hand back only a clustered mailbox server that is online with every storage group copy Healthy, new ones included once seeded.",
-    expect: "The CMS is Online and every storage group copy reports Healthy.",
+    expect: concat!(
+        "The CMS is Online and every storage group copy, new ones included, passes the health gate: ",
+        crate::health_gate!(),
+        "."
+    ),
     verify: "Attach the log of this step to the change record.",
-    on_failure: "A copy that stays Initializing or Failed may need a reseed (Update-StorageGroupCopy) on the passive node; do not close the change while the CMS is not Online.",
+    on_failure: concat!(
+        "Do not close the change while the CMS is not Online or a copy fails the gate. ",
+        crate::health_initializing!(),
+        " A copy that is `Failed`: ",
+        crate::health_reseed!()
+    ),
     ..CHANGE_STEP
 };
 

@@ -17,7 +17,7 @@ fn build_writes_the_golden_tree() {
     assert_eq!(result.code, 0, "{}", result.stderr);
     let written = golden::read_tree(&out);
     let expected = golden::read_tree(&harness::root().join("golden/contoso-ccr"));
-    let summary = format!("wrote {} files for 32 steps", expected.len());
+    let summary = format!("wrote {} files for 33 steps", expected.len());
     assert!(result.stdout.contains(&summary), "{}", result.stdout);
     assert_eq!(golden::differences(&expected, &written), "");
     let leftovers: Vec<_> = std::fs::read_dir(&dir)
@@ -226,11 +226,11 @@ fn plan_prints_the_numbered_steps() {
         "{}",
         table.stdout
     );
-    assert_eq!(lines.len(), 33);
+    assert_eq!(lines.len(), 34);
 
     let json = run(&["plan", "--format", "json", &topology]);
     let steps: Vec<serde_json::Value> = serde_json::from_str(&json.stdout).expect("JSON");
-    assert_eq!(steps.len(), 32);
+    assert_eq!(steps.len(), 33);
     assert_eq!(steps[0]["number"], "010");
     assert_eq!(steps[14]["id"], "ccr.mail.create-cluster");
     assert_eq!(

@@ -203,7 +203,9 @@ fn a_move_follows_the_documented_order_with_files_moved_on_each_node() {
     let resume_at = mount
         .find("Resume-StorageGroupCopy -Identity $group -Confirm:$false")
         .expect("resume");
-    let healthy_at = mount.rfind("'Healthy'").expect("health check");
+    let healthy_at = mount
+        .rfind("Assert-CopiesHealthy { Get-StorageGroupCopyStatus -Identity $group }")
+        .expect("health check");
     assert!(mount_at < resume_at && resume_at < healthy_at);
 }
 

@@ -10,6 +10,7 @@ mod diff;
 mod golden;
 mod guards;
 mod harness;
+mod health;
 mod html;
 mod invalid;
 mod markdown;

@@ -197,7 +197,7 @@ pub const STEPS: &[StepDef] = &[
             "restart-after-prerequisites",
         ],
         unconfirmed: Some(
-            "on Windows Server 2008 R2 the category string that `Test-Cluster -Ignore` accepts for the storage tests is unconfirmed: run `Test-Cluster -List` first. The script reads the `Test Result:` line that Test-Cluster writes as a warning; if it finds none, it fails and asks you to read the report: continue only if the report shows no failed test",
+            "on Windows Server 2008 R2 the category string that `Test-Cluster -Ignore` accepts for the storage tests is unconfirmed: run `Test-Cluster -List` first. The script takes the report file Test-Cluster returns; a run with nothing to report passes, a `Test Result:` warning naming a failure (or a run that returns no report) fails the step, and other warnings let it pass with the advice to read them: continue only if the report shows no failed test",
         ),
     },
     StepDef {
@@ -350,10 +350,19 @@ pub const STEPS: &[StepDef] = &[
         kind: PS1,
         when: When::Always,
         title: "Check the CMS and replication",
-        why: "Before storage is touched the CMS must be online, every storage group copy healthy, and neither node may still owe a restart.",
-        expect: "The CMS is Online and every storage group copy reports Healthy.",
-        verify: "The script's log shows the status tables.",
-        on_failure: "A copy that stays Initializing or Failed may need a reseed (Update-StorageGroupCopy) on the passive node; do not continue while the CMS is not Online.",
+        why: "Before storage is touched the CMS must be online, every storage group copy healthy with nothing waiting to be copied or replayed, and neither node may still owe a restart.",
+        expect: concat!(
+            "The CMS is Online and every storage group copy passes the health gate: ",
+            crate::health_gate!(),
+            "."
+        ),
+        verify: "The script's log shows the status table.",
+        on_failure: concat!(
+            "Do not continue while the CMS is not Online or a copy fails the gate. The message names each copy and why. ",
+            crate::health_initializing!(),
+            " A copy that is `Seeding` is still being copied: wait. A copy whose queues stay above the gate: check the replication network and the Microsoft Exchange Replication service on the passive node. A copy that is `Failed`: ",
+            crate::health_reseed!()
+        ),
         after: &["restart-passive-node"],
         unconfirmed: None,
     },
@@ -409,9 +418,18 @@ pub const STEPS: &[StepDef] = &[
         when: When::MovesFirstStorageGroup,
         title: "Mount the database, resume replication and check health",
         why: "The move ends by mounting the database, resuming the copy and checking that replication is healthy.",
-        expect: "The checks of both nodes' files, then database mounted, copy resumed, status Healthy.",
-        verify: "Get-StorageGroupCopyStatus shows Healthy for the moved storage group.",
-        on_failure: "If the files of either node are not in their new folders, finish the file move on that node first: resuming would copy into an empty folder and force a full reseed. The passive node's folders are read through its administrative share (`\\\\NODE\\E$`): the account needs to be an administrator there and the share reachable. If the copy does not become Healthy, reseed it on the passive node with Update-StorageGroupCopy.",
+        expect: concat!(
+            "The checks of both nodes' files, then database mounted, copy resumed, and the copy through the health gate: ",
+            crate::health_gate!(),
+            "; a log written after the mount must also have been copied and replayed on the passive node."
+        ),
+        verify: "Get-StorageGroupCopyStatus for the moved storage group shows Healthy, Suspend False and both queues at 0.",
+        on_failure: concat!(
+            "If the files of either node are not in their new folders, finish the file move on that node first: resuming would copy into an empty folder and force a full reseed. The passive node's folders are read through its administrative share (`\\\\NODE\\E$`): the account needs to be an administrator there and the share reachable. ",
+            crate::health_initializing!(),
+            " If the copy fails: ",
+            crate::health_reseed!()
+        ),
         after: &["move-database-files"],
         unconfirmed: Some(
             "in the Exchange Management Shell, check that `Get-MailboxDatabase -Status | Format-List Name,Mounted` shows a `Mounted` value of True or False for each database",
@@ -440,7 +458,7 @@ pub const STEPS: &[StepDef] = &[
         title: "Create the storage groups and databases",
         why: "Every storage group beyond the first is created at its declared paths, with its one database, and mounted.",
         expect: "Each storage group and database created and mounted, or already present and mounted; a database found dismounted is mounted.",
-        verify: "Get-StorageGroupCopyStatus lists the new storage groups; they become Healthy after seeding.",
+        verify: "Get-StorageGroupCopyStatus lists the new storage groups; the final verification waits for them to pass the health gate.",
         on_failure: "If a folder is missing on either node, run that node's folder step again; the passive node's folders are read through its administrative share (`\\\\NODE\\E$`): the account needs to be an administrator there and the share reachable. Otherwise read the error, fix the path or name, and run the step again: existing storage groups are skipped.",
         after: &["create-storage-folders"],
         unconfirmed: Some(
@@ -450,17 +468,26 @@ pub const STEPS: &[StepDef] = &[
     StepDef {
         id: "final-verification",
         phase: FINAL,
-        on: On::FirstNode,
+        on: On::EachNode,
         kind: PS1,
         when: When::Always,
         title: "Final verification",
-        why: "Hand over only a cluster whose CMS is online and whose replication is healthy.",
-        expect: "CMS Online, every copy Healthy, replication health checks Passed.",
-        verify: "Attach the log of this step to the change record.",
-        on_failure: "Do not close the change: read which check failed and treat it before handover.",
+        why: "Hand over only a cluster whose CMS is online and whose replication is healthy. Test-ReplicationHealth tests the node it runs on, so the step runs on each node.",
+        expect: concat!(
+            "CMS Online; every copy, new storage groups included, through the health gate (",
+            crate::health_gate!(),
+            "); every check of `Test-ReplicationHealth` on this node Passed."
+        ),
+        verify: "Attach the log of this step on each node to the change record.",
+        on_failure: concat!(
+            "Do not close the change: read which check failed and treat it before handover. ",
+            crate::health_initializing!(),
+            " A copy that fails: ",
+            crate::health_reseed!()
+        ),
         after: &["verify-cms", "mount-and-resume", "create-storage-groups"],
         unconfirmed: Some(
-            "Test-ReplicationHealth is called with `-Identity` only, the one parameter confirmed for Exchange 2007. The script reads each result's `Check` and `Result` properties and passes only the word `Passed`: run `Test-ReplicationHealth -Identity CMS | Format-List Check,Result` on the dry run and check that both show, and that a healthy cluster says `Passed` for every check (any other word, a warning too, fails the step)",
+            "Test-ReplicationHealth in Exchange 2007 takes no `-Identity` and tests the node it runs on. The script reads each result's `Check` and `Result` properties and passes only the word `Passed`: on each node of the dry run, run `Test-ReplicationHealth | Format-List Check,Result` and check that both show, and that a healthy cluster says `Passed` for every check on both the active and the passive node (any other word, a warning too, fails the step)",
         ),
     },
     StepDef {

@@ -7,6 +7,7 @@
 //! file system, no templates.
 
 pub mod ccr2007;
+pub mod health;
 pub mod window;
 
 use serde::Serialize;

@@ -226,9 +226,6 @@ fn by_hand(change: &Change, database: Option<&str>) -> Value {
                 ps_literal(&new.system)?
             ),
             "leave": leave.join("; "),
-            "reseed": format!(
-                "Suspend-StorageGroupCopy -Identity {group} -SuspendComment 'Reseed after the change window' -Confirm:$false; Update-StorageGroupCopy -Identity {group} -DeleteExistingFiles"
-            ),
         }))
     };
     lines().unwrap_or(Value::Null)

@@ -67,6 +67,7 @@ pub(crate) fn estate(topology: &Topology) -> Value {
         "os_version_prefix": format!("{}.", topology.platform.windows.kernel_version()),
         "exchange_name": "Exchange Server 2007 SP3",
         "staging": format!("{STAGING_ROOT}\\{}", topology.name),
+        "health": crate::plan::health::value(),
     })
 }
 

@@ -134,6 +134,11 @@ pub const TEMPLATES: &[(&str, Language, &str)] = &[
         include_str!("../../templates/ps1/_clusterwmi.ps1.hbs"),
     ),
     (
+        "ps1/_copyhealth.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/_copyhealth.ps1.hbs"),
+    ),
+    (
         "ps1/_exchange.ps1.hbs",
         Language::PowerShell,
         include_str!("../../templates/ps1/_exchange.ps1.hbs"),

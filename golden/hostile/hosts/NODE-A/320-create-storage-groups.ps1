@@ -156,5 +156,5 @@ New-GroupWithDatabase 'O’’Brien''s SG $(calc) `whoami`; & ^ % ( Ünïcødé'
 if ($created -eq 0) {
     Skip 'Every storage group and database exists and is mounted.'
 }
-Get-StorageGroupCopyStatus -Server $cms | Format-Table -Property @('Name', 'SummaryCopyStatus') -AutoSize | Out-Host
+Get-StorageGroupCopyStatus -Server $cms | Format-Table -Property @('StorageGroupName', 'SummaryCopyStatus') -AutoSize | Out-Host
 Stop-Step 0 ($stepLabel + ': done. New copies become Healthy once seeded.')

@@ -156,5 +156,5 @@ New-GroupWithDatabase 'SG02 Staff' 'EXCMS1\SG02 Staff' 'L:\Logs\SG02' 'L:\Logs\S
 if ($created -eq 0) {
     Skip 'Every storage group and database exists and is mounted.'
 }
-Get-StorageGroupCopyStatus -Server $cms | Format-Table -Property @('Name', 'SummaryCopyStatus') -AutoSize | Out-Host
+Get-StorageGroupCopyStatus -Server $cms | Format-Table -Property @('StorageGroupName', 'SummaryCopyStatus') -AutoSize | Out-Host
 Stop-Step 0 ($stepLabel + ': done. New copies become Healthy once seeded.')

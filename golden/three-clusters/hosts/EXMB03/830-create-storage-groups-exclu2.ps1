@@ -156,5 +156,5 @@ New-GroupWithDatabase 'SG03 Sales' 'EXCMS2\SG03 Sales' 'L:\Logs\SG03' 'L:\Logs\S
 if ($created -eq 0) {
     Skip 'Every storage group and database exists and is mounted.'
 }
-Get-StorageGroupCopyStatus -Server $cms | Format-Table -Property @('Name', 'SummaryCopyStatus') -AutoSize | Out-Host
+Get-StorageGroupCopyStatus -Server $cms | Format-Table -Property @('StorageGroupName', 'SummaryCopyStatus') -AutoSize | Out-Host
 Stop-Step 0 ($stepLabel + ': done. New copies become Healthy once seeded.')

@@ -283,23 +283,22 @@ function Test-SuspendedByChange {
     $comment -eq $changeSuspendComment -or $comment -eq $reverseSuspendComment
 }
 
-# True when the copy is Healthy, false when this window suspended it (a
-# rerun, or a back-out); stops on anything else.
+# True when the copy passes the health gate (Healthy, not suspended, queues
+# drained; it waits up to the gate's bound), false when this window
+# suspended it (a rerun, or a back-out); stops on anything else.
 function Assert-CopyHealthy {
     param([string]$Group)
     $copy = Get-StorageGroupCopyStatus -Identity $Group
     $status = [string]$copy.SummaryCopyStatus
     Write-Host ('     copy of ' + $Group + ': ' + $status)
-    if ($status -eq 'Healthy') {
-        return $true
-    }
     if ($status -eq 'Suspended') {
         if (Test-SuspendedByChange $Group $copy) {
             return $false
         }
         Fail ('the copy of ' + $Group + ' is Suspended (comment: ' + [string]$copy.SuspendComment + '), not by this change: find out why, resume it (Resume-StorageGroupCopy) and let it become Healthy before the window')
     }
-    Fail ('the copy of ' + $Group + ' is ' + $status + ', not Healthy: treat replication before the change')
+    Assert-CopiesHealthy { Get-StorageGroupCopyStatus -Identity $Group } $Group -1
+    $true
 }
 
 # Sizes are read with .NET, which takes paths literally.

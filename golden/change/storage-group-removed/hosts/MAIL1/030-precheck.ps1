@@ -283,23 +283,22 @@ function Test-SuspendedByChange {
     $comment -eq $changeSuspendComment -or $comment -eq $reverseSuspendComment
 }
 
-# True when the copy is Healthy, false when this window suspended it (a
-# rerun, or a back-out); stops on anything else.
+# True when the copy passes the health gate (Healthy, not suspended, queues
+# drained; it waits up to the gate's bound), false when this window
+# suspended it (a rerun, or a back-out); stops on anything else.
 function Assert-CopyHealthy {
     param([string]$Group)
     $copy = Get-StorageGroupCopyStatus -Identity $Group
     $status = [string]$copy.SummaryCopyStatus
     Write-Host ('     copy of ' + $Group + ': ' + $status)
-    if ($status -eq 'Healthy') {
-        return $true
-    }
     if ($status -eq 'Suspended') {
         if (Test-SuspendedByChange $Group $copy) {
             return $false
         }
         Fail ('the copy of ' + $Group + ' is Suspended (comment: ' + [string]$copy.SuspendComment + '), not by this change: find out why, resume it (Resume-StorageGroupCopy) and let it become Healthy before the window')
     }
-    Fail ('the copy of ' + $Group + ' is ' + $status + ', not Healthy: treat replication before the change')
+    Assert-CopiesHealthy { Get-StorageGroupCopyStatus -Identity $Group } $Group -1
+    $true
 }
 
 # Sizes are read with .NET, which takes paths literally.
@@ -600,6 +599,105 @@ function Assert-NoStandby {
         Fail ($Group + ' has standby continuous replication copies on ' + [string]::Join(', ', $standby) + ', which this change would strand; nothing was changed. Before the window disable each, in an elevated Exchange Management Shell: Disable-StorageGroupCopy -Identity ' + $Group + ' -StandbyMachine <standby server> (the copy''s files stay on the standby server), and after the change enable it again at the new paths with Enable-StorageGroupCopy -StandbyMachine')
     }
     Write-Host ('OK   ' + $Group + ' has no standby copy')
+}
+
+# Replication health, from Get-StorageGroupCopyStatus (Exchange 2007 SP1-SP3,
+# aa997246(v=exchg.80)). Only documented fields are read: Identity,
+# StorageGroupName, SummaryCopyStatus, FailedMessage, Suspend, SuspendComment,
+# CopyQueueLength, ReplayQueueLength, and LastLogGenerated ("Improvements to
+# the Get-StorageGroupCopyStatus Cmdlet in SP1", bb629521(v=exchg.80)).
+# "Name" is only the default table's column header, not a field.
+# Healthy alone proves little: a copy passes only when it is Healthy, not
+# suspended, and no more logs than these wait to be copied or replayed, all
+# in one reading. A value that cannot be read is not a zero: it fails.
+$copyQueueMax = [int]'0'
+$replayQueueMax = [int]'0'
+$copyWaitMinutes = [int]'10'
+$copyPollSeconds = [int]'15'
+$reseedAdvice = 'Before any reseed, rule out what a reseed does not fix: Active Directory replication (a change read from a domain controller that has not received it yet: wait and check again) and the Microsoft Exchange Replication service on the passive node (restart it there, Restart-Service MSExchangeRepl, and check again). Only then reseed, on the passive node, in an elevated Exchange Management Shell there: Suspend-StorageGroupCopy -Identity <CMS\storage group> -SuspendComment Reseed -Confirm:$false; move the passive copy''s database file, logs and checkpoint of that storage group aside into a new folder (never delete them: they are the way back); then Update-StorageGroupCopy -Identity <CMS\storage group> -Confirm:$false, which copies the database from the active node over the network and resumes the copy. Do not rely on -DeleteExistingFiles: it removes only some of the files and fails when others are left.'
+$copyFields = @('StorageGroupName', 'SummaryCopyStatus', 'Suspend', 'CopyQueueLength', 'ReplayQueueLength', 'LastLogGenerated')
+
+# A count read from the status, or -1 when it is not a number.
+function Get-CopyCount {
+    param($Value)
+    $text = [string]$Value
+    if ($text -notmatch '^[0-9]+$') {
+        return [int64]-1
+    }
+    [int64]$text
+}
+
+# Why a copy does not pass, or '' when it does. $AfterLog, when not -1, is
+# the last log generation before the mount: a log after it must have been
+# copied and replayed, so that the copy is proven to follow the new database.
+function Get-CopyGap {
+    param($Copy, [int64]$AfterLog)
+    $name = [string]$Copy.Identity
+    $status = [string]$Copy.SummaryCopyStatus
+    $copyQueue = Get-CopyCount $Copy.CopyQueueLength
+    $replayQueue = Get-CopyCount $Copy.ReplayQueueLength
+    if ($status -eq 'Initializing') {
+        return ($name + ' is Initializing: the replication service waits for a closed log, as it does right after a resume or on a new copy; that is no reason to reseed. Let mail fill a log (a test message to a mailbox of that database) and run this step again')
+    }
+    if ($status -eq 'Seeding') {
+        return ($name + ' is Seeding: wait until seeding ends and run this step again')
+    }
+    if ($status -eq 'Suspended' -or [string]$Copy.Suspend -eq 'True') {
+        return ($name + ' is suspended (comment: ' + [string]$Copy.SuspendComment + '): find out why; once the cause is gone resume it (Resume-StorageGroupCopy) and run this step again')
+    }
+    if ($status -ne 'Healthy' -or [string]$Copy.Suspend -ne 'False') {
+        return ($name + ' is ' + $status + ' (' + [string]$Copy.FailedMessage + '). ' + $reseedAdvice)
+    }
+    if ($copyQueue -lt 0 -or $copyQueue -gt $copyQueueMax -or $replayQueue -lt 0 -or $replayQueue -gt $replayQueueMax) {
+        return ($name + ' is Healthy but logs wait: copy queue ' + [string]$Copy.CopyQueueLength + ' (at most ' + $copyQueueMax + '), replay queue ' + [string]$Copy.ReplayQueueLength + ' (at most ' + $replayQueueMax + '). Run this step again; if the queues keep growing, check the replication network and the Microsoft Exchange Replication service on the passive node')
+    }
+    if ($AfterLog -ge 0) {
+        $generated = Get-CopyCount $Copy.LastLogGenerated
+        if ($generated -le $AfterLog) {
+            return ($name + ': no log written since the mount has been copied and replayed yet (last log generated ' + [string]$Copy.LastLogGenerated + ', before the mount ' + $AfterLog + '). Let mail fill a log (a test message to a mailbox of that database) and run this step again')
+        }
+    }
+    ''
+}
+
+# Waits until every copy that $Read returns passes, reading the status every
+# $copyPollSeconds for up to $copyWaitMinutes; stops the step with the reason
+# of each copy that does not. No copy at all is not "every copy passes".
+function Assert-CopiesHealthy {
+    param([scriptblock]$Read, [string]$What, [int64]$AfterLog)
+    $deadline = (Get-Date).AddMinutes($copyWaitMinutes)
+    $gaps = @()
+    $copies = @()
+    $waiting = $true
+    while ($waiting) {
+        $copies = @(& $Read)
+        $gaps = @()
+        foreach ($copy in $copies) {
+            $gap = Get-CopyGap $copy $AfterLog
+            if ($gap.Length -gt 0) {
+                $gaps += $gap
+            }
+        }
+        if (($copies.Count -gt 0 -and $gaps.Count -eq 0) -or (Get-Date) -ge $deadline) {
+            $waiting = $false
+        } else {
+            Start-Sleep -Seconds $copyPollSeconds
+        }
+    }
+    $copies | Format-Table -Property $copyFields -AutoSize | Out-Host
+    if ($copies.Count -eq 0) {
+        Fail ('Get-StorageGroupCopyStatus lists no storage group copy of ' + $What)
+    }
+    if ($gaps.Count -gt 0) {
+        Fail ('after ' + $copyWaitMinutes + ' minutes: ' + [string]::Join(' | ', $gaps))
+    }
+    Write-Host ('OK   ' + $What + ': every copy Healthy, not suspended, queues at most ' + $copyQueueMax + ' to copy and ' + $replayQueueMax + ' to replay')
+}
+
+# The last log generation of a storage group, or -1 when it cannot be read.
+function Get-LastLogGenerated {
+    param([string]$Group)
+    Get-CopyCount (Get-StorageGroupCopyStatus -Identity $Group).LastLogGenerated
 }
 
 $cms = 'CCRMAIL'
