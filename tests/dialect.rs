@@ -24,7 +24,8 @@ fn dialect_slips(text: &str) -> Vec<String> {
     while let Some(offset) = text[from..].find(release) {
         let at = from + offset;
         let rest = &text[at + release.len()..];
-        if !rest.starts_with(" R2") {
+        // "Windows Server 2008 or later" names a floor that R2 meets.
+        if !rest.starts_with(" R2") && !rest.starts_with(" or later") {
             found.push(format!(
                 "{release:?} without R2 near {:?}",
                 excerpt(text, at)

@@ -532,6 +532,127 @@ fn active_setup_waits_for_the_quorum_itself() {
     );
 }
 
+/// The runbook's Markdown section under the `## ` or `### ` heading that
+/// starts with `title`, up to the next heading of any level.
+fn runbook_section(files: &BTreeMap<String, Vec<u8>>, title: &str) -> String {
+    let runbook = text(&files["runbook.md"]);
+    let start = runbook
+        .find(&format!("## {title}"))
+        .unwrap_or_else(|| panic!("no heading {title}"));
+    let body = &runbook[start..];
+    let end = body[3..].find("\n#").map_or(body.len(), |at| at + 3);
+    body[..end].to_owned()
+}
+
+/// Issue 16, item 27: a witness host on Windows Server 2003 (no integrity
+/// levels in `whoami /groups`, no `icacls`) is told so by its first check,
+/// not "not elevated"; the runbook says what to do with such a witness.
+#[test]
+fn a_witness_host_checks_its_windows_version_before_elevation() {
+    let files = seed();
+    for suffix in ["HUB1/030-preflight.cmd", "HUB1/180-witness-share.cmd"] {
+        let witness = script(&files, suffix);
+        in_order(
+            &witness,
+            &[
+                "wmic os get Version /value",
+                "set \"OSMAJOR=0\"",
+                "if %OSMAJOR% LSS 6 (",
+                "these scripts need Windows Server 2008 or later",
+                "goto :fail",
+                "whoami /groups | find \"S-1-16-12288\"",
+            ],
+        );
+    }
+    // Nodes are checked for their exact release by the pre-flight instead.
+    assert!(!script(&files, "MAIL1/010-preflight.cmd").contains("OSMAJOR"));
+    let before = runbook_section(&files, "Before you start");
+    assert!(
+        before.contains("The witness host `HUB1` runs Windows Server 2008 or later."),
+        "{before}"
+    );
+}
+
+/// Issue 16, item 19: Exchange setup of a CMS needs the Exchange
+/// Organization Administrator role, checked by each node's pre-flight before
+/// anything changes; the cluster account's right to create the CMS's
+/// computer account cannot be read by a script and is a check by eye,
+/// listed before the window and repeated at the point of no return.
+#[test]
+fn the_exchange_and_active_directory_rights_are_prerequisites() {
+    let files = seed();
+    for suffix in ["MAIL1/010-preflight.cmd", "MAIL2/020-preflight.cmd"] {
+        let preflight = script(&files, suffix);
+        in_order(
+            &preflight,
+            &[
+                "whoami /groups /fo list | find /i \"\\Exchange Organization Administrators\" >nul",
+                "if errorlevel 1 (",
+                "goto :fail",
+                "PREFLIGHT OK",
+            ],
+        );
+    }
+    assert!(!script(&files, "HUB1/030-preflight.cmd").contains("Organization Administrators"));
+    let before = runbook_section(&files, "Before you start");
+    for needle in [
+        "a member of the Exchange Organization Administrators group",
+        "The cluster's account `CONTOSO\\MAIL$` will be able to create the computer account of the clustered mailbox server `CCRMAIL`",
+        "is given Create Computer objects on that OU",
+        "a computer object `CCRMAIL` is pre-staged there, disabled",
+    ] {
+        assert!(before.contains(needle), "{needle}: {before}");
+    }
+    let no_return = runbook_section(&files, "Point of no return");
+    assert!(
+        no_return.contains("may create the clustered mailbox server's computer account"),
+        "{no_return}"
+    );
+}
+
+/// Issue 16, item 29: ServerManagerCmd's 110 is named among the failures,
+/// and 1001 is neither a failure nor a pass: the step asks for a restart
+/// (3010) and for itself again, which proves the install by 0, 1003 or 3010.
+#[test]
+fn servermanager_1001_asks_for_a_restart_and_the_step_again() {
+    let files = seed();
+    for suffix in [
+        "MAIL1/040-install-failover-clustering.cmd",
+        "MAIL2/110-exchange-prerequisites.cmd",
+    ] {
+        let install = script(&files, suffix);
+        in_order(
+            &install,
+            &[
+                "set \"RERUN=\"",
+                ":check_feature",
+                "if \"%~1\"==\"1001\" (",
+                "set \"RESTART=1\"",
+                "set \"RERUN=1\"",
+                "exit /b 0",
+                "110 answer file unreadable",
+                "exit /b 1",
+                ":finish_features",
+                "if defined RERUN (",
+                "run this step again",
+                "exit /b 3010",
+            ],
+        );
+    }
+}
+
+/// Issue 16, item 29: after the restarts either node may hold the CMS, and
+/// the handover accepts both.
+#[test]
+fn the_handover_accepts_the_cms_on_either_node() {
+    let handover = runbook_section(&seed(), "Final checks");
+    assert!(
+        handover.contains("`CCRMAIL` is online on one of its nodes, `MAIL1` or `MAIL2`"),
+        "{handover}"
+    );
+    assert!(!handover.contains("is online on `MAIL1`"), "{handover}");
+}
+
 /// Review 8, finding 3: the passive setup waits for the CMS online now (its
 /// cluster group), not only for a DNS record that may predate the restart.
 #[test]

@@ -266,9 +266,14 @@ pub const CCR2007_GATES: &[Gate] = &[
 ];
 
 /// The point of no return of the CCR 2007 build.
+// The cluster name object creates the computer objects of clustered services
+// (the CMS's among them) and needs Create Computer objects on its OU, or a
+// pre-staged object with Full Control for it ("Failover Cluster Step-by-Step
+// Guide: Configuring Accounts in Active Directory", cc731002, v=ws.10). No script
+// can read that right before Exchange setup uses it: the operator checks it here.
 pub const CCR2007_NO_RETURN: NoReturn = NoReturn {
     before: "setup-active-cms",
-    why: "Before this step, every change can be undone inside the window (see each step's back-out). From this step on, Exchange and the clustered mailbox server exist in Active Directory: undoing them is an Exchange uninstall, planned as a change of its own. If a later step fails, fix forward.",
+    why: "Before this step, every change can be undone inside the window (see each step's back-out). From this step on, Exchange and the clustered mailbox server exist in Active Directory: undoing them is an Exchange uninstall, planned as a change of its own. If a later step fails, fix forward. Before going on, check by eye, for each cluster, what \"Before you start\" says of its computer account (the cluster name followed by `$`): it may create the clustered mailbox server's computer account in its OU, or that account is pre-staged with Full Control for it; Exchange setup cannot create the clustered mailbox server without it.",
 };
 
 /// Each gate with the step it stands before, in plan order; a gate whose

@@ -19,6 +19,7 @@ if errorlevel 1 (
 )
 set "CHANGED="
 set "RESTART="
+set "RERUN="
 echo Installing Failover-Clustering ...
 >>"%LOG%" echo Installing Failover-Clustering ...
 ServerManagerCmd -i Failover-Clustering >>"%LOG%" 2>&1
@@ -32,7 +33,13 @@ call :check_feature %ERRORLEVEL% PowerShell
 if errorlevel 1 goto :fail
 goto :finish_features
 
-rem ServerManagerCmd exit codes: 0 installed, 1003 already installed, 3010 installed and restart needed.
+rem ServerManagerCmd exit codes, from "Interpreting Output from Server Manager Commands"
+rem (cc749128, v=ws.10; R2: cc733119): 0 installed, 1003 already installed, 3010 installed
+rem and restart needed; failures: 4 unknown name, 5 not elevated, 110 answer file
+rem unreadable (no answer file is used here), 1004 another Server Manager wizard open.
+rem 1001 is not in the part of that table on record: whatever it means (a restart
+rem pending before, or needed after, the change) the way on is the same, a restart
+rem and this step again, which then proves the install by 0, 1003 or 3010.
 :check_feature
 if "%~1"=="1003" (
     echo OK   %~2 was already installed
@@ -52,10 +59,22 @@ if "%~1"=="3010" (
 >>"%LOG%" echo OK   %~2 installed, restart required
     exit /b 0
 )
-set "REASON=ServerManagerCmd -i %~2 exited with %~1: 4 unknown name, 5 not elevated, 1004 another wizard is open"
+if "%~1"=="1001" (
+    set "RESTART=1"
+    set "RERUN=1"
+    echo %~2: ServerManagerCmd exited with 1001, a restart is needed before it is proven installed
+>>"%LOG%" echo %~2: ServerManagerCmd exited with 1001, a restart is needed before it is proven installed
+    exit /b 0
+)
+set "REASON=ServerManagerCmd -i %~2 exited with %~1: 4 unknown name, 5 not elevated, 110 answer file unreadable, 1004 another wizard is open"
 exit /b 1
 
 :finish_features
+if defined RERUN (
+    echo %STEP%: restart needed, restart %COMPUTERNAME% and run this step again: it is done when it reports every item installed or already installed.
+    >>"%LOG%" echo %STEP%: restart needed, then this step again [exit code 1001]
+    exit /b 3010
+)
 rem ServerManagerCmd says 1003 for a feature installed by an earlier run whose
 rem restart has not happened yet: the markers tell, on every run.
 call :pending_restart

@@ -12,6 +12,18 @@ if /i not "%COMPUTERNAME%"=="EXHUB01" (
     set "REASON=this script is for EXHUB01, this computer is %COMPUTERNAME%"
     goto :fail
 )
+rem Before the elevation check: Windows Server 2003 (version 5.2) has no integrity
+rem levels in whoami /groups and no icacls, so these scripts would stop there as
+rem "not elevated". Exchange 2007 accepts a 2003 Hub Transport as witness, but these
+rem scripts need Windows Server 2008 (version 6.0) or later on this host.
+set "OSVERSION="
+for /f "tokens=2 delims==" %%S in ('wmic os get Version /value 2^>nul ^| find "="') do for /f "delims=" %%T in ("%%S") do set "OSVERSION=%%T"
+set "OSMAJOR=0"
+for /f "tokens=1 delims=." %%V in ("%OSVERSION%.") do set /a "OSMAJOR=%%V" >nul 2>&1
+if %OSMAJOR% LSS 6 (
+    set "REASON=this host runs Windows version %OSVERSION%, these scripts need Windows Server 2008 or later [version 6.0 or higher]: on Windows Server 2003 create the witness folder and share by hand as the runbook says, or choose a witness host that runs Windows Server 2008 or later and correct the topology"
+    goto :fail
+)
 whoami /groups | find "S-1-16-12288" >nul
 if errorlevel 1 (
     set "REASON=the shell is not elevated: open Command Prompt with Run as administrator"

@@ -56,6 +56,20 @@ if not "%OSVERSION:~0,4%"=="6.1." (
 )
 echo OK   Windows Server 2008 R2 [version %OSVERSION%]
 >>"%LOG%" echo OK   Windows Server 2008 R2 [version %OSVERSION%]
+rem Exchange setup on this node adds a clustered mailbox server to the organization:
+rem that needs the Exchange Organization Administrator role, the Exchange Organization
+rem Administrators group, unless an organization administrator provisioned a delegated
+rem setup, which this runbook does not follow ("Delegated Clustered Mailbox Server Setup",
+rem bb944789, Exchange 2007 v=exchg.80). whoami /groups lists every group of this logon,
+rem nested and universal ones included; a membership granted after the logon shows
+rem only after logging on again.
+whoami /groups /fo list | find /i "\Exchange Organization Administrators" >nul
+if errorlevel 1 (
+    set "REASON=this account is not in the Exchange Organization Administrators group, which Exchange setup of a clustered mailbox server needs: have an Exchange organization administrator add it, log off and on again, and run this step again"
+    goto :fail
+)
+echo OK   the account is in the Exchange Organization Administrators group
+>>"%LOG%" echo OK   the account is in the Exchange Organization Administrators group
 wmic nicconfig where "IPEnabled=TRUE" get IPAddress /value | findstr /c:"\"10.20.3.12\"" >nul
 if errorlevel 1 (
     set "REASON=address 10.20.3.12 of network Client is not configured on any adapter"
