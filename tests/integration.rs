@@ -16,4 +16,5 @@ mod powershell;
 mod psversion;
 mod readme;
 mod schema;
+mod window;
 mod wording;
