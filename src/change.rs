@@ -962,7 +962,11 @@ pub fn plan(new: &Topology, set: &ChangeSet) -> ChangePlan {
     };
 
     // The build's own policy steps: PowerShell may run the change's scripts
-    // from the first step on, and gets its policy back at the end.
+    // from the first step on, and gets its policy back at the end, once the
+    // change's verification has passed, and never below RemoteSigned on
+    // these nodes, where Exchange is installed: the Exchange Management
+    // Shell needs RemoteSigned (Exchange 2007 "Script Security"). The
+    // record is this window's own, in its folder, not the build's.
     let from_build = |id: &str, phase: Phase| {
         plan::ccr2007::STEPS
             .iter()

@@ -232,12 +232,16 @@ fn active_setup_rerun_creates_the_cms_alone() {
 /// Item 8: every PowerShell step has a `.cmd` of the same number and name
 /// beside it; the runbook tells the operator to run that `.cmd`; plan.json
 /// lists both under the step; and the launcher makes "never ran" exit 1.
+/// Issue 16 item 29: plan.json's `file` is what runs the step, the `.cmd`
+/// (for PowerShell the launcher), and `script` the `.ps1` it runs, so
+/// automation that runs `file` never skips the launcher.
 #[test]
 fn every_powershell_step_runs_through_its_launcher() {
     let mut checked = 0;
     for (name, files) in golden::every_tree() {
         let plan: serde_json::Value = serde_json::from_slice(&files["plan.json"]).expect("plan");
         let estate = plan["estate"].as_str().expect("estate");
+        let window = plan["window"].as_str().expect("window");
         let runbook = text(&files["runbook.md"]);
         let listed: BTreeMap<&str, &str> = plan["files"]
             .as_array()
@@ -251,13 +255,21 @@ fn every_powershell_step_runs_through_its_launcher() {
             })
             .collect();
         for step in plan["steps"].as_array().expect("steps") {
+            assert!(step.get("launcher").is_none(), "{name}: {}", step["id"]);
+            if let Some(file) = step["file"].as_str() {
+                assert!(
+                    file.ends_with(".cmd"),
+                    "{name}: {file} is not what runs the step"
+                );
+            }
             if step["kind"] != "ps1" {
-                assert!(step.get("launcher").is_none(), "{name}: {}", step["id"]);
+                assert!(step.get("script").is_none(), "{name}: {}", step["id"]);
                 continue;
             }
             let id = step["id"].as_str().expect("id");
-            let ps1 = step["file"].as_str().expect("file");
-            let cmd = step["launcher"].as_str().expect("a launcher");
+            let cmd = step["file"].as_str().expect("file: the launcher");
+            let ps1 = step["script"].as_str().expect("script: the .ps1");
+            assert!(ps1.ends_with(".ps1"), "{name}: {ps1}");
             assert_eq!(
                 cmd.strip_suffix(".cmd"),
                 ps1.strip_suffix(".ps1"),
@@ -267,7 +279,7 @@ fn every_powershell_step_runs_through_its_launcher() {
             assert_eq!(listed.get(cmd), Some(&id), "{name}: {cmd} in plan.json");
 
             let file_name = cmd.rsplit('/').next().expect("name");
-            let command = format!("```text\nC:\\runsheet\\{estate}\\{file_name}\n```");
+            let command = format!("```text\nC:\\runsheet\\{estate}\\{window}\\{file_name}\n```");
             let heading = format!("### Step {}:", step["number"].as_str().expect("number"));
             let section = runbook
                 .split(&heading)
@@ -400,14 +412,15 @@ fn the_execution_policy_is_set_before_the_first_script_and_set_back_at_the_end()
                 &back_script,
                 &[
                     "set /p BEFORE=<\"%RECORD%\"",
-                    "Set-ExecutionPolicy %BEFORE%",
-                    "if /i not \"%NOW%\"==\"%BEFORE%\" (",
+                    "set \"TARGET=%BEFORE%\"",
+                    "Set-ExecutionPolicy %TARGET%",
+                    "if /i not \"%NOW%\"==\"%TARGET%\" (",
                 ],
             );
             // Review 8, finding 4: a 2008 server may run Windows PowerShell 2.0,
             // which asks too; 1.0 has neither -Force nor $PSVersionTable.
             if !r2 {
-                for (script, policy) in [(&set_script, "%WANTED%"), (&back_script, "%BEFORE%")] {
+                for (script, policy) in [(&set_script, "%WANTED%"), (&back_script, "%TARGET%")] {
                     let guarded = format!(
                         "-Command \"if ($PSVersionTable) {{ Set-ExecutionPolicy {policy} -Force }} else {{ Set-ExecutionPolicy {policy} }}\""
                     );

@@ -19,5 +19,6 @@ mod psversion;
 mod readme;
 mod restarts;
 mod schema;
+mod window;
 mod window_guards;
 mod wording;

@@ -19,12 +19,18 @@ fn text(files: &Tree, path: &str) -> String {
     String::from_utf8_lossy(files.get(path).unwrap_or_else(|| panic!("no {path}"))).into_owned()
 }
 
-/// The scripts of a blueprint step, by its plan.json `file`.
+/// The scripts of a blueprint step: plan.json's `script` (the `.ps1` a
+/// launcher runs), or its `file` for a `.cmd` step.
 fn scripts_of(files: &Tree, step: &str) -> Vec<(String, String)> {
     plan_steps(files)
         .iter()
         .filter(|s| s["step"] == step)
-        .filter_map(|s| s["file"].as_str().map(str::to_owned))
+        .filter_map(|s| {
+            s["script"]
+                .as_str()
+                .or(s["file"].as_str())
+                .map(str::to_owned)
+        })
         .map(|file| {
             let body = text(files, &file);
             (file, body)
@@ -204,7 +210,7 @@ fn later_steps_refuse_to_start_while_a_restart_is_pending() {
                 steps
                     .iter()
                     .find(|s| s["step"] == id && s["cluster"] == cluster.as_str())
-                    .and_then(|s| s["file"].as_str())
+                    .and_then(|s| s["script"].as_str().or(s["file"].as_str()))
                     .map(|f| text(&files, f))
                     .unwrap_or_else(|| panic!("{name}: no {id} of {cluster}"))
             };

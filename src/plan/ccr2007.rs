@@ -139,7 +139,7 @@ pub const STEPS: &[StepDef] = &[
         kind: CMD,
         when: When::Always,
         title: "Allow the PowerShell steps to run",
-        why: "Windows PowerShell runs no script file until its execution policy allows it (Restricted by default). This step records the policy in force in `execution-policy-before.txt` beside the scripts, refuses script files marked as downloaded from the Internet, sets RemoteSigned and checks that it took effect. The last step of the window sets the recorded policy back.",
+        why: "Windows PowerShell runs no script file until its execution policy allows it (Restricted by default). This step records the policy in force in `execution-policy-before.txt` in this window's folder (a record of this window only: another window keeps its own), refuses script files marked as downloaded from the Internet, sets RemoteSigned and checks that it took effect. The last step of the window sets the recorded policy back, but never below RemoteSigned where Exchange is installed.",
         expect: "`OK   policy before the window recorded: <policy>`, then `Setting the execution policy from <policy> to RemoteSigned ...` and that the step is done; or that it is already done when the policy already lets the scripts run.",
         verify: "`powershell.exe -NoProfile -Command Get-ExecutionPolicy` prints RemoteSigned (or Unrestricted).",
         on_failure: "If a `.ps1` is marked as downloaded from the Internet, unblock every `.ps1` of the folder (right-click, Properties, Unblock) or copy the folder again from a file share, and run the step again. If the policy does not change, Group Policy sets it (Computer Configuration, Administrative Templates, Windows Components, Windows PowerShell, Turn on Script Execution): have it allow RemoteSigned scripts on this server, run `gpupdate /force` and run the step again. Do not start the `.ps1` files another way: each PowerShell step is run through its `.cmd`, which fails when Windows PowerShell refuses the script.",
@@ -497,12 +497,14 @@ pub const STEPS: &[StepDef] = &[
         kind: CMD,
         when: When::Always,
         title: "Set the PowerShell execution policy back",
-        why: "The window changed the execution policy so the PowerShell steps could run; the server gets back the policy it had, as recorded in `execution-policy-before.txt`.",
-        expect: "`Setting the execution policy back from RemoteSigned to <policy> ...` and that the step is done, or that it is already done.",
-        verify: "`powershell.exe -NoProfile -Command Get-ExecutionPolicy` prints the policy in `execution-policy-before.txt`.",
-        on_failure: "If the record is missing, set the policy the server had before the window by hand (`Set-ExecutionPolicy <policy>` in an elevated Windows PowerShell). If the policy does not change, Group Policy decides it: note that in the change record.",
+        why: "The window changed the execution policy so the PowerShell steps could run. The step first reads, in this window's folder on the node that ran it, the log of the verification it waits for, and goes on only when that verification's last run passed: until then PowerShell steps may have to run again. Then the server gets back the policy recorded in `execution-policy-before.txt`, with one exception: where Exchange is installed (or its setup unfinished) the policy never goes below RemoteSigned, because the Exchange Management Shell needs RemoteSigned (its shortcut runs the `Exchange.ps1` script, which Restricted refuses: Exchange 2007 \"Script Security\"). So a recorded Restricted or AllSigned leaves RemoteSigned on an Exchange node, and the step says so; RemoteSigned, Unrestricted or Bypass come back as recorded; a node without Exchange gets back whatever was recorded.",
+        expect: "`OK   step <number> on <node> passed`; on a node with Exchange and a recorded Restricted or AllSigned, `OK   Exchange is installed here: the execution policy stays RemoteSigned ...` and that the step is already done; otherwise `Setting the execution policy from RemoteSigned to <policy> ...` and that the step is done, or that it is already done.",
+        verify: "`powershell.exe -NoProfile -Command Get-ExecutionPolicy` prints RemoteSigned, Unrestricted or Bypass on a node with Exchange, and the policy in `execution-policy-before.txt` on a node without it; the Exchange Management Shell starts from its shortcut.",
+        on_failure: "If the verification has not passed, treat what it reports and run it again first: the policy stays as it is until it passes. If the window is abandoned before the verification passes, this step will not run: set the recorded policy back by hand as the back-out of the step that allowed the scripts says, RemoteSigned at least where Exchange is installed. If its log cannot be read from the second node, check that this window's folder on the first node is where the runbook says and that the administrative share `C$` of the first node is reachable. If the record is missing, set by hand the policy the server had before the window, but RemoteSigned at least where Exchange is installed (`Set-ExecutionPolicy RemoteSigned` in an elevated Windows PowerShell). If the policy does not change, Group Policy decides it: note that in the change record.",
         after: &["final-verification"],
-        unconfirmed: None,
+        unconfirmed: Some(
+            "the step reads the verification's log, a Windows PowerShell transcript, with `type` (which reads a Unicode file as text) and `findstr`: on the dry run, check that `type <log> | findstr /b /c:\"Step\"` on the first node prints the step's lines, including the one that ends its run with `: done.`",
+        ),
     },
 ];
 

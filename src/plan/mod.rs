@@ -175,29 +175,26 @@ pub(crate) fn speak_dialect(step: &mut Step, windows: Windows) {
     }
 }
 
-/// A step of a concrete plan.
-#[derive(Debug, Clone, Serialize)]
+/// A step of a concrete plan. In `plan.json` (and `plan --format json`),
+/// `file` is what the operator or automation runs: the `.cmd`, which for a
+/// PowerShell step is the launcher, with the `.ps1` it runs as `script`.
+#[derive(Debug, Clone)]
 pub struct Step {
     /// Global position in tens: 10, 20, …
-    #[serde(serialize_with = "serialize_number")]
     pub number: u32,
     /// Stable id: `ccr.<cluster>.<step>[.<host>]` or `estate.<step>.<host>`.
     pub id: String,
     /// The blueprint row this step comes from.
-    #[serde(rename = "step")]
     pub def_id: &'static str,
     pub phase: u8,
     pub phase_title: &'static str,
     pub host: String,
     /// Index of the cluster in the topology, for cluster steps.
-    #[serde(skip)]
     pub cluster: Option<usize>,
-    #[serde(rename = "cluster")]
     pub cluster_name: Option<String>,
     pub kind: Kind,
     pub title: &'static str,
     /// What a change step acts on (`CCRMAIL\SG2`); none in a build.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     pub why: &'static str,
     pub expect: &'static str,
@@ -209,13 +206,65 @@ pub struct Step {
     pub file: Option<String>,
     /// For a PowerShell step, the `.cmd` beside its script that runs it: the
     /// operator runs this, so a script that never ran is a failure too.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub launcher: Option<String>,
     pub unconfirmed: Option<&'static str>,
 }
 
-fn serialize_number<S: serde::Serializer>(number: &u32, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(&format_args!("{number:03}"))
+/// A step as `plan.json` has it.
+#[derive(Serialize)]
+struct StepJson<'a> {
+    number: String,
+    id: &'a str,
+    step: &'static str,
+    phase: u8,
+    phase_title: &'static str,
+    host: &'a str,
+    cluster: Option<&'a str>,
+    kind: Kind,
+    title: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<&'a str>,
+    why: &'static str,
+    expect: &'static str,
+    verify: &'static str,
+    on_failure: &'static str,
+    after: &'a [String],
+    /// What runs the step: the `.cmd` (for PowerShell, the launcher).
+    file: Option<&'a str>,
+    /// For a PowerShell step, the `.ps1` that `file` runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    script: Option<&'a str>,
+    unconfirmed: Option<&'static str>,
+}
+
+impl Serialize for Step {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (file, script) = match (self.kind, &self.launcher) {
+            (Kind::Ps1, Some(launcher)) => (Some(launcher.as_str()), self.file.as_deref()),
+            _ => (self.file.as_deref(), None),
+        };
+        StepJson {
+            number: self.label(),
+            id: &self.id,
+            step: self.def_id,
+            phase: self.phase,
+            phase_title: self.phase_title,
+            host: &self.host,
+            cluster: self.cluster_name.as_deref(),
+            kind: self.kind,
+            title: self.title,
+            subject: self.subject.as_deref(),
+            why: self.why,
+            expect: self.expect,
+            verify: self.verify,
+            on_failure: self.on_failure,
+            after: &self.after,
+            file,
+            script,
+            unconfirmed: self.unconfirmed,
+        }
+        .serialize(serializer)
+    }
 }
 
 impl Step {

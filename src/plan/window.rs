@@ -71,7 +71,7 @@ pub const CCR2007: &[StepWindow] = &[
         id: "execution-policy",
         minutes: 5,
         outage: None,
-        back_out: "Leaves the execution policy at RemoteSigned, with the one before the window recorded in `execution-policy-before.txt` beside the scripts. The last step of the window sets it back; to back out now, run `Set-ExecutionPolicy` with the recorded policy in an elevated Windows PowerShell.",
+        back_out: "Leaves the execution policy at RemoteSigned, with the one before the window recorded in `execution-policy-before.txt` in this window's folder. The last step of the window sets it back, never below RemoteSigned where Exchange is installed; to back out now, run `Set-ExecutionPolicy` with the recorded policy in an elevated Windows PowerShell, but RemoteSigned where Exchange is installed and the recorded one is Restricted or AllSigned.",
     },
     StepWindow {
         id: "validate-cluster",
@@ -201,7 +201,7 @@ pub const CCR2007: &[StepWindow] = &[
         id: "restore-execution-policy",
         minutes: 5,
         outage: None,
-        back_out: "Leaves the execution policy the server had before the window. Nothing to undo; to run a PowerShell step again later, run the step that allows them first.",
+        back_out: "Leaves the execution policy the server had before the window, or RemoteSigned where Exchange is installed and the policy before was Restricted or AllSigned (the Exchange Management Shell needs RemoteSigned). Nothing to undo; to run a PowerShell step of this window again later, run the step that allows them first.",
     },
 ];
 

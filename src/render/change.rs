@@ -32,7 +32,7 @@ pub fn render_change(
         &["runbook/change.md.hbs", "runbook/change-backout.md.hbs"],
     );
     let scoped = added_only(new, set);
-    let lookup = Lookup::new(&scoped, plan);
+    let lookup = Lookup::new(&scoped, plan, &provenance.window());
     let summary = summary_rows(set);
     let head = registry.render(
         "runbook/change.md.hbs",
@@ -55,6 +55,7 @@ pub fn render_change(
         change_plan,
         lookup: &lookup,
         provenance,
+        window: provenance.window(),
     };
     let plan_file = manifest.begin_plan(&new.name, plan, provenance, Some(set.to_json()));
     render_plan(plan, registry, &manifest, frame, &contexts, &Reuse::Nothing)?;
@@ -69,6 +70,7 @@ struct ChangeContexts<'a> {
     change_plan: &'a ChangePlan,
     lookup: &'a Lookup<'a>,
     provenance: &'a Provenance,
+    window: String,
 }
 
 impl StepContexts for ChangeContexts<'_> {
@@ -100,6 +102,10 @@ impl StepContexts for ChangeContexts<'_> {
 
     fn topology_sha256(&self) -> &str {
         &self.provenance.topology_sha256
+    }
+
+    fn window(&self) -> &str {
+        &self.window
     }
 }
 
@@ -369,6 +375,7 @@ fn head_context(
         "topology_sha256": provenance.topology_sha256,
         "from_topology_sha256": provenance.from_topology_sha256,
         "estate": context::estate(new),
+        "staging": context::staging(new, &provenance.window()),
         "summary": summary,
         "clusters": clusters,
         "outages": outages,
