@@ -1487,3 +1487,17 @@ fn copied_files_are_proven_before_the_mount_and_their_originals_kept_until_healt
     let (_, mount) = &scripts_named(&log_move, "-mount-and-resume-")[0];
     assert!(!mount.contains("/mh $newEdb"));
 }
+
+#[test]
+fn the_room_for_a_moved_database_counts_its_content_index() {
+    let files = tree("database-move");
+    let precheck = text(&files["hosts/MAIL1/030-precheck.ps1"]);
+    let room = function_body(&precheck, "Assert-MoveRoom");
+    let catalog = room
+        .find("GetDirectories($edbFolder, 'CatalogData-*')")
+        .expect("the content index is measured");
+    let added = room
+        .find("Add-Needed $needed $OldEdb $NewEdb ($edbBytes + $catalogBytes)")
+        .expect("and counted with the database file");
+    assert!(catalog < added);
+}
