@@ -404,7 +404,7 @@ pub const STEPS: &[StepDef] = &[
         when: When::MovesFirstStorageGroup,
         title: "Move the storage group files on this node",
         why: "With -ConfigurationOnly Exchange moves nothing: the logs, checkpoint and database file are moved by hand on the active and the passive node.",
-        expect: "`OK   created <folder>` for each new folder it makes and `OK   moved <n> file(s)`, then that the step is done; or that it is already done when the files are already in their new folders. The step fails if a database, log or checkpoint file is left in the old folder.",
+        expect: "`OK   created <folder>` for each new folder it makes and `OK   moved <n> file(s)`, then that the step is done; or that it is already done when the files are already in their new folders. The step fails if a database, log or checkpoint file is left in the old folder. `LEFT` lines name what stays there on purpose (the store's `tmp.edb`, the content index `CatalogData-*`, replication's `IgnoredLogs` and `inspector`): delete them with the old folder once the build is accepted.",
         verify: "The new folders hold the .log, .chk and .edb files; the old folder is empty of them.",
         on_failure: "If the configuration does not hold all three new paths (database, logs, system files), the previous step did not finish: run it again. Do not mount the database while files are missing: find them in the old folder and move them by hand.",
         after: &["suspend-and-move-paths"],

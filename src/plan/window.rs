@@ -149,7 +149,8 @@ pub const CCR2007: &[StepWindow] = &[
     },
     StepWindow {
         id: "verify-cms",
-        minutes: 5,
+        // The script waits up to ten minutes for every copy to become Healthy.
+        minutes: 10,
         outage: None,
         back_out: NOTHING,
     },
@@ -221,7 +222,7 @@ pub const CHANGE: &[StepWindow] = &[
         outage: Some(
             "the storage group's database is dismounted from this step until the mount step; mailboxes in it cannot be reached.",
         ),
-        back_out: "Leaves replication suspended, the database dismounted and the new paths in the configuration, with the files still in the old folders. To undo: run both `-ConfigurationOnly` moves back to the old paths (in the back-out section), mount the database, resume the copy. Never accept an offer to create an empty database when mounting: it would replace every mailbox in that database with an empty one.",
+        back_out: "Leaves replication suspended, the database dismounted and the new paths in the configuration, with the files still in the old folders. To undo: run this storage group's `-ConfigurationOnly` move back to the old paths (the back-out section prints it), mount the database, resume the copy. Never accept an offer to create an empty database when mounting: it would replace every mailbox in that database with an empty one.",
     },
     StepWindow {
         id: "change-move-files",
@@ -229,7 +230,7 @@ pub const CHANGE: &[StepWindow] = &[
         outage: Some(
             "the database stays dismounted while its files move; a file moved to another volume is copied, about a minute per 2 GB. The file steps of the two nodes may run at the same time, so the outage is the longer copy, not both.",
         ),
-        back_out: "Leaves this node's files in the new folders. To undo, in this order (the back-out section has the commands): both `-ConfigurationOnly` moves back to the old paths, the files back to the old folders on each node, mount, resume.",
+        back_out: "Leaves this node's files in the new folders; a file copied to another volume keeps its original in the old folder. To undo, in this order (the back-out section has the commands): this storage group's `-ConfigurationOnly` move back to the old paths, the files back to the old folders on each node, mount, resume.",
     },
     StepWindow {
         id: "change-mount-and-resume",
@@ -247,7 +248,7 @@ pub const CHANGE: &[StepWindow] = &[
         id: "change-remove-storage-group",
         minutes: 5,
         outage: None,
-        back_out: "Past the point of no return for this storage group: the database and the storage group are gone from Exchange (the step refuses while any mailbox is in the database, so no user loses a mailbox). The files stay on both nodes; the way back is a restore from backup into a new storage group, a change of its own.",
+        back_out: "Past the point of no return for this storage group: the database and the storage group are gone from Exchange (the step refuses while any mailbox is in the database, so no user loses a mailbox). The files stay on both nodes, the database file in Clean Shutdown; the way back is the back-out section: the storage group and database created again over those files (`-AllowFileRestore`), mounted, and the passive copy seeded again.",
     },
 ];
 

@@ -137,6 +137,20 @@ function Get-AdminPath {
     '\\' + $Node + '\' + $Path.Substring(0, 1) + '$' + $Path.Substring(2)
 }
 
+# What the move leaves in the old folder on purpose, one line each: the
+# store's temporary database, the content index (Exchange Search builds a new
+# one beside the moved database) and the folders replication keeps beside
+# the logs. They are deleted with the old folder once the build is accepted.
+function Show-LeftBehind {
+    param([string]$Old)
+    if (-not [System.IO.Directory]::Exists($Old)) {
+        return
+    }
+    foreach ($item in @([System.IO.Directory]::GetFiles($Old, 'tmp.edb')) + @([System.IO.Directory]::GetDirectories($Old, 'CatalogData-*')) + @([System.IO.Directory]::GetDirectories($Old, 'IgnoredLogs')) + @([System.IO.Directory]::GetDirectories($Old, 'inspector'))) {
+        Write-Host ('LEFT ' + $item + ': not part of the move; delete it with the old folder once the build is accepted')
+    }
+}
+
 # What is out of place in one node's folders, given as paths this node can
 # read; empty when the database file is in its new folder, nothing is left in
 # the old folder and, if asked, the checkpoint is in the new system folder.
@@ -168,7 +182,14 @@ function Get-FilesGap {
             $leftovers += '*.chk'
         }
         foreach ($pattern in $leftovers) {
-            $count = @([System.IO.Directory]::GetFiles($Old, $pattern)).Count
+            $count = 0
+            foreach ($file in [System.IO.Directory]::GetFiles($Old, $pattern)) {
+                # tmp.edb is the store's temporary database in the system
+                # folder, not a mailbox database: it is not moved.
+                if ([System.IO.Path]::GetFileName($file) -ne 'tmp.edb') {
+                    $count++
+                }
+            }
             if ($count -ne 0) {
                 $gaps += ([string]$count + ' ' + $pattern + ' file(s) still in ' + $Old)
             }
@@ -218,6 +239,7 @@ $filesGap = Get-FilesGap $edbPath $edbFolder $logPath $systemPath $oldFolder $fa
 if ($filesGap -ne '') {
     Fail ($filesGap + ': find the files and move them by hand before mounting')
 }
+Show-LeftBehind $oldFolder
 if ($moved -eq 0) {
     Skip 'The files are already in their new folders.'
 }

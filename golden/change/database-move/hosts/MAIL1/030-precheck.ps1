@@ -509,7 +509,18 @@ function Assert-MoveRoom {
     if ($taken.Length -gt 0) {
         Fail ('files of a storage group with prefix ' + $prefix + ' are already where ' + $Group + ' moves to (' + $taken + '): move them away before the window; nothing was changed')
     }
-    Add-Needed $needed $OldEdb $NewEdb $edbBytes
+    # Exchange Search builds a new content index (CatalogData-*) beside the
+    # moved database file: its room counts with the database's.
+    $catalogBytes = [double]0
+    $edbFolder = [System.IO.Path]::GetDirectoryName($OldEdb)
+    if ($OldEdb -ne $NewEdb -and [System.IO.Directory]::Exists($edbFolder)) {
+        foreach ($catalog in [System.IO.Directory]::GetDirectories($edbFolder, 'CatalogData-*')) {
+            foreach ($file in [System.IO.Directory]::GetFiles($catalog, '*', [System.IO.SearchOption]::AllDirectories)) {
+                $catalogBytes += Get-FileBytes $file
+            }
+        }
+    }
+    Add-Needed $needed $OldEdb $NewEdb ($edbBytes + $catalogBytes)
     Add-Needed $needed $OldLog $NewLog $logBytes
     Add-Needed $needed $OldSystem $NewSystem $checkpointBytes
     Assert-Room $needed $Nodes

@@ -509,7 +509,18 @@ function Assert-MoveRoom {
     if ($taken.Length -gt 0) {
         Fail ('files of a storage group with prefix ' + $prefix + ' are already where ' + $Group + ' moves to (' + $taken + '): move them away before the window; nothing was changed')
     }
-    Add-Needed $needed $OldEdb $NewEdb $edbBytes
+    # Exchange Search builds a new content index (CatalogData-*) beside the
+    # moved database file: its room counts with the database's.
+    $catalogBytes = [double]0
+    $edbFolder = [System.IO.Path]::GetDirectoryName($OldEdb)
+    if ($OldEdb -ne $NewEdb -and [System.IO.Directory]::Exists($edbFolder)) {
+        foreach ($catalog in [System.IO.Directory]::GetDirectories($edbFolder, 'CatalogData-*')) {
+            foreach ($file in [System.IO.Directory]::GetFiles($catalog, '*', [System.IO.SearchOption]::AllDirectories)) {
+                $catalogBytes += Get-FileBytes $file
+            }
+        }
+    }
+    Add-Needed $needed $OldEdb $NewEdb ($edbBytes + $catalogBytes)
     Add-Needed $needed $OldLog $NewLog $logBytes
     Add-Needed $needed $OldSystem $NewSystem $checkpointBytes
     Assert-Room $needed $Nodes
@@ -769,6 +780,61 @@ function Get-OldPlaceLeft {
     [string]::Join('; ', $left)
 }
 
+# Eseutil copies a large file without the system file cache, which a
+# buffered copy of a multi-GB database fills on Windows Server 2008, and
+# prints its progress while it copies ("Eseutil /Y Copy File Mode",
+# Exchange Server 2007: eseutil /y <source> /d <destination>); its /mh reads
+# a database header ("State: Clean Shutdown" once dismounted cleanly:
+# "Eseutil /M File Dump Mode", Exchange Server 2007). It is eseutil.exe in the Bin folder of the Exchange install path, which setup
+# records as MsiInstallPath under HKLM\SOFTWARE\Microsoft\Exchange\Setup.
+function Get-Eseutil {
+    $setup = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Exchange\Setup' -ErrorAction SilentlyContinue
+    $installPath = ''
+    if ($setup) {
+        $installPath = [string]$setup.MsiInstallPath
+    }
+    if ($installPath.Length -eq 0) {
+        Fail ('cannot read the Exchange install path (MsiInstallPath under HKLM\SOFTWARE\Microsoft\Exchange\Setup) on ' + $env:COMPUTERNAME + ': no file was copied')
+    }
+    $path = [System.IO.Path]::Combine($installPath, 'Bin\eseutil.exe')
+    if (-not [System.IO.File]::Exists($path)) {
+        Fail ('no eseutil.exe at ' + $path + ' on ' + $env:COMPUTERNAME + ': no file was copied')
+    }
+    $path
+}
+
+# What is at the old place on one node without a complete copy (same length)
+# at the new place; empty when every file there was copied or moved. A file
+# copied to another volume stays at the old place until the change is
+# accepted: that is not a gap.
+function Get-NotCopied {
+    param([string]$Node, [string]$Prefix)
+    $missing = @()
+    $pairs = @()
+    if ($oldEdb -ne $newEdb) {
+        $pairs += ,@($oldEdb, $newEdb)
+    }
+    if ($oldLog -ne $newLog -and [System.IO.Directory]::Exists((Get-NodePath $Node $oldLog))) {
+        foreach ($pattern in @(($Prefix + '*.log'), ($Prefix + '*.jrs'))) {
+            foreach ($file in [System.IO.Directory]::GetFiles((Get-NodePath $Node $oldLog), $pattern)) {
+                $name = [System.IO.Path]::GetFileName($file)
+                $pairs += ,@([System.IO.Path]::Combine($oldLog, $name), [System.IO.Path]::Combine($newLog, $name))
+            }
+        }
+    }
+    if ($oldSystem -ne $newSystem) {
+        $pairs += ,@([System.IO.Path]::Combine($oldSystem, $Prefix + '.chk'), [System.IO.Path]::Combine($newSystem, $Prefix + '.chk'))
+    }
+    foreach ($pair in $pairs) {
+        $source = Get-NodePath $Node $pair[0]
+        $target = Get-NodePath $Node $pair[1]
+        if ([System.IO.File]::Exists($source) -and ((-not [System.IO.File]::Exists($target)) -or (Get-FileBytes $target) -ne (Get-FileBytes $source))) {
+            $missing += $pair[0]
+        }
+    }
+    [string]::Join('; ', $missing)
+}
+
 # This step brings its database online: until it has, that database alone
 # may be offline.
 Assert-ActiveHere $cms @($database)
@@ -779,6 +845,14 @@ $mounted = Test-Mounted $database
 $copy = Get-StorageGroupCopyStatus -Identity $group
 $status = [string]$copy.SummaryCopyStatus
 if ($mounted -eq $true -and (Get-CopyGap $copy -1) -eq '') {
+    # A rerun after the step finished lists again what the file steps kept.
+    $prefix = Get-LogPrefix $group
+    foreach ($node in $nodes) {
+        $kept = Get-OldPlaceLeft $node $prefix
+        if ($kept.Length -gt 0) {
+            Write-Host ('KEPT ' + $node + ': ' + $kept + ' -- delete once the change is accepted')
+        }
+    }
     Skip ($database + ' is mounted at its new path and its copy is Healthy, not suspended, with its queues drained.')
 }
 # Resume only a copy this change suspended: one suspended by someone else
@@ -798,9 +872,9 @@ foreach ($node in $nodes) {
     if (-not [System.IO.Directory]::Exists($folder)) {
         Fail ('cannot see ' + $folder + ' on ' + $node + ': finish steps ' + $waitFor + ', and check that the administrative share is reachable from here')
     }
-    $left = Get-OldPlaceLeft $node $prefix
-    if ($left.Length -gt 0) {
-        Fail ('files of ' + $group + ' are still at the old place on ' + $node + ' (' + $left + '): finish steps ' + $waitFor + ' first')
+    $notCopied = Get-NotCopied $node $prefix
+    if ($notCopied.Length -gt 0) {
+        Fail ('files of ' + $group + ' at the old place on ' + $node + ' have no complete copy at the new place (' + $notCopied + '): finish steps ' + $waitFor + ' first')
     }
     # This step runs on the active node (checked above).
     $gap = Get-NewPlaceGap $node $prefix ($node -eq $env:COMPUTERNAME)
@@ -808,6 +882,16 @@ foreach ($node in $nodes) {
         Fail ('the files of ' + $group + ' are not all at the new place on ' + $node + ' (' + $gap + '): nothing was mounted. Find them before going on; never mount without them')
     }
     Write-Host ('OK   files of ' + $group + ' are in the new folders on ' + $node)
+}
+
+# The copy is proven where it is mounted: a database file that was copied
+# whole and dismounted cleanly reads "State: Clean Shutdown" in its header.
+if ($mounted -ne $true) {
+    $header = [string]::Join(' ', @(& (Get-Eseutil) /mh $newEdb))
+    if ($header -notmatch 'State:\s*Clean Shutdown') {
+        Fail ('eseutil /mh does not read ' + $newEdb + ' as State: Clean Shutdown: nothing was mounted. The source at ' + $oldEdb + ' is kept; run eseutil /mh on both files and follow the back-out section')
+    }
+    Write-Host ('OK   ' + $newEdb + ': State: Clean Shutdown')
 }
 
 # The last log before the mount: the gate below waits until a later one has
@@ -829,4 +913,11 @@ if ([string](Get-StorageGroupCopyStatus -Identity $group).SummaryCopyStatus -eq 
 }
 
 Assert-CopiesHealthy { Get-StorageGroupCopyStatus -Identity $group } $group $beforeMount
+# The sources the file steps kept are no longer needed: list them.
+foreach ($node in $nodes) {
+    $kept = Get-OldPlaceLeft $node $prefix
+    if ($kept.Length -gt 0) {
+        Write-Host ('KEPT ' + $node + ': ' + $kept + ' -- delete once the change is accepted')
+    }
+}
 Stop-Step 0 ($stepLabel + ': done. ' + $database + ' is mounted at its new path and its copy is Healthy with its queues drained.')

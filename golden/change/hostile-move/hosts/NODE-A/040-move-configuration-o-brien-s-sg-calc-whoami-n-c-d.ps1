@@ -509,7 +509,18 @@ function Assert-MoveRoom {
     if ($taken.Length -gt 0) {
         Fail ('files of a storage group with prefix ' + $prefix + ' are already where ' + $Group + ' moves to (' + $taken + '): move them away before the window; nothing was changed')
     }
-    Add-Needed $needed $OldEdb $NewEdb $edbBytes
+    # Exchange Search builds a new content index (CatalogData-*) beside the
+    # moved database file: its room counts with the database's.
+    $catalogBytes = [double]0
+    $edbFolder = [System.IO.Path]::GetDirectoryName($OldEdb)
+    if ($OldEdb -ne $NewEdb -and [System.IO.Directory]::Exists($edbFolder)) {
+        foreach ($catalog in [System.IO.Directory]::GetDirectories($edbFolder, 'CatalogData-*')) {
+            foreach ($file in [System.IO.Directory]::GetFiles($catalog, '*', [System.IO.SearchOption]::AllDirectories)) {
+                $catalogBytes += Get-FileBytes $file
+            }
+        }
+    }
+    Add-Needed $needed $OldEdb $NewEdb ($edbBytes + $catalogBytes)
     Add-Needed $needed $OldLog $NewLog $logBytes
     Add-Needed $needed $OldSystem $NewSystem $checkpointBytes
     Assert-Room $needed $Nodes
@@ -769,6 +780,61 @@ function Get-OldPlaceLeft {
     [string]::Join('; ', $left)
 }
 
+# Eseutil copies a large file without the system file cache, which a
+# buffered copy of a multi-GB database fills on Windows Server 2008, and
+# prints its progress while it copies ("Eseutil /Y Copy File Mode",
+# Exchange Server 2007: eseutil /y <source> /d <destination>); its /mh reads
+# a database header ("State: Clean Shutdown" once dismounted cleanly:
+# "Eseutil /M File Dump Mode", Exchange Server 2007). It is eseutil.exe in the Bin folder of the Exchange install path, which setup
+# records as MsiInstallPath under HKLM\SOFTWARE\Microsoft\Exchange\Setup.
+function Get-Eseutil {
+    $setup = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Exchange\Setup' -ErrorAction SilentlyContinue
+    $installPath = ''
+    if ($setup) {
+        $installPath = [string]$setup.MsiInstallPath
+    }
+    if ($installPath.Length -eq 0) {
+        Fail ('cannot read the Exchange install path (MsiInstallPath under HKLM\SOFTWARE\Microsoft\Exchange\Setup) on ' + $env:COMPUTERNAME + ': no file was copied')
+    }
+    $path = [System.IO.Path]::Combine($installPath, 'Bin\eseutil.exe')
+    if (-not [System.IO.File]::Exists($path)) {
+        Fail ('no eseutil.exe at ' + $path + ' on ' + $env:COMPUTERNAME + ': no file was copied')
+    }
+    $path
+}
+
+# What is at the old place on one node without a complete copy (same length)
+# at the new place; empty when every file there was copied or moved. A file
+# copied to another volume stays at the old place until the change is
+# accepted: that is not a gap.
+function Get-NotCopied {
+    param([string]$Node, [string]$Prefix)
+    $missing = @()
+    $pairs = @()
+    if ($oldEdb -ne $newEdb) {
+        $pairs += ,@($oldEdb, $newEdb)
+    }
+    if ($oldLog -ne $newLog -and [System.IO.Directory]::Exists((Get-NodePath $Node $oldLog))) {
+        foreach ($pattern in @(($Prefix + '*.log'), ($Prefix + '*.jrs'))) {
+            foreach ($file in [System.IO.Directory]::GetFiles((Get-NodePath $Node $oldLog), $pattern)) {
+                $name = [System.IO.Path]::GetFileName($file)
+                $pairs += ,@([System.IO.Path]::Combine($oldLog, $name), [System.IO.Path]::Combine($newLog, $name))
+            }
+        }
+    }
+    if ($oldSystem -ne $newSystem) {
+        $pairs += ,@([System.IO.Path]::Combine($oldSystem, $Prefix + '.chk'), [System.IO.Path]::Combine($newSystem, $Prefix + '.chk'))
+    }
+    foreach ($pair in $pairs) {
+        $source = Get-NodePath $Node $pair[0]
+        $target = Get-NodePath $Node $pair[1]
+        if ([System.IO.File]::Exists($source) -and ((-not [System.IO.File]::Exists($target)) -or (Get-FileBytes $target) -ne (Get-FileBytes $source))) {
+            $missing += $pair[0]
+        }
+    }
+    [string]::Join('; ', $missing)
+}
+
 # A rerun after the dismount, or the reverse change backing this one out,
 # finds the database offline: accepted only with the copy suspended by this
 # window.
@@ -801,7 +867,7 @@ if (Test-Mounted $database) {
     Fail ($database + ' is still mounted; no path was changed. Resume the copy (Resume-StorageGroupCopy) to leave things as they were.')
 }
 
-# On a CCR cluster the cmdlets refuse to move files: -ConfigurationOnly, and
+# On a CCR cluster the path cmdlets refuse to move files: -ConfigurationOnly, and
 # the files follow by hand on both nodes. The new folders exist here first.
 foreach ($folder in @($newLog, $newSystem, [System.IO.Path]::GetDirectoryName($newEdb))) {
     if (-not [System.IO.Directory]::Exists($folder)) {

@@ -509,7 +509,18 @@ function Assert-MoveRoom {
     if ($taken.Length -gt 0) {
         Fail ('files of a storage group with prefix ' + $prefix + ' are already where ' + $Group + ' moves to (' + $taken + '): move them away before the window; nothing was changed')
     }
-    Add-Needed $needed $OldEdb $NewEdb $edbBytes
+    # Exchange Search builds a new content index (CatalogData-*) beside the
+    # moved database file: its room counts with the database's.
+    $catalogBytes = [double]0
+    $edbFolder = [System.IO.Path]::GetDirectoryName($OldEdb)
+    if ($OldEdb -ne $NewEdb -and [System.IO.Directory]::Exists($edbFolder)) {
+        foreach ($catalog in [System.IO.Directory]::GetDirectories($edbFolder, 'CatalogData-*')) {
+            foreach ($file in [System.IO.Directory]::GetFiles($catalog, '*', [System.IO.SearchOption]::AllDirectories)) {
+                $catalogBytes += Get-FileBytes $file
+            }
+        }
+    }
+    Add-Needed $needed $OldEdb $NewEdb ($edbBytes + $catalogBytes)
     Add-Needed $needed $OldLog $NewLog $logBytes
     Add-Needed $needed $OldSystem $NewSystem $checkpointBytes
     Assert-Room $needed $Nodes
@@ -670,28 +681,112 @@ function Get-OldPlaceLeft {
     [string]::Join('; ', $left)
 }
 
+# Eseutil copies a large file without the system file cache, which a
+# buffered copy of a multi-GB database fills on Windows Server 2008, and
+# prints its progress while it copies ("Eseutil /Y Copy File Mode",
+# Exchange Server 2007: eseutil /y <source> /d <destination>); its /mh reads
+# a database header ("State: Clean Shutdown" once dismounted cleanly:
+# "Eseutil /M File Dump Mode", Exchange Server 2007). It is eseutil.exe in the Bin folder of the Exchange install path, which setup
+# records as MsiInstallPath under HKLM\SOFTWARE\Microsoft\Exchange\Setup.
+function Get-Eseutil {
+    $setup = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Exchange\Setup' -ErrorAction SilentlyContinue
+    $installPath = ''
+    if ($setup) {
+        $installPath = [string]$setup.MsiInstallPath
+    }
+    if ($installPath.Length -eq 0) {
+        Fail ('cannot read the Exchange install path (MsiInstallPath under HKLM\SOFTWARE\Microsoft\Exchange\Setup) on ' + $env:COMPUTERNAME + ': no file was copied')
+    }
+    $path = [System.IO.Path]::Combine($installPath, 'Bin\eseutil.exe')
+    if (-not [System.IO.File]::Exists($path)) {
+        Fail ('no eseutil.exe at ' + $path + ' on ' + $env:COMPUTERNAME + ': no file was copied')
+    }
+    $path
+}
+
+# What is at the old place on one node without a complete copy (same length)
+# at the new place; empty when every file there was copied or moved. A file
+# copied to another volume stays at the old place until the change is
+# accepted: that is not a gap.
+function Get-NotCopied {
+    param([string]$Node, [string]$Prefix)
+    $missing = @()
+    $pairs = @()
+    if ($oldEdb -ne $newEdb) {
+        $pairs += ,@($oldEdb, $newEdb)
+    }
+    if ($oldLog -ne $newLog -and [System.IO.Directory]::Exists((Get-NodePath $Node $oldLog))) {
+        foreach ($pattern in @(($Prefix + '*.log'), ($Prefix + '*.jrs'))) {
+            foreach ($file in [System.IO.Directory]::GetFiles((Get-NodePath $Node $oldLog), $pattern)) {
+                $name = [System.IO.Path]::GetFileName($file)
+                $pairs += ,@([System.IO.Path]::Combine($oldLog, $name), [System.IO.Path]::Combine($newLog, $name))
+            }
+        }
+    }
+    if ($oldSystem -ne $newSystem) {
+        $pairs += ,@([System.IO.Path]::Combine($oldSystem, $Prefix + '.chk'), [System.IO.Path]::Combine($newSystem, $Prefix + '.chk'))
+    }
+    foreach ($pair in $pairs) {
+        $source = Get-NodePath $Node $pair[0]
+        $target = Get-NodePath $Node $pair[1]
+        if ([System.IO.File]::Exists($source) -and ((-not [System.IO.File]::Exists($target)) -or (Get-FileBytes $target) -ne (Get-FileBytes $source))) {
+            $missing += $pair[0]
+        }
+    }
+    [string]::Join('; ', $missing)
+}
+
 # Waits for: the new paths in the configuration (step 040).
 if ((Get-MoveState $group $database $oldLog $newLog $oldSystem $newSystem $oldEdb $newEdb) -ne 'new') {
     Fail ('the configuration does not hold the new paths yet: finish step ' + '040' + ' first' + '. If step ' + '040' + ' reported done, this node may read a domain controller Active Directory has not updated yet: wait a few minutes and run this step again')
 }
 $prefix = Get-LogPrefix $group
 
-# What is still to move on this node. A target already beside its source is
-# settled when the file is moved (Move-StepFile).
+# What the move leaves at the old place on purpose, one line each: the
+# content index beside the database file (Exchange Search builds a new one at
+# the new place), the store's temporary database in the system folder, the
+# folders replication keeps beside the logs. They are deleted with the old
+# folders once the change is accepted.
+function Show-LeftBehind {
+    $left = @()
+    $folder = [System.IO.Path]::GetDirectoryName($oldEdb)
+    if ([System.IO.Directory]::Exists($folder)) {
+        $left += @([System.IO.Directory]::GetDirectories($folder, 'CatalogData-*'))
+    }
+    if ([System.IO.File]::Exists([System.IO.Path]::Combine($oldSystem, 'tmp.edb'))) {
+        $left += [System.IO.Path]::Combine($oldSystem, 'tmp.edb')
+    }
+    if ([System.IO.Directory]::Exists($oldLog)) {
+        $left += @([System.IO.Directory]::GetDirectories($oldLog, 'IgnoredLogs'))
+        $left += @([System.IO.Directory]::GetDirectories($oldLog, 'inspector'))
+    }
+    foreach ($item in $left) {
+        Write-Host ('LEFT ' + $item + ': not part of the move; delete it with the old folders once the change is accepted')
+    }
+}
+
+# What is still to move on this node. A source whose complete copy is
+# already at the new place was copied by an earlier run and is kept on
+# purpose (Move-StepFile); it is not moved again.
 $from = @()
 $to = @()
 function Add-Move {
     param([string]$Source, [string]$Target)
+    if ([System.IO.File]::Exists($Target) -and (Get-FileBytes $Target) -eq (Get-FileBytes $Source)) {
+        return
+    }
     $script:from += $Source
     $script:to += $Target
 }
 
-# A move within one volume is a rename. Across volumes the file is copied to
-# <target>.partial, its length compared, renamed into place, and only then is
-# the source deleted. An interruption (console closed, node restarted, disk
-# full) leaves a .partial, which the rerun deletes and copies again, or a
-# checked copy beside its source, which the rerun finishes: the operator never
-# has to choose between two copies.
+# A move within one volume is a rename: the same file, nothing to prove.
+# Across volumes the file is copied by eseutil to <target>.partial, its
+# length compared, and renamed into place; the source is kept until the
+# mount step has proven the copy and the copy is Healthy, then listed for
+# deletion. An interruption (console closed, node restarted, disk full)
+# leaves a .partial, which the rerun deletes and copies again; the source is
+# never touched, so the operator never has to choose between two copies.
+$copied = 0
 function Move-StepFile {
     param($Volumes, [string]$Source, [string]$Target)
     $partial = $Target + '.partial'
@@ -702,13 +797,7 @@ function Move-StepFile {
     $bytes = Get-FileBytes $Source
     $sameVolume = [string](Find-Volume $Volumes $Source $env:COMPUTERNAME).Name -eq [string](Find-Volume $Volumes $Target $env:COMPUTERNAME).Name
     if ([System.IO.File]::Exists($Target)) {
-        # Only this step puts a file at the new place across volumes, and only
-        # once it is complete; the pre-check found the new place empty.
-        if ((-not $sameVolume) -and (Get-FileBytes $Target) -eq $bytes) {
-            [System.IO.File]::Delete($Source)
-            Write-Host ('OK   ' + $Target + ' was copied and checked by an earlier run: deleted the source ' + $Source)
-            return
-        }
+        # Add-Move skips a complete copy: this one is not.
         Fail ($Target + ' exists and is not a complete copy of ' + $Source + ' (' + (Get-FileBytes $Target) + ' of ' + $bytes + ' bytes): the file at ' + $Source + ' is the complete one. Delete ' + $Target + ' and run this step again')
     }
     if ($sameVolume) {
@@ -717,15 +806,18 @@ function Move-StepFile {
         return
     }
     if ($bytes -ge 1073741824) {
-        Write-Host ('Copying ' + $Source + ' -> ' + $Target + ': ' + [math]::Round($bytes / 1073741824, 2) + ' GB, about ' + [math]::Ceiling($bytes / 2147483648) + ' minute(s). Nothing is printed until it ends: leave this window open.')
+        Write-Host ('Copying ' + $Source + ' -> ' + $Target + ': ' + [math]::Round($bytes / 1073741824, 2) + ' GB, about ' + [math]::Ceiling($bytes / 2147483648) + ' minute(s); eseutil shows its progress. Leave this window open.')
     }
-    [System.IO.File]::Copy($Source, $partial)
+    & $eseutil /y $Source /d $partial | Out-Host
+    if ($LASTEXITCODE -ne 0) {
+        Fail ('eseutil /y ended with ' + $LASTEXITCODE + ' copying ' + $Source + '; the source is intact. Read its message above, then run this step again')
+    }
     if ((Get-FileBytes $partial) -ne $bytes) {
         Fail ('the copy ' + $partial + ' holds ' + (Get-FileBytes $partial) + ' of ' + $bytes + ' bytes; ' + $Source + ' is intact. Run this step again')
     }
     [System.IO.File]::Move($partial, $Target)
-    [System.IO.File]::Delete($Source)
-    Write-Host ('OK   copied and checked ' + $Source + ' -> ' + $Target)
+    $script:copied++
+    Write-Host ('OK   copied and checked ' + $Source + ' -> ' + $Target + '; the source stays until the mount step has passed')
 }
 if ($oldEdb -ne $newEdb) {
     if ([System.IO.File]::Exists($oldEdb)) {
@@ -748,18 +840,23 @@ if ($oldSystem -ne $newSystem) {
     }
 }
 $activeHere = (Get-ActiveNode $cms) -eq $env:COMPUTERNAME
+# Mounted at its new path (checked above): the mount step proved the files
+# on both nodes before it mounted, and what is left at the old place is kept
+# on purpose. Files of a mounted database never move, and an unknown mount
+# state is not "dismounted": Test-Mounted stops on it.
+if (Test-Mounted $database) {
+    Show-LeftBehind
+    Skip ($database + ' is mounted at its new path: its files were proven at the new place before the mount.')
+}
 if ($from.Count -eq 0) {
     $gap = Get-NewPlaceGap $env:COMPUTERNAME $prefix $activeHere
     if ($gap.Length -gt 0) {
-        Fail ('nothing of ' + $group + ' is left at the old place, but the new place is incomplete on this node (' + $gap + '): find the files before going on')
+        Fail ('nothing of ' + $group + ' is left to move, but the new place is incomplete on this node (' + $gap + '): find the files before going on')
     }
+    Show-LeftBehind
     Skip ('The files of ' + $group + ' are in the new folders on this node.')
 }
 
-# Files of a mounted database must never move.
-if (Test-Mounted $database) {
-    Fail ($database + ' is mounted: its files cannot move. Dismount it (step ' + '040' + ') first')
-}
 # With replication running, the passive copy copies and replays logs into
 # the very folders being moved: the copy must be suspended (step 040).
 $copyStatus = [string](Get-StorageGroupCopyStatus -Identity $group).SummaryCopyStatus
@@ -781,6 +878,13 @@ foreach ($folder in @($newLog, $newSystem, [System.IO.Path]::GetDirectoryName($n
     }
 }
 $volumes = Get-Volumes $env:COMPUTERNAME
+$eseutil = ''
+for ($index = 0; $index -lt $from.Count; $index++) {
+    $fromVolume = [string](Find-Volume $volumes $from[$index] $env:COMPUTERNAME).Name
+    if ($fromVolume -ne [string](Find-Volume $volumes $to[$index] $env:COMPUTERNAME).Name) {
+        $eseutil = Get-Eseutil
+    }
+}
 for ($index = 0; $index -lt $from.Count; $index++) {
     Move-StepFile $volumes $from[$index] $to[$index]
 }
@@ -788,4 +892,5 @@ $gap = Get-NewPlaceGap $env:COMPUTERNAME $prefix $activeHere
 if ($gap.Length -gt 0) {
     Fail ('after the move the new place is incomplete on this node: ' + $gap)
 }
-Stop-Step 0 ($stepLabel + ': done, ' + $from.Count + ' file(s) moved.')
+Show-LeftBehind
+Stop-Step 0 ($stepLabel + ': done, ' + $from.Count + ' file(s) moved, ' + $copied + ' of them copied to another volume; their sources stay until the mount step has passed.')
