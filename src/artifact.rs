@@ -193,6 +193,7 @@ impl<'s> Manifest<'s> {
             generator: &provenance.generator,
             version: &provenance.version,
             estate,
+            window: &provenance.window(),
             from_topology_sha256: provenance.from_topology_sha256.as_deref(),
             topology_sha256: &provenance.topology_sha256,
             changes,
@@ -345,6 +346,8 @@ struct PlanHead<'a> {
     generator: &'a str,
     version: &'a str,
     estate: &'a str,
+    /// The window's folder name on each host (`C:\\runsheet\\<estate>\\<window>`).
+    window: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     from_topology_sha256: Option<&'a str>,
     topology_sha256: &'a str,

@@ -723,15 +723,48 @@ const PRECHECK_STEP: StepDef = StepDef {
     id: "change-precheck",
     phase: PRECHECK,
     title: "Check the cluster before the change",
-    why: "Nothing is touched unless the clustered mailbox server runs on this node, every copy the change touches is Healthy, the estate is as OLD describes it (or already as NEW does), and both nodes have room for the files that move.",
+    why: "Nothing is touched unless the clustered mailbox server runs on this node, the copy of every storage group that moves is Healthy, the estate is as OLD describes it (or already as NEW does), and both nodes have room for the files that move.",
     expect: "One line per storage group the change touches: to do, already done, or what was found instead; the sizes to move and the free space on each node; then \"pre-checks passed\".",
     verify: "The log beside the script lists every storage group of the change.",
-    on_failure: "Nothing was changed. A storage group \"found\" in neither OLD's nor NEW's state has drifted: correct the topology or the estate before the window. Free space: clear room on the volume or pick another. Files already at the new place: they are not this change's; move them away. A copy that is not Healthy: treat replication first. A copy Suspended by someone else (the step prints its suspend comment) is not this change's: find out why it was suspended, resume it and let it become Healthy before the window.",
+    on_failure: concat!(
+        "Nothing was changed. A storage group \"found\" in neither OLD's nor NEW's state has drifted: correct the topology or the estate before the window. Free space: clear room on the volume or pick another. Files already at the new place: they are not this change's; move them away. Every copy the change touches must pass the health gate (",
+        crate::health_gate!(),
+        "); a copy that does not: treat replication first. A copy Suspended by someone else (the step prints its suspend comment) is not this change's: find out why it was suspended, resume it and let it pass the gate before the window. ",
+        crate::health_initializing!(),
+        " A copy that is `Failed`: ",
+        crate::health_reseed!()
+    ),
     unconfirmed: Some(
         "the active node is read from `OperationalMachines` of Get-ClusteredMailboxServerStatus (the entry marked `<Active`); the log prefix from the `LogFilePrefix` property of Get-StorageGroup; who suspended a copy from its `SuspendComment`; free space through WMI (`Win32_Volume`: the volume whose `Name`, a drive such as `E:\\` or a mount folder, is the longest start of the path) on both nodes; the WMI firewall rules must let this node read the other. The new place must hold no file of the storage group on either node. Run this step once on a test cluster or before the window to see that it reads them",
     ),
     ..CHANGE_STEP
 };
+
+/// The pre-check of a cluster whose changes move nothing: it reads no copy
+/// status and no free space, and says so.
+const PRECHECK_NO_MOVE: StepDef = StepDef {
+    why: "Nothing is touched unless the clustered mailbox server runs on this node and the estate is as OLD describes it (or already as NEW does): a storage group to add does not exist yet and its folders hold no database, log or checkpoint on either node; a storage group to remove is at its OLD paths and its database holds no mailbox.",
+    expect: "One line per storage group the change touches: to do, already done, or what was found instead; then \"pre-checks passed\".",
+    on_failure: "Nothing was changed. A storage group \"found\" in neither OLD's nor NEW's state has drifted: correct the topology or the estate before the window. Files where a new storage group goes: an earlier storage group's, restore or move them away. A database to remove that still holds mailboxes: move them first.",
+    unconfirmed: Some(
+        "the active node is read from `OperationalMachines` of Get-ClusteredMailboxServerStatus (the entry marked `<Active`); the passive node's folders through its administrative share. Run this step once on a test cluster or before the window to see that it reads them",
+    ),
+    ..PRECHECK_STEP
+};
+
+/// What to confirm before the window about the path cmdlets; each move
+/// names only the cmdlets its storage group's change runs.
+macro_rules! configuration_unconfirmed {
+    ($help:literal, $parameters:literal) => {
+        concat!(
+            "before the window, run ",
+            $help,
+            " on the first node and check that it lists ",
+            $parameters,
+            " and -ConfigurationOnly; then run this step once against a test storage group. The launcher runs Windows PowerShell -NonInteractive, so a question the cmdlet asks in spite of `-Confirm:$false` fails the step after the dismount instead of waiting for an answer (the failure prints the command to run by hand). The dismount is checked with the `Mounted` property of `Get-MailboxDatabase -Status`"
+        )
+    };
+}
 
 const MOVE_CONFIGURATION: StepDef = StepDef {
     id: "change-move-configuration",
@@ -741,10 +774,33 @@ const MOVE_CONFIGURATION: StepDef = StepDef {
     expect: "Copy suspended, database dismounted, then one line per path changed in the configuration; or \"already done\" when the configuration holds the new paths.",
     verify: "Get-StorageGroup and Get-MailboxDatabase show the new paths; the database is dismounted.",
     on_failure: "If the error is about NonInteractive mode or a prompt, the path change asked a question the launcher cannot answer: the message prints the exact command; run it in an elevated Exchange Management Shell on this node, answer Y, then run this step again (it carries on). Otherwise, or to stop here, follow the back-out section for this storage group: the -ConfigurationOnly moves back to the old paths, mount, check, resume. Never accept an offer to create an empty database.",
-    unconfirmed: Some(
-        "before the window, run `Get-Help Move-DatabasePath -Full` and `Get-Help Move-StorageGroupPath -Full` on the first node and check that they list -EdbFilePath, -LogFolderPath, -SystemFolderPath and -ConfigurationOnly; then run this step once against a test storage group. The launcher runs Windows PowerShell -NonInteractive, so a question the cmdlets ask in spite of `-Confirm:$false` fails the step after the dismount instead of waiting for an answer (the failure prints the command to run by hand). The dismount is checked with the `Mounted` property of `Get-MailboxDatabase -Status`",
-    ),
+    unconfirmed: Some(configuration_unconfirmed!(
+        "`Get-Help Move-DatabasePath -Full` and `Get-Help Move-StorageGroupPath -Full`",
+        "-EdbFilePath, -LogFolderPath, -SystemFolderPath"
+    )),
     ..CHANGE_STEP
+};
+
+/// A move of the database file alone: Move-DatabasePath only.
+const MOVE_CONFIGURATION_DATABASE: StepDef = StepDef {
+    verify: "Get-MailboxDatabase shows the new database path; the database is dismounted.",
+    on_failure: "If the error is about NonInteractive mode or a prompt, the path change asked a question the launcher cannot answer: the message prints the exact command; run it in an elevated Exchange Management Shell on this node, answer Y, then run this step again (it carries on). Otherwise, or to stop here, follow the back-out section for this storage group: the -ConfigurationOnly move of the database file back to its old path, mount, check, resume. Never accept an offer to create an empty database.",
+    unconfirmed: Some(configuration_unconfirmed!(
+        "`Get-Help Move-DatabasePath -Full`",
+        "-EdbFilePath"
+    )),
+    ..MOVE_CONFIGURATION
+};
+
+/// A move of the log and system folders alone: Move-StorageGroupPath only.
+const MOVE_CONFIGURATION_GROUP: StepDef = StepDef {
+    verify: "Get-StorageGroup shows the new log and system folders; the database is dismounted.",
+    on_failure: "If the error is about NonInteractive mode or a prompt, the path change asked a question the launcher cannot answer: the message prints the exact command; run it in an elevated Exchange Management Shell on this node, answer Y, then run this step again (it carries on). Otherwise, or to stop here, follow the back-out section for this storage group: the -ConfigurationOnly move of the log and system folders back to the old paths, mount, check, resume. Never accept an offer to create an empty database.",
+    unconfirmed: Some(configuration_unconfirmed!(
+        "`Get-Help Move-StorageGroupPath -Full`",
+        "-LogFolderPath, -SystemFolderPath"
+    )),
+    ..MOVE_CONFIGURATION
 };
 
 const MOVE_FILES: StepDef = StepDef {
@@ -753,9 +809,12 @@ const MOVE_FILES: StepDef = StepDef {
     on: On::EachNode,
     title: "Move the storage group's files on this node",
     why: "With -ConfigurationOnly Exchange moves nothing: the database file, the logs and the checkpoint are moved by a script on each node, the active and the passive one. The two file steps wait only for the configuration step and touch different nodes: they may run at the same time, which halves the outage when files are copied.",
-    expect: "One line per file moved. A file moved to another volume is copied under a temporary name (.partial), checked, then renamed; a large file prints its size and time first (about a minute per 2 GB) and nothing more until it is copied: leave the window open. Then done; or \"already done\" when the files are in the new folders.",
+    expect: "One line per file moved. A file moved within one volume is renamed. A file moved to another volume is copied by eseutil under a temporary name (.partial), its length checked, then renamed, and its original is kept until the mount step has passed; a large file prints its size and time first (about a minute per 2 GB), then eseutil's progress: leave the window open. Then done; or \"already done\" when the files are in the new folders. `LEFT` lines name what stays at the old place on purpose, beside the files this step moves: delete it with the old folders once the change is accepted.",
     verify: "The new folders hold the .edb, the logs and the .chk of this storage group; the old folders hold none of them.",
     on_failure: "Do not mount while a file is missing: the message names it. If the step was interrupted, run it again: it deletes a half-made .partial copy and starts that file again, or finishes a checked copy. Never delete a database file by hand unless the message names which one.",
+    unconfirmed: Some(
+        "a file moved to another volume is copied with `eseutil /y <source> /d <destination>`, from the Bin folder of the Exchange install path that setup records as `MsiInstallPath` under `HKLM\\SOFTWARE\\Microsoft\\Exchange\\Setup`; before the window, run `eseutil /?` on a node and check that its copy file mode lists /y and /d, and copy a test file with it",
+    ),
     ..CHANGE_STEP
 };
 
@@ -763,12 +822,22 @@ const MOUNT_AND_RESUME: StepDef = StepDef {
     id: "change-mount-and-resume",
     phase: MOVE,
     title: "Mount the database, resume replication and check health",
-    why: "The database comes back at its new path once its files are in place on both nodes; replication resumes and must become Healthy. Users can reach their mailboxes again from here.",
-    expect: "Database mounted, copy resumed, then the copy status Healthy; or \"already done\".",
-    verify: "Get-StorageGroupCopyStatus shows Healthy for this storage group; a test mailbox opens.",
-    on_failure: "If the copy does not become Healthy within five minutes, reseed it on the passive node once the cause is understood: the step's message prints the exact commands (suspend the copy, then Update-StorageGroupCopy with -DeleteExistingFiles), and the reseed copies the whole database over the network, as long as the file copy of the move took. Never accept an offer to create an empty database.",
+    why: "The database comes back at its new path once its files are in place on both nodes, every file at the old place has a complete copy at the new one, and the database file at the new place reads Clean Shutdown; replication resumes and must become Healthy. Users can reach their mailboxes again from here.",
+    expect: concat!(
+        "Database mounted, copy resumed, then the copy through the health gate (",
+        crate::health_gate!(),
+        "), with a log written after the mount copied and replayed on the passive node, then one `KEPT` line per node naming the originals the file steps kept; or \"already done\"."
+    ),
+    verify: "Get-StorageGroupCopyStatus for this storage group shows Healthy, Suspend False and both queues at 0; a test mailbox opens.",
+    on_failure: concat!(
+        "The database is mounted once the step has said so: users have their mailboxes back even when the copy still fails the gate. ",
+        crate::health_initializing!(),
+        " If the copy fails, understand the cause first (the message prints the copy's state and its FailedMessage). ",
+        crate::health_reseed!(),
+        " Never accept an offer to create an empty database."
+    ),
     unconfirmed: Some(
-        "the passive node's files are checked through its administrative share (`\\\\NODE\\E$`); if those shares are disabled the step stops and says so",
+        "the passive node's files are checked through its administrative share (`\\\\NODE\\E$`); if those shares are disabled the step stops and says so. A moved database file is read with `eseutil /mh` from the Bin folder of the Exchange install path (`MsiInstallPath` under `HKLM\\SOFTWARE\\Microsoft\\Exchange\\Setup`) and must show `State: Clean Shutdown`; run it once on a dismounted test database to see that line",
     ),
     ..CHANGE_STEP
 };
@@ -794,7 +863,7 @@ const ADD_GROUPS: StepDef = StepDef {
     verify: "Get-StorageGroupCopyStatus lists the new storage groups; the verify step waits for them to become Healthy.",
     on_failure: "Read the error, fix the cause and run the step again: what exists is not created twice.",
     unconfirmed: Some(
-        "`-EdbFilePath` on New-MailboxDatabase is documented for Exchange 2010; check `Get-Help New-MailboxDatabase` on a node before the window",
+        "`-EdbFilePath` places the database file when New-MailboxDatabase creates it, as in Exchange 2007 (New-MailboxDatabase, Exchange Server 2007 SP1-SP3); `Get-Help New-MailboxDatabase -Parameter EdbFilePath` on a node shows it before the window",
     ),
     ..CHANGE_STEP
 };
@@ -830,16 +899,45 @@ const VERIFY_STEP: StepDef = StepDef {
     phase: VERIFY,
     title: "Check the CMS and replication after the change",
     why: "Hand back only a clustered mailbox server that is online with every storage group copy Healthy, new ones included once seeded.",
-    expect: "The CMS is Online and every storage group copy reports Healthy.",
+    expect: concat!(
+        "The CMS is Online and every storage group copy, new ones included, passes the health gate: ",
+        crate::health_gate!(),
+        "."
+    ),
     verify: "Attach the log of this step to the change record.",
-    on_failure: "A copy that stays Initializing or Failed may need a reseed (Update-StorageGroupCopy) on the passive node; do not close the change while the CMS is not Online.",
+    on_failure: concat!(
+        "Do not close the change while the CMS is not Online or a copy fails the gate. ",
+        crate::health_initializing!(),
+        " A copy that is `Failed`: ",
+        crate::health_reseed!()
+    ),
     ..CHANGE_STEP
 };
+
+/// The configuration step of a move, naming only the cmdlets it runs.
+fn configuration_def(change: &Change) -> &'static StepDef {
+    let ChangeKind::Move { old, new, .. } = &change.kind else {
+        return &MOVE_CONFIGURATION;
+    };
+    let edb = match (&old.edb, &new.edb) {
+        (Some(a), Some(b)) => !same_path(a, b),
+        _ => false,
+    };
+    let group = !same_path(&old.log, &new.log) || !same_path(&old.system, &new.system);
+    match (edb, group) {
+        (true, false) => &MOVE_CONFIGURATION_DATABASE,
+        (false, true) => &MOVE_CONFIGURATION_GROUP,
+        _ => &MOVE_CONFIGURATION,
+    }
+}
 
 /// Every step a change window may have, for the window facts' test.
 pub const STEP_DEFS: &[&StepDef] = &[
     &PRECHECK_STEP,
+    &PRECHECK_NO_MOVE,
     &MOVE_CONFIGURATION,
+    &MOVE_CONFIGURATION_DATABASE,
+    &MOVE_CONFIGURATION_GROUP,
     &MOVE_FILES,
     &MOUNT_AND_RESUME,
     &ADD_FOLDERS,
@@ -902,6 +1000,7 @@ impl Builder<'_> {
             id.clone(),
             "",
         );
+        plan::speak_dialect(&mut step, self.topology.platform.windows);
         step.file = kind.extension().map(|ext| format!("{file}.{ext}"));
         step.subject = change.map(|(_, change)| change.identity());
         step.after = after;
@@ -935,7 +1034,11 @@ pub fn plan(new: &Topology, set: &ChangeSet) -> ChangePlan {
     };
 
     // The build's own policy steps: PowerShell may run the change's scripts
-    // from the first step on, and gets its policy back at the end.
+    // from the first step on, and gets its policy back at the end, once the
+    // change's verification has passed, and never below RemoteSigned on
+    // these nodes, where Exchange is installed: the Exchange Management
+    // Shell needs RemoteSigned (Exchange 2007 "Script Security"). The
+    // record is this window's own, in its folder, not the build's.
     let from_build = |id: &str, phase: Phase| {
         plan::ccr2007::STEPS
             .iter()
@@ -952,7 +1055,13 @@ pub fn plan(new: &Topology, set: &ChangeSet) -> ChangePlan {
                 allowed.push(builder.push(def, cluster, &node, None, Vec::new()));
             }
         }
-        prechecks.push(builder.push(&PRECHECK_STEP, cluster, &first(cluster), None, allowed));
+        let moves = of_cluster(cluster).any(|(_, c)| matches!(c.kind, ChangeKind::Move { .. }));
+        let precheck = if moves {
+            &PRECHECK_STEP
+        } else {
+            &PRECHECK_NO_MOVE
+        };
+        prechecks.push(builder.push(precheck, cluster, &first(cluster), None, allowed));
     }
     let mut last: Vec<Vec<String>> = vec![Vec::new(); clusters.len()];
     for (position, &cluster) in clusters.iter().enumerate() {
@@ -962,7 +1071,7 @@ pub fn plan(new: &Topology, set: &ChangeSet) -> ChangePlan {
             }
             let subject = Some((index, change));
             let configure = builder.push(
-                &MOVE_CONFIGURATION,
+                configuration_def(change),
                 cluster,
                 &first(cluster),
                 subject,

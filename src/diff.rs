@@ -151,6 +151,12 @@ pub fn compare(
         .collect::<BTreeSet<&str>>()
         .into_iter()
         .collect();
+    // Each side's files name their window's folder, named after the side's
+    // topology: the same folder for the comparison.
+    let windows = [
+        crate::render::context::window_name("build", &[&old.sha256]),
+        crate::render::context::window_name("build", &[&new.sha256]),
+    ];
     // Files compare on both cores; the list keeps the paths' order.
     let compared: Vec<Option<FileDiff>> = paths
         .par_iter()
@@ -160,6 +166,7 @@ pub fn compare(
                 before.get(path).copied(),
                 after.get(path).copied(),
                 options,
+                &windows,
             )
         })
         .collect();
@@ -176,11 +183,12 @@ pub fn compare(
     }
 }
 
-/// A line as the comparison sees it: provenance lines all compare equal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A line as the comparison sees it: provenance lines all compare equal,
+/// and so do the two sides' window folders.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Key<'a> {
     Provenance,
-    Line(&'a str),
+    Line(std::borrow::Cow<'a, str>),
 }
 
 fn compare_file(
@@ -188,6 +196,7 @@ fn compare_file(
     before: Option<&[u8]>,
     after: Option<&[u8]>,
     options: Options,
+    [old_window, new_window]: &[String; 2],
 ) -> Option<FileDiff> {
     if before == after {
         return None;
@@ -201,7 +210,9 @@ fn compare_file(
     let status = match (before, after) {
         (None, _) => Status::Added,
         (_, None) => Status::Removed,
-        _ if keys(&old_lines, &old_marks, true) == keys(&new_lines, &new_marks, true) => {
+        _ if keys(&old_lines, &old_marks, true, old_window)
+            == keys(&new_lines, &new_marks, true, new_window) =>
+        {
             Status::HeaderOnly
         }
         _ => Status::Changed,
@@ -216,8 +227,8 @@ fn compare_file(
         (differing, differing, Vec::new())
     } else {
         let normalise = !options.headers;
-        let old_keys = keys(&old_lines, &old_marks, normalise);
-        let new_keys = keys(&new_lines, &new_marks, normalise);
+        let old_keys = keys(&old_lines, &old_marks, normalise, old_window);
+        let new_keys = keys(&new_lines, &new_marks, normalise, new_window);
         let ops = capture_diff_slices(Algorithm::Myers, &old_keys, &new_keys);
         let (mut added, mut removed) = (0, 0);
         for op in ops.iter().filter(|op| !matches!(op, DiffOp::Equal { .. })) {
@@ -244,15 +255,20 @@ fn compare_file(
     })
 }
 
-fn keys<'a>(lines: &[&'a str], marks: &[bool], normalise: bool) -> Vec<Key<'a>> {
+/// The lines as the comparison sees them; normalised, provenance lines are
+/// all one, and the side's window name (derived from its topology's sha256,
+/// as provenance is) reads the same on both sides.
+fn keys<'a>(lines: &[&'a str], marks: &[bool], normalise: bool, window: &str) -> Vec<Key<'a>> {
     lines
         .iter()
         .zip(marks)
         .map(|(line, &mark)| {
             if normalise && mark {
                 Key::Provenance
+            } else if normalise && !window.is_empty() && line.contains(window) {
+                Key::Line(std::borrow::Cow::Owned(line.replace(window, "\u{0}window")))
             } else {
-                Key::Line(line)
+                Key::Line(std::borrow::Cow::Borrowed(line))
             }
         })
         .collect()

@@ -17,7 +17,7 @@ fn build_writes_the_golden_tree() {
     assert_eq!(result.code, 0, "{}", result.stderr);
     let written = golden::read_tree(&out);
     let expected = golden::read_tree(&harness::root().join("golden/contoso-ccr"));
-    let summary = format!("wrote {} files for 32 steps", expected.len());
+    let summary = format!("wrote {} files for 33 steps", expected.len());
     assert!(result.stdout.contains(&summary), "{}", result.stdout);
     assert_eq!(golden::differences(&expected, &written), "");
     let leftovers: Vec<_> = std::fs::read_dir(&dir)
@@ -151,7 +151,7 @@ fn templates_are_written_and_override_by_name() {
         "{quorum}"
     );
     let add_node =
-        std::fs::read_to_string(out.join("hosts/MAIL1/120-add-node.cmd")).expect("add-node");
+        std::fs::read_to_string(out.join("hosts/MAIL1/160-add-node.cmd")).expect("add-node");
     assert!(add_node.contains("rem Local edit\r\n"), "{add_node}");
 }
 
@@ -222,19 +222,19 @@ fn plan_prints_the_numbered_steps() {
     assert!(
         table
             .stdout
-            .contains("110  MAIL1 cmd    4     Create the cluster with the first node [MAIL]"),
+            .contains("150  MAIL1 cmd    5     Create the cluster with the first node [MAIL]"),
         "{}",
         table.stdout
     );
-    assert_eq!(lines.len(), 33);
+    assert_eq!(lines.len(), 34);
 
     let json = run(&["plan", "--format", "json", &topology]);
     let steps: Vec<serde_json::Value> = serde_json::from_str(&json.stdout).expect("JSON");
-    assert_eq!(steps.len(), 32);
+    assert_eq!(steps.len(), 33);
     assert_eq!(steps[0]["number"], "010");
-    assert_eq!(steps[10]["id"], "ccr.mail.create-cluster");
+    assert_eq!(steps[14]["id"], "ccr.mail.create-cluster");
     assert_eq!(
-        steps[10]["after"],
+        steps[14]["after"],
         serde_json::json!(["ccr.mail.validate-cluster"])
     );
     let numbers: Vec<&str> = steps.iter().filter_map(|s| s["number"].as_str()).collect();

@@ -180,8 +180,8 @@ fn a_move_follows_the_documented_order_with_files_moved_on_each_node() {
         "Assert-MoveRoom $group",
         "Suspend-StorageGroupCopy -Identity $group",
         "Dismount-Database -Identity $database -Confirm:$false",
+        // A database-only move runs Move-DatabasePath alone (item 7).
         "Move-DatabasePath -Identity $database -EdbFilePath $newEdb -ConfigurationOnly -Confirm:$false",
-        "Move-StorageGroupPath -Identity $group -LogFolderPath $newLog -SystemFolderPath $newSystem -ConfigurationOnly -Confirm:$false",
     ]
     .iter()
     .map(|needle| {
@@ -203,7 +203,9 @@ fn a_move_follows_the_documented_order_with_files_moved_on_each_node() {
     let resume_at = mount
         .find("Resume-StorageGroupCopy -Identity $group -Confirm:$false")
         .expect("resume");
-    let healthy_at = mount.rfind("'Healthy'").expect("health check");
+    let healthy_at = mount
+        .rfind("Assert-CopiesHealthy { Get-StorageGroupCopyStatus -Identity $group }")
+        .expect("health check");
     assert!(mount_at < resume_at && resume_at < healthy_at);
 }
 
@@ -916,12 +918,14 @@ fn an_interrupted_copy_is_finished_or_restarted_never_left_to_choose() {
     for (name, files) in trees() {
         for (path, script) in scripts_named(&files, "-move-files-") {
             let body = function_body(&script, "Move-StepFile");
-            // Copy to a temporary name, check, rename, and only then delete.
+            // Copy unbuffered (eseutil /y) to a temporary name, check,
+            // rename; the source is kept until the mount step has passed.
             let order: Vec<usize> = [
-                "[System.IO.File]::Copy($Source, $partial)",
+                "& $eseutil /y $Source /d $partial | Out-Host",
+                "if ($LASTEXITCODE -ne 0) {",
                 "if ((Get-FileBytes $partial) -ne $bytes) {",
                 "[System.IO.File]::Move($partial, $Target)",
-                "[System.IO.File]::Delete($Source)\n    Write-Host ('OK   copied",
+                "the source stays until the mount step has passed",
             ]
             .iter()
             .map(|needle| {
@@ -936,6 +940,10 @@ fn an_interrupted_copy_is_finished_or_restarted_never_left_to_choose() {
             assert!(
                 body.contains("[System.IO.File]::Delete($partial)"),
                 "{name}/{path}"
+            );
+            assert!(
+                !body.contains("::Delete($Source)") && !body.contains("::Copy("),
+                "{name}/{path}: the only original is deleted, or copied through the file cache"
             );
             assert!(
                 body.contains("Write-Host ('Copying "),
@@ -1077,10 +1085,16 @@ fn a_question_the_launcher_cannot_answer_ends_in_a_command_to_type() {
                 "{name}/{path}"
             );
             assert!(invoke.contains("run ' + $ByHand + '"), "{name}/{path}");
-            for cmdlet in [
+            // Each move runs only the cmdlets of the paths it moves.
+            let cmdlets: Vec<&str> = [
                 "Move-DatabasePath -Identity $database",
                 "Move-StorageGroupPath -Identity $group",
-            ] {
+            ]
+            .into_iter()
+            .filter(|cmdlet| script.contains(cmdlet))
+            .collect();
+            assert!(!cmdlets.is_empty(), "{name}/{path}: no path cmdlet");
+            for cmdlet in cmdlets {
                 let line = script
                     .lines()
                     .find(|line| line.contains(cmdlet))
@@ -1160,7 +1174,7 @@ fn a_storage_group_is_never_added_over_files_kept_on_either_node() {
     assert!(check < precheck.find("': to be created").expect("to do"));
     let (path, create) = &scripts_named(&files, "-create-storage-groups")[0];
     let active = create
-        .find("\nAssert-ActiveHere $cms\n")
+        .find("\nAssert-ActiveHere $cms $offline\n")
         .unwrap_or_else(|| panic!("{path}: no active-node check"));
     let guard = create
         .find("$taken = Get-PlaceTaken @($env:COMPUTERNAME, $passive) ''")
@@ -1184,4 +1198,313 @@ fn every_change_step_has_time_outage_and_back_out() {
     }
     let moved = text(&tree("database-move")["runbook.md"]);
     assert!(moved.contains("**Outage:** Yes: the storage group's database is dismounted"));
+}
+
+/// The part of a runbook from `start` to the next heading of the same level.
+fn section<'a>(runbook: &'a str, start: &str) -> &'a str {
+    let from = runbook
+        .find(start)
+        .unwrap_or_else(|| panic!("no {start}:\n{runbook}"));
+    let rest = &runbook[from + start.len()..];
+    let level = start.chars().take_while(|&c| c == '#').count();
+    let end = (1..=level)
+        .filter_map(|depth| rest.find(&format!("\n{} ", "#".repeat(depth))))
+        .min()
+        .map_or(rest.len(), |at| at + 1);
+    &runbook[from..from + start.len() + end]
+}
+
+#[test]
+fn the_removal_back_out_brings_the_storage_group_back_over_its_kept_files() {
+    let files = tree("storage-group-removed");
+    let runbook = text(&files["runbook.md"]);
+    let backout = section(&runbook, "### Back-out: `CCRMAIL\\SG2 Staff`");
+    // Not a recovery storage group: its database never serves users.
+    assert!(!backout.contains("(recovery storage group)"), "{backout}");
+    let order = [
+        "`State: Clean Shutdown`",
+        "/mh 'D:\\Exchange\\SG2 Staff\\Staff.edb' | Select-String 'State:'",
+        "`E0*.log`",
+        "New-StorageGroup -Server 'CCRMAIL' -Name 'SG2 Staff' -LogFolderPath 'E:\\Exchange\\SG2 Staff' -SystemFolderPath 'E:\\Exchange\\SG2 Staff'",
+        "New-MailboxDatabase -StorageGroup 'CCRMAIL\\SG2 Staff' -Name 'Staff' -EdbFilePath 'D:\\Exchange\\SG2 Staff\\Staff.edb'",
+        "Set-MailboxDatabase -Identity 'CCRMAIL\\SG2 Staff\\Staff' -AllowFileRestore:$true",
+        "Mount-Database -Identity 'CCRMAIL\\SG2 Staff\\Staff'",
+        "Format-List Name,Mounted,EdbFilePath",
+        "-AllowFileRestore:$false",
+        "Update-StorageGroupCopy -Identity 'CCRMAIL\\SG2 Staff'",
+    ];
+    let mut last = 0;
+    for line in order {
+        let at = backout
+            .find(line)
+            .unwrap_or_else(|| panic!("the removal back-out lacks {line}:\n{backout}"));
+        assert!(at >= last, "{line} out of order:\n{backout}");
+        last = at;
+    }
+    // Eseutil is found where Exchange setup recorded its install path.
+    assert!(backout.contains(
+        "(Get-ItemProperty 'HKLM:\\SOFTWARE\\Microsoft\\Exchange\\Setup').MsiInstallPath, 'Bin\\eseutil.exe'"
+    ));
+    // The prefix the operator moves aside is printed by the removal itself.
+    let (_, script) = &scripts_named(&files, "-remove-storage-group-")[0];
+    let prefix = script
+        .find("log prefix of")
+        .expect("the removal prints the log prefix");
+    assert!(
+        prefix
+            < script
+                .find("Remove-MailboxDatabase -Identity")
+                .expect("removal")
+    );
+    // The content index is kept too, and listed.
+    assert!(backout.contains("`CatalogData-<guid>-<guid>` in `D:\\Exchange\\SG2 Staff`"));
+}
+
+#[test]
+fn a_move_names_only_the_cmdlets_of_the_paths_it_moves() {
+    // (case, what must not appear anywhere in its scripts and runbook)
+    let cases = [
+        (
+            "database-move",
+            &[
+                "Move-StorageGroupPath",
+                "both `-ConfigurationOnly`",
+                "IgnoredLogs",
+            ][..],
+            "Move-DatabasePath",
+        ),
+        (
+            "log-move",
+            &[
+                "Move-DatabasePath",
+                "both `-ConfigurationOnly`",
+                "CatalogData",
+            ][..],
+            "Move-StorageGroupPath",
+        ),
+    ];
+    for (case, absent, present) in cases {
+        let files = tree(case);
+        // What the change board reads, and the scripts of the move itself;
+        // the shared helpers of the pre-check may name every kind of path.
+        for (path, bytes) in &files {
+            let read = path.ends_with(".md") || path.ends_with(".json") || path.ends_with(".html");
+            let script = path.ends_with(".ps1")
+                && (path.contains("-move-configuration-") || path.contains("-move-files-"));
+            if !(read || script) {
+                continue;
+            }
+
+            let content = text(bytes);
+            for word in absent {
+                // Assert-MoveRoom, shared by the change scripts, counts the
+                // content index of a database file that moves.
+                if script && *word == "CatalogData" {
+                    continue;
+                }
+                assert!(!content.contains(word), "{case}: {path} names {word}");
+            }
+        }
+        let runbook = text(&files["runbook.md"]);
+        assert!(
+            runbook.contains(present),
+            "{case}: the runbook lacks {present}"
+        );
+        let (_, script) = &scripts_named(&files, "-move-configuration-")[0];
+        assert!(script.contains(&format!("Invoke-PathMove {{ {present} ")));
+    }
+    // A move of all three paths still runs both.
+    let both_paths = tree("both-paths");
+    let (_, both) = &scripts_named(&both_paths, "-move-configuration-")[0];
+    assert!(both.contains("Invoke-PathMove { Move-DatabasePath "));
+    assert!(both.contains("Invoke-PathMove { Move-StorageGroupPath "));
+}
+
+#[test]
+fn the_runbook_lists_what_the_window_needs_around_it_for_its_kinds_only() {
+    let heading = "## Around the window";
+    let moved = text(&tree("database-move")["runbook.md"]);
+    let around = section(&moved, heading);
+    for line in [
+        "Antivirus: file-level scanning excludes the new folders on both nodes (`MAIL1` and `MAIL2`)",
+        "`F:\\Databases\\First Storage Group`",
+        "backup jobs",
+        "full backup of every storage group that moved",
+        "maintenance mode",
+        "no copy to fail over to",
+    ] {
+        assert!(
+            around.contains(line),
+            "database-move lacks {line}:\n{around}"
+        );
+    }
+    assert!(!around.contains("new storage group"));
+    assert!(!around.contains("removed storage group"));
+
+    let added = text(&tree("storage-group-added")["runbook.md"]);
+    let around = section(&added, heading);
+    assert!(
+        around.contains("Its transaction logs are deleted only by a full or incremental backup")
+    );
+    assert!(around.contains("Antivirus"));
+    assert!(!around.contains("no copy to fail over to"));
+
+    let removed = text(&tree("storage-group-removed")["runbook.md"]);
+    let around = section(&removed, heading);
+    assert!(around.contains("every removed storage group is taken out of the backup jobs"));
+    assert!(
+        !around.contains("Antivirus"),
+        "a removal puts files nowhere new"
+    );
+    assert!(!around.contains("no copy to fail over to"));
+    // The HTML runbook carries the same section.
+    let html = text(&tree("storage-group-removed")["runbook.html"]);
+    assert!(html.contains("Around the window"));
+}
+
+#[test]
+fn the_runbooks_say_only_what_each_kind_of_change_does() {
+    let removed = text(&tree("storage-group-removed")["runbook.md"]);
+    assert!(!removed.contains("from step 050 to step 050"));
+    assert!(removed.contains("`CCRMAIL\\SG2 Staff`: at step 050,"));
+    // The removal's pre-check reads neither health nor free space.
+    let precheck = section(&removed, "### Step 030");
+    for claim in ["Healthy", "free space", "room for"] {
+        assert!(
+            !precheck.contains(claim),
+            "the removal pre-check claims {claim}:\n{precheck}"
+        );
+    }
+    let added = text(&tree("storage-group-added")["runbook.md"]);
+    assert!(
+        !added.contains("will be unavailable"),
+        "an addition has no outage"
+    );
+    assert!(!added.contains("documented for Exchange 2010"));
+    assert!(added.contains("as in Exchange 2007"));
+    // The verify step waits up to ten minutes: its time says so.
+    let verify = &added[added
+        .find("Check the CMS and replication after the change")
+        .expect("verify step")..];
+    let verify = &verify[..verify.find("- [ ] Step").expect("its box")];
+    assert!(verify.contains("**Time:** about 10 min."), "{verify}");
+    let moved = text(&tree("database-move")["runbook.md"]);
+    assert!(moved.contains("will be unavailable"));
+}
+
+#[test]
+fn what_a_move_leaves_behind_is_named_and_tmp_edb_is_no_leftover() {
+    let moved = tree("both-paths");
+    let (_, files_step) = &scripts_named(&moved, "-move-files-")[0];
+    for name in [
+        "'CatalogData-*'",
+        "'IgnoredLogs'",
+        "'inspector'",
+        "'tmp.edb'",
+        "LEFT ",
+    ] {
+        assert!(
+            files_step.contains(name),
+            "the file step never names {name}"
+        );
+    }
+    let runbook = text(&moved["runbook.md"]);
+    for name in ["`IgnoredLogs`", "`CatalogData-<guid>-<guid>`", "`tmp.edb`"] {
+        assert!(runbook.contains(name), "the back-out never names {name}");
+    }
+    // The build's file move names them too, and a leftover tmp.edb does not stop it.
+    let build = runsheet_build_script("move-database-files");
+    assert!(build.contains("Show-LeftBehind $oldFolder"));
+    assert!(build.contains("-ne 'tmp.edb'"));
+}
+
+/// One script of the seed build, by the step's file name part.
+fn runsheet_build_script(part: &str) -> String {
+    let registry = runsheet::render::registry::Registry::new(None).expect("templates load");
+    let source = runsheet::cli::read_source(&harness::root().join("examples/contoso-ccr.yaml"))
+        .expect("the seed reads");
+    let checked = runsheet::check::check(&source.text);
+    let generated = runsheet::generate(&source, &checked, &registry).expect("renders");
+    generated
+        .artifacts
+        .iter()
+        .find(|(path, _)| path.contains(part) && path.ends_with(".ps1"))
+        .map(|(_, bytes)| text(bytes))
+        .unwrap_or_else(|| panic!("no {part} script"))
+}
+
+#[test]
+fn copied_files_are_proven_before_the_mount_and_their_originals_kept_until_healthy() {
+    for case in ["database-move", "both-paths"] {
+        let files = tree(case);
+        let (path, mount) = &scripts_named(&files, "-mount-and-resume-")[0];
+        // Every original at the old place has a complete copy at the new one.
+        let not_copied = function_body(mount, "Get-NotCopied");
+        assert!(not_copied.contains("(Get-FileBytes $target) -ne (Get-FileBytes $source)"));
+        let mount_at = mount
+            .find("    Mount-Database -Identity $database")
+            .expect("mount");
+        let checks = [
+            "$notCopied = Get-NotCopied $node $prefix",
+            "& (Get-Eseutil) /mh $newEdb",
+            "-notmatch 'State:\\s*Clean Shutdown'",
+        ];
+        for check in checks {
+            let at = mount
+                .find(check)
+                .unwrap_or_else(|| panic!("{case}/{path}: no {check}"));
+            assert!(at < mount_at, "{case}/{path}: {check} after the mount");
+        }
+        // Only after Healthy are the originals listed for deletion.
+        // Listed after the health gate, or on a rerun only once the copy
+        // passes it.
+        let healthy = mount.rfind("Assert-CopiesHealthy {").expect("health gate");
+        let kept = mount.rfind("Write-Host ('KEPT ").expect("originals listed");
+        assert!(healthy < kept, "{case}/{path}");
+        let rerun = mount
+            .find("if ($mounted -eq $true -and (Get-CopyGap $copy -1) -eq '') {")
+            .expect("rerun gate");
+        let first_kept = mount.find("Write-Host ('KEPT ").expect("originals listed");
+        assert!(rerun < first_kept, "{case}/{path}");
+        let eseutil = function_body(mount, "Get-Eseutil");
+        assert!(eseutil.contains("'HKLM:\\SOFTWARE\\Microsoft\\Exchange\\Setup'"));
+        assert!(eseutil.contains(".MsiInstallPath"));
+        assert!(eseutil.contains("'Bin\\eseutil.exe'"));
+        // The runbook's list of what is left matches what the steps keep.
+        let runbook = text(&files["runbook.md"]);
+        assert!(
+            runbook.contains(
+                "keeps its original there until the copy has been mounted and is Healthy"
+            ),
+            "{case}"
+        );
+        assert!(
+            !runbook.contains("empty of this storage group's files"),
+            "{case}"
+        );
+        // The file step's time says how long a copy takes.
+        assert!(
+            runbook.contains(
+                "plus the copy of files moved to another volume: about a minute per 2 GB"
+            )
+        );
+    }
+    // A log-only move has no database file to read: no eseutil /mh.
+    let log_move = tree("log-move");
+    let (_, mount) = &scripts_named(&log_move, "-mount-and-resume-")[0];
+    assert!(!mount.contains("/mh $newEdb"));
+}
+
+#[test]
+fn the_room_for_a_moved_database_counts_its_content_index() {
+    let files = tree("database-move");
+    let precheck = text(&files["hosts/MAIL1/030-precheck.ps1"]);
+    let room = function_body(&precheck, "Assert-MoveRoom");
+    let catalog = room
+        .find("GetDirectories($edbFolder, 'CatalogData-*')")
+        .expect("the content index is measured");
+    let added = room
+        .find("Add-Needed $needed $OldEdb $NewEdb ($edbBytes + $catalogBytes)")
+        .expect("and counted with the database file");
+    assert!(catalog < added);
 }

@@ -209,8 +209,8 @@ fn the_preflight_refuses_server_core_32_bit_and_another_release() {
 fn cluster_exe_results_are_compared_with_zero() {
     let files = seed();
     for name in [
-        "110-create-cluster.cmd",
-        "120-add-node.cmd",
+        "150-create-cluster.cmd",
+        "160-add-node.cmd",
         "190-quorum.cmd",
     ] {
         let script = text(&files[&format!("hosts/MAIL1/{name}")]);
@@ -231,7 +231,7 @@ fn cluster_exe_results_are_compared_with_zero() {
         assert!(script.contains(r#"if not "%ERRORLEVEL%"=="0" ("#), "{name}");
     }
     // Done only when the cluster that answers has the first node in it.
-    let create = text(&files["hosts/MAIL1/110-create-cluster.cmd"]);
+    let create = text(&files["hosts/MAIL1/150-create-cluster.cmd"]);
     assert!(create.contains(
         "cluster /cluster:\"MAIL\" node \"MAIL1\" >>\"%LOG%\" 2>&1\nif \"%ERRORLEVEL%\"==\"0\" goto :already"
     ));

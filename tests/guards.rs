@@ -84,7 +84,9 @@ fn passive_setup_is_done_only_when_the_role_is_installed_on_this_node() {
     in_order(
         &passive,
         &[
-            "if ((Get-PassiveGap) -eq '') {\n    Skip (",
+            "if ((Get-PassiveGap) -eq '') {\n",
+            "$pending = Get-PendingRestart $env:COMPUTERNAME",
+            "Skip (",
             "Invoke-Setup $setup $arguments",
             "$gap = Get-PassiveGap\nif ($gap -ne '') {\n    Fail (",
         ],
@@ -115,8 +117,8 @@ fn storage_groups_mount_a_database_found_dismounted() {
         &[
             "New-MailboxDatabase -StorageGroup $Identity",
             "\n    }\n",
-            "\n    if (-not (Get-MailboxDatabase -Identity $DatabaseIdentity -Status).Mounted) {\n        Write-Host ('Mounting ' + $DatabaseIdentity)\n        Mount-Database -Identity $DatabaseIdentity\n",
-            "if (-not (Get-MailboxDatabase -Identity $DatabaseIdentity -Status).Mounted) {\n            Fail (",
+            "\n    if (-not (Test-Mounted $DatabaseIdentity)) {\n        Write-Host ('Mounting ' + $DatabaseIdentity)\n        Mount-Database -Identity $DatabaseIdentity\n",
+            "if (-not (Test-Mounted $DatabaseIdentity)) {\n            Fail (",
         ],
     );
     assert!(groups.contains("Skip 'Every storage group and database exists and is mounted.'"));
@@ -186,10 +188,9 @@ fn the_suspend_step_checks_what_it_waits_for_first() {
         &suspend,
         &[
             "Assert-CmsOnline $cms",
-            "[string]$_.SummaryCopyStatus -ne 'Healthy'",
-            "Fail ('not healthy: '",
+            "Assert-CopiesHealthy { Get-StorageGroupCopyStatus -Server $cms } $cms -1",
             "Suspend-StorageGroupCopy -Identity $group -SuspendComment 'Step 260 (ccr.mail.suspend-and-move-paths)' -Confirm:$false",
-            "if ((Get-MailboxDatabase -Identity $database -Status).Mounted) {\n    Write-Host ('Dismounting ' + $database)\n    Dismount-Database -Identity $database -Confirm:$false",
+            "if (Test-Mounted $database) {\n    Write-Host ('Dismounting ' + $database)\n    Dismount-Database -Identity $database -Confirm:$false",
             "$gap = Get-ConfigurationGap\nif ($gap -ne '') {\n    Fail (",
         ],
     );
@@ -231,12 +232,16 @@ fn active_setup_rerun_creates_the_cms_alone() {
 /// Item 8: every PowerShell step has a `.cmd` of the same number and name
 /// beside it; the runbook tells the operator to run that `.cmd`; plan.json
 /// lists both under the step; and the launcher makes "never ran" exit 1.
+/// Issue 16 item 29: plan.json's `file` is what runs the step, the `.cmd`
+/// (for PowerShell the launcher), and `script` the `.ps1` it runs, so
+/// automation that runs `file` never skips the launcher.
 #[test]
 fn every_powershell_step_runs_through_its_launcher() {
     let mut checked = 0;
     for (name, files) in golden::every_tree() {
         let plan: serde_json::Value = serde_json::from_slice(&files["plan.json"]).expect("plan");
         let estate = plan["estate"].as_str().expect("estate");
+        let window = plan["window"].as_str().expect("window");
         let runbook = text(&files["runbook.md"]);
         let listed: BTreeMap<&str, &str> = plan["files"]
             .as_array()
@@ -250,13 +255,21 @@ fn every_powershell_step_runs_through_its_launcher() {
             })
             .collect();
         for step in plan["steps"].as_array().expect("steps") {
+            assert!(step.get("launcher").is_none(), "{name}: {}", step["id"]);
+            if let Some(file) = step["file"].as_str() {
+                assert!(
+                    file.ends_with(".cmd"),
+                    "{name}: {file} is not what runs the step"
+                );
+            }
             if step["kind"] != "ps1" {
-                assert!(step.get("launcher").is_none(), "{name}: {}", step["id"]);
+                assert!(step.get("script").is_none(), "{name}: {}", step["id"]);
                 continue;
             }
             let id = step["id"].as_str().expect("id");
-            let ps1 = step["file"].as_str().expect("file");
-            let cmd = step["launcher"].as_str().expect("a launcher");
+            let cmd = step["file"].as_str().expect("file: the launcher");
+            let ps1 = step["script"].as_str().expect("script: the .ps1");
+            assert!(ps1.ends_with(".ps1"), "{name}: {ps1}");
             assert_eq!(
                 cmd.strip_suffix(".cmd"),
                 ps1.strip_suffix(".ps1"),
@@ -266,7 +279,7 @@ fn every_powershell_step_runs_through_its_launcher() {
             assert_eq!(listed.get(cmd), Some(&id), "{name}: {cmd} in plan.json");
 
             let file_name = cmd.rsplit('/').next().expect("name");
-            let command = format!("```text\nC:\\runsheet\\{estate}\\{file_name}\n```");
+            let command = format!("```text\nC:\\runsheet\\{estate}\\{window}\\{file_name}\n```");
             let heading = format!("### Step {}:", step["number"].as_str().expect("number"));
             let section = runbook
                 .split(&heading)
@@ -399,14 +412,15 @@ fn the_execution_policy_is_set_before_the_first_script_and_set_back_at_the_end()
                 &back_script,
                 &[
                     "set /p BEFORE=<\"%RECORD%\"",
-                    "Set-ExecutionPolicy %BEFORE%",
-                    "if /i not \"%NOW%\"==\"%BEFORE%\" (",
+                    "set \"TARGET=%BEFORE%\"",
+                    "Set-ExecutionPolicy %TARGET%",
+                    "if /i not \"%NOW%\"==\"%TARGET%\" (",
                 ],
             );
             // Review 8, finding 4: a 2008 server may run Windows PowerShell 2.0,
             // which asks too; 1.0 has neither -Force nor $PSVersionTable.
             if !r2 {
-                for (script, policy) in [(&set_script, "%WANTED%"), (&back_script, "%BEFORE%")] {
+                for (script, policy) in [(&set_script, "%WANTED%"), (&back_script, "%TARGET%")] {
                     let guarded = format!(
                         "-Command \"if ($PSVersionTable) {{ Set-ExecutionPolicy {policy} -Force }} else {{ Set-ExecutionPolicy {policy} }}\""
                     );
@@ -531,6 +545,127 @@ fn active_setup_waits_for_the_quorum_itself() {
     );
 }
 
+/// The runbook's Markdown section under the `## ` or `### ` heading that
+/// starts with `title`, up to the next heading of any level.
+fn runbook_section(files: &BTreeMap<String, Vec<u8>>, title: &str) -> String {
+    let runbook = text(&files["runbook.md"]);
+    let start = runbook
+        .find(&format!("## {title}"))
+        .unwrap_or_else(|| panic!("no heading {title}"));
+    let body = &runbook[start..];
+    let end = body[3..].find("\n#").map_or(body.len(), |at| at + 3);
+    body[..end].to_owned()
+}
+
+/// Issue 16, item 27: a witness host on Windows Server 2003 (no integrity
+/// levels in `whoami /groups`, no `icacls`) is told so by its first check,
+/// not "not elevated"; the runbook says what to do with such a witness.
+#[test]
+fn a_witness_host_checks_its_windows_version_before_elevation() {
+    let files = seed();
+    for suffix in ["HUB1/030-preflight.cmd", "HUB1/180-witness-share.cmd"] {
+        let witness = script(&files, suffix);
+        in_order(
+            &witness,
+            &[
+                "wmic os get Version /value",
+                "set \"OSMAJOR=0\"",
+                "if %OSMAJOR% LSS 6 (",
+                "these scripts need Windows Server 2008 or later",
+                "goto :fail",
+                "whoami /groups | find \"S-1-16-12288\"",
+            ],
+        );
+    }
+    // Nodes are checked for their exact release by the pre-flight instead.
+    assert!(!script(&files, "MAIL1/010-preflight.cmd").contains("OSMAJOR"));
+    let before = runbook_section(&files, "Before you start");
+    assert!(
+        before.contains("The witness host `HUB1` runs Windows Server 2008 or later."),
+        "{before}"
+    );
+}
+
+/// Issue 16, item 19: Exchange setup of a CMS needs the Exchange
+/// Organization Administrator role, checked by each node's pre-flight before
+/// anything changes; the cluster account's right to create the CMS's
+/// computer account cannot be read by a script and is a check by eye,
+/// listed before the window and repeated at the point of no return.
+#[test]
+fn the_exchange_and_active_directory_rights_are_prerequisites() {
+    let files = seed();
+    for suffix in ["MAIL1/010-preflight.cmd", "MAIL2/020-preflight.cmd"] {
+        let preflight = script(&files, suffix);
+        in_order(
+            &preflight,
+            &[
+                "whoami /groups /fo list | find /i \"\\Exchange Organization Administrators\" >nul",
+                "if errorlevel 1 (",
+                "goto :fail",
+                "PREFLIGHT OK",
+            ],
+        );
+    }
+    assert!(!script(&files, "HUB1/030-preflight.cmd").contains("Organization Administrators"));
+    let before = runbook_section(&files, "Before you start");
+    for needle in [
+        "a member of the Exchange Organization Administrators group",
+        "The cluster's account `CONTOSO\\MAIL$` will be able to create the computer account of the clustered mailbox server `CCRMAIL`",
+        "is given Create Computer objects on that OU",
+        "a computer object `CCRMAIL` is pre-staged there, disabled",
+    ] {
+        assert!(before.contains(needle), "{needle}: {before}");
+    }
+    let no_return = runbook_section(&files, "Point of no return");
+    assert!(
+        no_return.contains("may create the clustered mailbox server's computer account"),
+        "{no_return}"
+    );
+}
+
+/// Issue 16, item 29: ServerManagerCmd's 110 is named among the failures,
+/// and 1001 is neither a failure nor a pass: the step asks for a restart
+/// (3010) and for itself again, which proves the install by 0, 1003 or 3010.
+#[test]
+fn servermanager_1001_asks_for_a_restart_and_the_step_again() {
+    let files = seed();
+    for suffix in [
+        "MAIL1/040-install-failover-clustering.cmd",
+        "MAIL2/110-exchange-prerequisites.cmd",
+    ] {
+        let install = script(&files, suffix);
+        in_order(
+            &install,
+            &[
+                "set \"RERUN=\"",
+                ":check_feature",
+                "if \"%~1\"==\"1001\" (",
+                "set \"RESTART=1\"",
+                "set \"RERUN=1\"",
+                "exit /b 0",
+                "110 answer file unreadable",
+                "exit /b 1",
+                ":finish_features",
+                "if defined RERUN (",
+                "run this step again",
+                "exit /b 3010",
+            ],
+        );
+    }
+}
+
+/// Issue 16, item 29: after the restarts either node may hold the CMS, and
+/// the handover accepts both.
+#[test]
+fn the_handover_accepts_the_cms_on_either_node() {
+    let handover = runbook_section(&seed(), "Final checks");
+    assert!(
+        handover.contains("`CCRMAIL` is online on one of its nodes, `MAIL1` or `MAIL2`"),
+        "{handover}"
+    );
+    assert!(!handover.contains("is online on `MAIL1`"), "{handover}");
+}
+
 /// Review 8, finding 3: the passive setup waits for the CMS online now (its
 /// cluster group), not only for a DNS record that may predate the restart.
 #[test]
@@ -592,16 +727,21 @@ fn an_empty_status_list_is_not_a_pass() {
         ("-verify-cms.ps1", &["$copies"][..]),
         ("-final-verification.ps1", &["$copies", "$checks"][..]),
     ] {
-        let script = script(&files, suffix);
-        for list in lists {
-            in_order(
-                &script,
-                &[
-                    &format!("if ({list}.Count -eq 0) {{"),
-                    "Fail (",
-                    "Stop-Step 0",
-                ],
-            );
+        // The final verification runs on each node (issue 16, item 21).
+        let found: Vec<&String> = files.keys().filter(|path| path.ends_with(suffix)).collect();
+        assert!(!found.is_empty(), "{suffix}");
+        for path in found {
+            let script = text(&files[path]);
+            for list in lists {
+                in_order(
+                    &script,
+                    &[
+                        &format!("if ({list}.Count -eq 0) {{"),
+                        "Fail (",
+                        "Stop-Step 0",
+                    ],
+                );
+            }
         }
     }
 }

@@ -1,6 +1,17 @@
 //! Exchange Server 2007 SP3 CCR on Windows Server 2008 (and 2008 R2): the
-//! blueprint that follows the seed tutorial, step by step, in the order of the
-//! design doc's fifteen phases. Command facts come from
+//! blueprint that follows the seed tutorial, step by step, in the design
+//! doc's fifteen phases, with one change of order: the Exchange prerequisites
+//! and their restarts come before the cluster is formed. From cluster
+//! creation until the quorum step a two-node cluster runs Node Majority,
+//! which needs more than half of the votes: with two nodes, both. A node
+//! restarted in that span stops the cluster. With the file share witness
+//! each node may restart alone ("Failover Cluster Step-by-Step Guide:
+//! Configuring the Quorum in a Failover Cluster", Windows Server 2008,
+//! cc770620: Node Majority functions only with more than half of the votes;
+//! "a cluster with an even number of nodes and a quorum configuration that
+//! includes a witness ... can sustain failures of half the nodes", cc773510).
+//! So no planned restart stands between create-cluster and quorum
+//! (`tests/restarts.rs` holds that over every estate). Command facts come from
 //! `reference/ccr-commands.md`; what it leaves unconfirmed is named in
 //! `unconfirmed` and repeated in the runbook as "verify on first use".
 //!
@@ -8,7 +19,7 @@
 //! operator (what to do, what to check), never about how the blueprint was
 //! written. `tests/wording.rs` holds the words that must not appear.
 
-use super::{ByDialect, Kind, On, Phase, StepDef, When};
+use super::{ByDialect, DialectText, Kind, On, Phase, StepDef, TextField, When};
 
 const PREFLIGHT: Phase = Phase {
     number: 1,
@@ -18,25 +29,25 @@ const CLUSTERING: Phase = Phase {
     number: 2,
     title: "Failover Clustering feature",
 };
-const VALIDATE: Phase = Phase {
+const PREREQUISITES: Phase = Phase {
     number: 3,
+    title: "Exchange prerequisites",
+};
+const VALIDATE: Phase = Phase {
+    number: 4,
     title: "Validate the cluster configuration",
 };
 const CREATE: Phase = Phase {
-    number: 4,
+    number: 5,
     title: "Create the cluster",
 };
 const ADD_NODE: Phase = Phase {
-    number: 5,
+    number: 6,
     title: "Add the second node",
 };
 const NETWORKS: Phase = Phase {
-    number: 6,
-    title: "Cluster networks",
-};
-const PREREQUISITES: Phase = Phase {
     number: 7,
-    title: "Exchange prerequisites",
+    title: "Cluster networks",
 };
 const WITNESS: Phase = Phase {
     number: 8,
@@ -84,10 +95,10 @@ pub const STEPS: &[StepDef] = &[
         kind: CMD,
         when: When::Always,
         title: "Pre-flight checks",
-        why: "Stop before any change if the host is not the one the topology describes: computer name, elevation, domain, addresses and drives; on cluster nodes also a full (not Server Core) installation of Enterprise or Datacenter, 64-bit, of the Windows release the topology names.",
+        why: "Stop before any change if the host is not the one the topology describes: computer name, elevation, domain, addresses and drives; on cluster nodes also a full (not Server Core) installation of Enterprise or Datacenter, 64-bit, of the Windows release the topology names, and an account in the Exchange Organization Administrators group, which Exchange setup of a clustered mailbox server needs.",
         expect: "One OK line per check, then PREFLIGHT OK.",
         verify: "The log beside the script lists every check as OK.",
-        on_failure: "Do not continue on this host. Fix what the failed check names (wrong server, missing address or drive, Standard edition, Server Core, 32-bit or another Windows release) or correct the topology and rebuild the runbook.",
+        on_failure: "Do not continue on this host. Fix what the failed check names (wrong server, missing address or drive, Standard edition, Server Core, 32-bit, another Windows release, an account outside Exchange Organization Administrators: have it added, then log off and on again) or correct the topology and rebuild the runbook.",
         after: &[],
         unconfirmed: Some(
             "on a cluster node, run `wmic os get OperatingSystemSKU,OSArchitecture,Version /value` once and check that it prints one `Name=value` line each (for example `OperatingSystemSKU=10`, `OSArchitecture=64-bit`, `Version=6.0.6002` on Windows Server 2008, `Version=6.1.7601` on 2008 R2); the pre-flight reads these lines",
@@ -101,9 +112,9 @@ pub const STEPS: &[StepDef] = &[
         when: When::Always,
         title: "Install Failover Clustering and Windows PowerShell",
         why: "CCR runs on a Windows failover cluster; the later network and Exchange steps are PowerShell scripts, and Windows Server 2008 does not install PowerShell by default.",
-        expect: "Each feature reports installed or already installed. Exit code 3010 means a restart is needed.",
-        verify: "ServerManagerCmd -query lists Failover Clustering and Windows PowerShell as installed.",
-        on_failure: "Exit code 4 is an unknown feature name, 5 a shell that is not elevated, 1004 another Server Manager wizard still open. Read the ServerManager log in `%WINDIR%\\Temp` or `%WINDIR%\\logs`.",
+        expect: "Each feature reports installed or already installed. Exit code 3010 means a restart is needed: a feature asked for one, or Windows shows one pending from an earlier run.",
+        verify: "`ServerManagerCmd -query` lists Failover Clustering and Windows PowerShell as installed.",
+        on_failure: "Exit code 4 is an unknown feature name, 5 a shell that is not elevated, 110 an answer file that cannot be read (the step uses none), 1004 another Server Manager wizard still open. If the step says to restart and run it again (ServerManagerCmd exited with 1001), restart the node and run this step again until it reports every feature installed or already installed. Read the ServerManager log in `%WINDIR%\\Temp` or `%WINDIR%\\logs`.",
         after: &["preflight"],
         unconfirmed: None,
     },
@@ -114,9 +125,9 @@ pub const STEPS: &[StepDef] = &[
         kind: MANUAL,
         when: When::Always,
         title: "Restart if the feature installation asked for it",
-        why: "A feature installation that ends with 3010 is finished only after a restart.",
+        why: "A feature installation that ends with 3010 is finished only after a restart, and the restart must come before the cluster is formed: until the quorum step a two-node cluster stops when either node is down.",
         expect: "The server is back and you are logged on again.",
-        verify: "Run the previous step again: it reports the features as already installed and exits 0.",
+        verify: "The installation step, run again, ends with exit code 0: it reads Windows' pending-restart markers (`Component Based Servicing\\RebootPending`, `WindowsUpdate\\Auto Update\\RebootRequired`, `PendingFileRenameOperations`) and ends with 3010 while any is set.",
         on_failure: "If the server does not come back, use its remote console before going on.",
         after: &["install-failover-clustering"],
         unconfirmed: None,
@@ -128,7 +139,7 @@ pub const STEPS: &[StepDef] = &[
         kind: CMD,
         when: When::Always,
         title: "Allow the PowerShell steps to run",
-        why: "Windows PowerShell runs no script file until its execution policy allows it (Restricted by default). This step records the policy in force in `execution-policy-before.txt` beside the scripts, refuses script files marked as downloaded from the Internet, sets RemoteSigned and checks that it took effect. The last step of the window sets the recorded policy back.",
+        why: "Windows PowerShell runs no script file until its execution policy allows it (Restricted by default). This step records the policy in force in `execution-policy-before.txt` in this window's folder (a record of this window only: another window keeps its own), refuses script files marked as downloaded from the Internet, sets RemoteSigned and checks that it took effect. The last step of the window sets the recorded policy back, but never below RemoteSigned where Exchange is installed.",
         expect: "`OK   policy before the window recorded: <policy>`, then `Setting the execution policy from <policy> to RemoteSigned ...` and that the step is done; or that it is already done when the policy already lets the scripts run.",
         verify: "`powershell.exe -NoProfile -Command Get-ExecutionPolicy` prints RemoteSigned (or Unrestricted).",
         on_failure: "If a `.ps1` is marked as downloaded from the Internet, unblock every `.ps1` of the folder (right-click, Properties, Unblock) or copy the folder again from a file share, and run the step again. If the policy does not change, Group Policy sets it (Computer Configuration, Administrative Templates, Windows Components, Windows PowerShell, Turn on Script Execution): have it allow RemoteSigned scripts on this server, run `gpupdate /force` and run the step again. Do not start the `.ps1` files another way: each PowerShell step is run through its `.cmd`, which fails when Windows PowerShell refuses the script.",
@@ -136,6 +147,34 @@ pub const STEPS: &[StepDef] = &[
         unconfirmed: Some(
             "that Windows PowerShell changes the policy without asking (1.0 has no `-Force`; the step passes it to 2.0, which asks otherwise), and that a policy set by Group Policy shows in `Get-ExecutionPolicy`, is unconfirmed: the step reads the policy back and stops when it did not change. The check for files from the Internet reads each file's `Zone.Identifier` stream with `more <`; if a PowerShell step later fails saying the file is not digitally signed or cannot be loaded, unblock the files and run that step again. Each PowerShell step's `.cmd` starts Windows PowerShell with `-NonInteractive`, so that a question stops the step instead of waiting; check on a node of the dry run that `powershell.exe -?` lists `-NonInteractive`",
         ),
+    },
+    StepDef {
+        id: "exchange-prerequisites",
+        phase: PREREQUISITES,
+        on: On::EachNode,
+        kind: CMD,
+        when: When::Always,
+        title: "Install the Exchange 2007 prerequisites",
+        why: "Exchange 2007 setup on Windows Server 2008 needs IIS with the ISAPI extensions, the IIS 6 metabase and management console, basic and Windows authentication.",
+        expect: "Each role service reports installed or already installed. Exit code 3010 means a restart is needed: a role service asked for one, or Windows shows one pending from an earlier run.",
+        verify: "`ServerManagerCmd -query` lists the Web Server role services as installed.",
+        on_failure: "Exit code 4 is an unknown role service, 5 a shell that is not elevated, 110 an answer file that cannot be read (the step uses none), 1004 another Server Manager wizard still open. If the step says to restart and run it again (ServerManagerCmd exited with 1001), restart the node and run this step again until it reports every role service installed or already installed. Read the ServerManager log in `%WINDIR%\\Temp` or `%WINDIR%\\logs`.",
+        after: &["install-failover-clustering", "restart-if-asked"],
+        unconfirmed: None,
+    },
+    StepDef {
+        id: "restart-after-prerequisites",
+        phase: PREREQUISITES,
+        on: On::EachNode,
+        kind: MANUAL,
+        when: When::Always,
+        title: "Restart if the prerequisites installation asked for it",
+        why: "A role service installation that ends with 3010 is finished only after a restart, and Exchange setup refuses a server with a restart pending. The restart comes before the cluster is formed: until the quorum step a two-node cluster stops when either node is down.",
+        expect: "The server is back and you are logged on again.",
+        verify: "The prerequisites step, run again, ends with exit code 0: it reads Windows' pending-restart markers (`Component Based Servicing\\RebootPending`, `WindowsUpdate\\Auto Update\\RebootRequired`, `PendingFileRenameOperations`) and ends with 3010 while any is set.",
+        on_failure: "If the server does not come back, use its remote console before going on.",
+        after: &["exchange-prerequisites"],
+        unconfirmed: None,
     },
     StepDef {
         id: "validate-cluster",
@@ -155,9 +194,10 @@ pub const STEPS: &[StepDef] = &[
             "install-failover-clustering",
             "restart-if-asked",
             "execution-policy",
+            "restart-after-prerequisites",
         ],
         unconfirmed: Some(
-            "on Windows Server 2008 R2 the category string that `Test-Cluster -Ignore` accepts for the storage tests is unconfirmed: run `Test-Cluster -List` first. The script reads the `Test Result:` line that Test-Cluster writes as a warning; if it finds none, it fails and asks you to read the report: continue only if the report shows no failed test",
+            "on Windows Server 2008 R2 the category string that `Test-Cluster -Ignore` accepts for the storage tests is unconfirmed: run `Test-Cluster -List` first. The script takes the report file Test-Cluster returns; a run with nothing to report passes, a `Test Result:` warning naming a failure (or a run that returns no report) fails the step, and other warnings let it pass with the advice to read them: continue only if the report shows no failed test",
         ),
     },
     StepDef {
@@ -170,7 +210,7 @@ pub const STEPS: &[StepDef] = &[
         why: "The cluster is created with the first node only, and the second node is added in the next step; the cluster gets its name and static address here.",
         expect: "\"Creating cluster ...\", then \"done, cluster ... answers with ... as a member\" (or \"already done, nothing changed\" on a rerun). cluster.exe's own output goes to the log beside the script.",
         verify: "Failover Cluster Manager shows the cluster with its name and address online.",
-        on_failure: "Check that the name is not already used in the domain and the address is free (ping it). Read the cluster log with `cluster log /g`.",
+        on_failure: "If the script says a restart is pending on a node, restart that node and run the step again: the cluster is created only when neither node owes a restart. Otherwise check that the name is not already used in the domain and the address is free (ping it). Read the cluster log with `cluster log /g`.",
         after: &["validate-cluster"],
         unconfirmed: Some(
             "run `cluster /create /?` on a Windows Server 2008 node and check that it accepts `/nodes:` and `/ipaddr:address/mask`; check also that `cluster /cluster:NAME node NODE` exits with 0 for a member and another code when the node or the cluster is unknown",
@@ -186,7 +226,7 @@ pub const STEPS: &[StepDef] = &[
         why: "A CCR cluster has exactly two nodes; the second one holds the passive copy.",
         expect: "\"Adding node ...\", then \"done, ... and ... are members of ...\" (or \"already done, nothing changed\" on a rerun). cluster.exe's own output goes to the log beside the script.",
         verify: "Failover Cluster Manager lists both nodes under Nodes, status Up.",
-        on_failure: "Check that the second node passed its pre-flight, has Failover Clustering installed and can reach the first node on every network.",
+        on_failure: "If the script says a restart is pending on the second node, restart it and run the step again. Otherwise check that the second node passed its pre-flight, has Failover Clustering installed and can reach the first node on every network.",
         after: &["create-cluster"],
         unconfirmed: None,
     },
@@ -205,34 +245,6 @@ pub const STEPS: &[StepDef] = &[
         unconfirmed: Some(
             "the script talks to the cluster's WMI provider (`root\\MSCluster`, class `MSCluster_Network`) with packet privacy, sets `Role` and saves it with `.psbase.Put()`, and renames with the `Rename` method; that Windows PowerShell 1.0 does all of this is unconfirmed. On a node of the dry run, run this step and check in Failover Cluster Manager that the names and the heartbeat's use changed",
         ),
-    },
-    StepDef {
-        id: "exchange-prerequisites",
-        phase: PREREQUISITES,
-        on: On::EachNode,
-        kind: CMD,
-        when: When::Always,
-        title: "Install the Exchange 2007 prerequisites",
-        why: "Exchange 2007 setup on Windows Server 2008 needs IIS with the ISAPI extensions, the IIS 6 metabase and management console, basic and Windows authentication.",
-        expect: "Each role service reports installed or already installed. Exit code 3010 means a restart is needed.",
-        verify: "`ServerManagerCmd -query` lists the Web Server role services as installed.",
-        on_failure: "Exit code 4 is an unknown role service, 5 a shell that is not elevated. Read the ServerManager log.",
-        after: &["install-failover-clustering"],
-        unconfirmed: None,
-    },
-    StepDef {
-        id: "restart-after-prerequisites",
-        phase: PREREQUISITES,
-        on: On::EachNode,
-        kind: MANUAL,
-        when: When::Always,
-        title: "Restart if the prerequisites installation asked for it",
-        why: "A role service installation that ends with 3010 is finished only after a restart, and Exchange setup refuses a server with a restart pending.",
-        expect: "The server is back and you are logged on again.",
-        verify: "Run the previous step again: it reports every role service as already installed and exits 0.",
-        on_failure: "If the server does not come back, use its remote console before going on.",
-        after: &["exchange-prerequisites"],
-        unconfirmed: None,
     },
     StepDef {
         id: "witness-share",
@@ -274,12 +286,17 @@ pub const STEPS: &[StepDef] = &[
         when: When::Always,
         title: "Install the active clustered mailbox role",
         why: "Exchange setup on the first node installs the mailbox role and creates the clustered mailbox server (CMS) with its own name and address, different from the cluster's.",
-        expect: "Setup runs its checks and installs; the script then finds the CMS online. Run again after a failure, it runs only what is missing: the whole setup while the Mailbox role is not completely installed, `Setup.com /NewCms` alone when the role is installed but no CMS exists.",
+        expect: "Setup runs its checks on this node and installs; the script then finds the CMS online and ends with exit code 0, or with 3010 when Windows shows a restart pending afterwards (then the next step restarts this node). Run again after a failure, it runs only what is missing: the whole setup while the Mailbox role is not completely installed, `Setup.com /NewCms` alone when the role is installed but no CMS exists; run again once everything is installed, it ends with 3010 while a restart is still pending.",
         verify: "Get-ClusteredMailboxServerStatus shows the CMS Online on this node.",
-        on_failure: "Read `C:\\ExchangeSetupLogs\\ExchangeSetup.log`. Fix the cause and run the step again; setup resumes where it stopped.",
-        after: &["quorum", "exchange-prerequisites", "cluster-networks"],
+        on_failure: "If the script stops because a restart is pending before setup, restart this node (no clustered mailbox server exists yet, and the quorum lets one node restart) and run the step again. Otherwise read `C:\\ExchangeSetupLogs\\ExchangeSetup.log`, fix the cause and run the step again; setup resumes where it stopped.",
+        after: &[
+            "quorum",
+            "exchange-prerequisites",
+            "restart-after-prerequisites",
+            "cluster-networks",
+        ],
         unconfirmed: Some(
-            "the CMS address switch is `/CMSIPv4Addresses` from the SP1 documentation for Windows Server 2008; confirm it with `Setup.com /?` on the SP3 media before the window (Windows 2003 used `/CMSIPAddress`). If one call with `/mode:Install /roles:Mailbox` and `/NewCms` is refused, run `Setup.com /mode:Install /roles:Mailbox` first and then this step again: it then runs `/NewCms` alone. The script reads the role's state from the registry key `HKLM\\SOFTWARE\\Microsoft\\Exchange\\v8.0\\MailboxRole` (`ConfiguredVersion` when installed, `Watermark` or `Action` while unfinished); check the key on the first node of the dry run. Before setup the script asks `cluster /cluster:CLUSTER /quorum` and looks for the words `File Share Witness`, as the quorum step does",
+            "the CMS address switch is `/CMSIPv4Addresses`, the form documented since SP1 for clusters on the 2008 releases of Windows; confirm it with `Setup.com /?` on the SP3 media before the window (Windows 2003 used `/CMSIPAddress`). If one call with `/mode:Install /roles:Mailbox` and `/NewCms` is refused, run `Setup.com /mode:Install /roles:Mailbox` first and then this step again: it then runs `/NewCms` alone. The script reads the role's state from the registry key `HKLM\\SOFTWARE\\Microsoft\\Exchange\\v8.0\\MailboxRole` (`ConfiguredVersion` when installed, `Watermark` or `Action` while unfinished); check the key on the first node of the dry run. Before setup the script asks `cluster /cluster:CLUSTER /quorum` and looks for the words `File Share Witness`, as the quorum step does",
         ),
     },
     StepDef {
@@ -288,11 +305,11 @@ pub const STEPS: &[StepDef] = &[
         on: On::FirstNode,
         kind: MANUAL,
         when: When::Always,
-        title: "Restart the first node",
-        why: "Exchange setup finishes on the active node only after a restart.",
-        expect: "The node comes back and the CMS is online again.",
-        verify: "In Failover Cluster Manager the CMS group is online on the first node.",
-        on_failure: "If the CMS stays offline, start it with Start-ClusteredMailboxServer and read the application event log.",
+        title: "Restart the first node if setup asked for it",
+        why: "Only a restart that Exchange setup left pending is made here. With Exchange on this node only, it is an outage: the clustered mailbox server is stopped with Stop-ClusteredMailboxServer first, so that the cluster does not bring it up on the other node, and started with Start-ClusteredMailboxServer afterwards, since a restart does not start a stopped clustered mailbox server.",
+        expect: "The node comes back; the CMS group is on this node, and after Start-ClusteredMailboxServer the CMS is Online.",
+        verify: "The setup step, run again, ends with exit code 0: it checks that the CMS is Online and reads Windows' pending-restart markers, and ends with 3010 while any is set. `Get-ClusteredMailboxServerStatus` shows State Online with this node active.",
+        on_failure: "If the CMS group is owned by the other node, move the stopped group back with `cluster group <CMS> /move:<this node>` (Move-ClusteredMailboxServer needs Exchange on the target, which the other node does not have yet), then start it. If Start-ClusteredMailboxServer fails or the CMS stays Partially Online, read the application event log (MSExchangeIS, MSExchangeRepl, MSExchangeCluster) and do not install the passive node until the CMS is Online here.",
         after: &["setup-active-cms"],
         unconfirmed: None,
     },
@@ -304,10 +321,10 @@ pub const STEPS: &[StepDef] = &[
         when: When::Always,
         title: "Install the passive clustered mailbox role",
         why: "The second node gets the passive role; setup copies (seeds) every storage group from the active node.",
-        expect: "Setup installs the mailbox role; the script then finds the role installed with no unfinished setup left in the registry, and this node in the CMS's RedundantMachines.",
+        expect: "Setup runs its checks on this node and installs the mailbox role; the script then finds the role installed with no unfinished setup left in the registry, and this node in the CMS's RedundantMachines. It ends with exit code 0, or with 3010 when Windows shows a restart pending afterwards (then the next step restarts this node).",
         verify: "`Get-MailboxServer <CMS> | Format-List RedundantMachines` lists both nodes; Get-ClusteredMailboxServerStatus lists both nodes in OperationalMachines.",
-        on_failure: "Read `C:\\ExchangeSetupLogs\\ExchangeSetup.log`. The CMS must be online on the first node before this step.",
-        after: &["restart-active-node"],
+        on_failure: "If the script stops because a restart is pending on this node, restart it and run the step again; if one is pending on the first node, finish the first node's restart step. Otherwise read `C:\\ExchangeSetupLogs\\ExchangeSetup.log`. The CMS must be online on the first node before this step.",
+        after: &["restart-active-node", "restart-after-prerequisites"],
         unconfirmed: Some(
             "the unattended switches for the passive role are unconfirmed: setup is run with `/mode:Install /roles:Mailbox` on the assumption that it detects the cluster; check `Setup.com /?` on the SP3 media. That the passive node appears in the CMS's `RedundantMachines` once its setup has finished, and the registry values `ConfiguredVersion`, `Watermark` and `Action` under `HKLM\\SOFTWARE\\Microsoft\\Exchange\\v8.0\\MailboxRole`, are to be checked on the second node of the dry run. Before setup the script asks `cluster /cluster:CLUSTER group CMS` for the CMS's group: check on the dry run that it prints one line with the group name, the node and the status `Online`",
         ),
@@ -318,10 +335,10 @@ pub const STEPS: &[StepDef] = &[
         on: On::SecondNode,
         kind: MANUAL,
         when: When::Always,
-        title: "Restart the second node",
-        why: "Setup finishes its work after a restart.",
+        title: "Restart the second node if setup asked for it",
+        why: "Setup finishes its work after a restart when it leaves one pending. This node is passive: the clustered mailbox server stays online on the first node, and the quorum with the file share witness lets one node restart.",
         expect: "The node comes back and joins the cluster.",
-        verify: "Failover Cluster Manager lists both nodes Up.",
+        verify: "The setup step, run again, ends with exit code 0: it reads Windows' pending-restart markers and ends with 3010 while any is set. Failover Cluster Manager lists both nodes Up. The verification step that follows checks the markers on both nodes again.",
         on_failure: "If the node does not rejoin, check the cluster service and the heartbeat network.",
         after: &["setup-passive-node"],
         unconfirmed: None,
@@ -333,10 +350,19 @@ pub const STEPS: &[StepDef] = &[
         kind: PS1,
         when: When::Always,
         title: "Check the CMS and replication",
-        why: "Before storage is touched the CMS must be online and every storage group copy healthy.",
-        expect: "The CMS is Online and every storage group copy reports Healthy.",
-        verify: "The script's log shows the status tables.",
-        on_failure: "A copy that stays Initializing or Failed may need a reseed (Update-StorageGroupCopy) on the passive node; do not continue while the CMS is not Online.",
+        why: "Before storage is touched the CMS must be online, every storage group copy healthy with nothing waiting to be copied or replayed, and neither node may still owe a restart.",
+        expect: concat!(
+            "The CMS is Online and every storage group copy passes the health gate: ",
+            crate::health_gate!(),
+            "."
+        ),
+        verify: "The script's log shows the status table.",
+        on_failure: concat!(
+            "Do not continue while the CMS is not Online or a copy fails the gate. The message names each copy and why. ",
+            crate::health_initializing!(),
+            " A copy that is `Seeding` is still being copied: wait. A copy whose queues stay above the gate: check the replication network and the Microsoft Exchange Replication service on the passive node. A copy that is `Failed`: ",
+            crate::health_reseed!()
+        ),
         after: &["restart-passive-node"],
         unconfirmed: None,
     },
@@ -378,7 +404,7 @@ pub const STEPS: &[StepDef] = &[
         when: When::MovesFirstStorageGroup,
         title: "Move the storage group files on this node",
         why: "With -ConfigurationOnly Exchange moves nothing: the logs, checkpoint and database file are moved by hand on the active and the passive node.",
-        expect: "`OK   created <folder>` for each new folder it makes and `OK   moved <n> file(s)`, then that the step is done; or that it is already done when the files are already in their new folders. The step fails if a database, log or checkpoint file is left in the old folder.",
+        expect: "`OK   created <folder>` for each new folder it makes and `OK   moved <n> file(s)`, then that the step is done; or that it is already done when the files are already in their new folders. The step fails if a database, log or checkpoint file is left in the old folder. `LEFT` lines name what stays there on purpose (the store's `tmp.edb`, the content index `CatalogData-*`, replication's `IgnoredLogs` and `inspector`): delete them with the old folder once the build is accepted.",
         verify: "The new folders hold the .log, .chk and .edb files; the old folder is empty of them.",
         on_failure: "If the configuration does not hold all three new paths (database, logs, system files), the previous step did not finish: run it again. Do not mount the database while files are missing: find them in the old folder and move them by hand.",
         after: &["suspend-and-move-paths"],
@@ -392,9 +418,18 @@ pub const STEPS: &[StepDef] = &[
         when: When::MovesFirstStorageGroup,
         title: "Mount the database, resume replication and check health",
         why: "The move ends by mounting the database, resuming the copy and checking that replication is healthy.",
-        expect: "The checks of both nodes' files, then database mounted, copy resumed, status Healthy.",
-        verify: "Get-StorageGroupCopyStatus shows Healthy for the moved storage group.",
-        on_failure: "If the files of either node are not in their new folders, finish the file move on that node first: resuming would copy into an empty folder and force a full reseed. The passive node's folders are read through its administrative share (`\\\\NODE\\E$`): the account needs to be an administrator there and the share reachable. If the copy does not become Healthy, reseed it on the passive node with Update-StorageGroupCopy.",
+        expect: concat!(
+            "The checks of both nodes' files, then database mounted, copy resumed, and the copy through the health gate: ",
+            crate::health_gate!(),
+            "; a log written after the mount must also have been copied and replayed on the passive node."
+        ),
+        verify: "Get-StorageGroupCopyStatus for the moved storage group shows Healthy, Suspend False and both queues at 0.",
+        on_failure: concat!(
+            "If the files of either node are not in their new folders, finish the file move on that node first: resuming would copy into an empty folder and force a full reseed. The passive node's folders are read through its administrative share (`\\\\NODE\\E$`): the account needs to be an administrator there and the share reachable. ",
+            crate::health_initializing!(),
+            " If the copy fails: ",
+            crate::health_reseed!()
+        ),
         after: &["move-database-files"],
         unconfirmed: Some(
             "in the Exchange Management Shell, check that `Get-MailboxDatabase -Status | Format-List Name,Mounted` shows a `Mounted` value of True or False for each database",
@@ -423,7 +458,7 @@ pub const STEPS: &[StepDef] = &[
         title: "Create the storage groups and databases",
         why: "Every storage group beyond the first is created at its declared paths, with its one database, and mounted.",
         expect: "Each storage group and database created and mounted, or already present and mounted; a database found dismounted is mounted.",
-        verify: "Get-StorageGroupCopyStatus lists the new storage groups; they become Healthy after seeding.",
+        verify: "Get-StorageGroupCopyStatus lists the new storage groups; the final verification waits for them to pass the health gate.",
         on_failure: "If a folder is missing on either node, run that node's folder step again; the passive node's folders are read through its administrative share (`\\\\NODE\\E$`): the account needs to be an administrator there and the share reachable. Otherwise read the error, fix the path or name, and run the step again: existing storage groups are skipped.",
         after: &["create-storage-folders"],
         unconfirmed: Some(
@@ -433,17 +468,26 @@ pub const STEPS: &[StepDef] = &[
     StepDef {
         id: "final-verification",
         phase: FINAL,
-        on: On::FirstNode,
+        on: On::EachNode,
         kind: PS1,
         when: When::Always,
         title: "Final verification",
-        why: "Hand over only a cluster whose CMS is online and whose replication is healthy.",
-        expect: "CMS Online, every copy Healthy, replication health checks Passed.",
-        verify: "Attach the log of this step to the change record.",
-        on_failure: "Do not close the change: read which check failed and treat it before handover.",
+        why: "Hand over only a cluster whose CMS is online and whose replication is healthy. Test-ReplicationHealth tests the node it runs on, so the step runs on each node.",
+        expect: concat!(
+            "CMS Online; every copy, new storage groups included, through the health gate (",
+            crate::health_gate!(),
+            "); every check of `Test-ReplicationHealth` on this node Passed."
+        ),
+        verify: "Attach the log of this step on each node to the change record.",
+        on_failure: concat!(
+            "Do not close the change: read which check failed and treat it before handover. ",
+            crate::health_initializing!(),
+            " A copy that fails: ",
+            crate::health_reseed!()
+        ),
         after: &["verify-cms", "mount-and-resume", "create-storage-groups"],
         unconfirmed: Some(
-            "Test-ReplicationHealth is called with `-Identity` only, the one parameter confirmed for Exchange 2007. The script reads each result's `Check` and `Result` properties and passes only the word `Passed`: run `Test-ReplicationHealth -Identity CMS | Format-List Check,Result` on the dry run and check that both show, and that a healthy cluster says `Passed` for every check (any other word, a warning too, fails the step)",
+            "Test-ReplicationHealth in Exchange 2007 takes no `-Identity` and tests the node it runs on. The script reads each result's `Check` and `Result` properties and passes only the word `Passed`: on each node of the dry run, run `Test-ReplicationHealth | Format-List Check,Result` and check that both show, and that a healthy cluster says `Passed` for every check on both the active and the passive node (any other word, a warning too, fails the step)",
         ),
     },
     StepDef {
@@ -453,11 +497,67 @@ pub const STEPS: &[StepDef] = &[
         kind: CMD,
         when: When::Always,
         title: "Set the PowerShell execution policy back",
-        why: "The window changed the execution policy so the PowerShell steps could run; the server gets back the policy it had, as recorded in `execution-policy-before.txt`.",
-        expect: "`Setting the execution policy back from RemoteSigned to <policy> ...` and that the step is done, or that it is already done.",
-        verify: "`powershell.exe -NoProfile -Command Get-ExecutionPolicy` prints the policy in `execution-policy-before.txt`.",
-        on_failure: "If the record is missing, set the policy the server had before the window by hand (`Set-ExecutionPolicy <policy>` in an elevated Windows PowerShell). If the policy does not change, Group Policy decides it: note that in the change record.",
+        why: "The window changed the execution policy so the PowerShell steps could run. The step first reads, in this window's folder on the node that ran it, the log of the verification it waits for, and goes on only when that verification's last run passed: until then PowerShell steps may have to run again. Then the server gets back the policy recorded in `execution-policy-before.txt`, with one exception: where Exchange is installed (or its setup unfinished) the policy never goes below RemoteSigned, because the Exchange Management Shell needs RemoteSigned (its shortcut runs the `Exchange.ps1` script, which Restricted refuses: Exchange 2007 \"Script Security\"). So a recorded Restricted or AllSigned leaves RemoteSigned on an Exchange node, and the step says so; RemoteSigned, Unrestricted or Bypass come back as recorded; a node without Exchange gets back whatever was recorded.",
+        expect: "`OK   step <number> on <node> passed`; on a node with Exchange and a recorded Restricted or AllSigned, `OK   Exchange is installed here: the execution policy stays RemoteSigned ...` and that the step is already done; otherwise `Setting the execution policy from RemoteSigned to <policy> ...` and that the step is done, or that it is already done.",
+        verify: "`powershell.exe -NoProfile -Command Get-ExecutionPolicy` prints RemoteSigned, Unrestricted or Bypass on a node with Exchange, and the policy in `execution-policy-before.txt` on a node without it; the Exchange Management Shell starts from its shortcut.",
+        on_failure: "If the verification has not passed, treat what it reports and run it again first: the policy stays as it is until it passes. If the window is abandoned before the verification passes, this step will not run: set the recorded policy back by hand as the back-out of the step that allowed the scripts says, RemoteSigned at least where Exchange is installed. If its log cannot be read from the second node, check that this window's folder on the first node is where the runbook says and that the administrative share `C$` of the first node is reachable. If the record is missing, set by hand the policy the server had before the window, but RemoteSigned at least where Exchange is installed (`Set-ExecutionPolicy RemoteSigned` in an elevated Windows PowerShell). If the policy does not change, Group Policy decides it: note that in the change record.",
         after: &["final-verification"],
-        unconfirmed: None,
+        unconfirmed: Some(
+            "the step reads the verification's log, a Windows PowerShell transcript, with `type` (which reads a Unicode file as text) and `findstr`: on the dry run, check that `type <log> | findstr /b /c:\"Step\"` on the first node prints the step's lines, including the one that ends its run with `: done.`",
+        ),
+    },
+];
+
+/// The texts Windows Server 2008 R2 words its own way (see [`DialectText`]).
+pub const R2_TEXTS: &[DialectText] = &[
+    DialectText {
+        id: "preflight",
+        field: TextField::Unconfirmed,
+        w2008r2: "on a cluster node, run `wmic os get OperatingSystemSKU,OSArchitecture,Version /value` once and check that it prints one `Name=value` line each (for example `OperatingSystemSKU=10`, `OSArchitecture=64-bit`, `Version=6.1.7601` on Windows Server 2008 R2 SP1); the pre-flight reads these lines",
+    },
+    DialectText {
+        id: "install-failover-clustering",
+        field: TextField::Title,
+        w2008r2: "Install Failover Clustering",
+    },
+    DialectText {
+        id: "install-failover-clustering",
+        field: TextField::Why,
+        w2008r2: "CCR runs on a Windows failover cluster. The later network and Exchange steps are PowerShell scripts; Windows PowerShell 2.0 is part of Windows Server 2008 R2, so only the cluster feature is installed.",
+    },
+    DialectText {
+        id: "install-failover-clustering",
+        field: TextField::Expect,
+        w2008r2: "The feature reports installed or already installed. Exit code 3010 means a restart is needed: the feature asked for one, or Windows shows one pending from an earlier run.",
+    },
+    DialectText {
+        id: "install-failover-clustering",
+        field: TextField::Verify,
+        w2008r2: "`ServerManagerCmd -query` lists Failover Clustering as installed.",
+    },
+    DialectText {
+        id: "execution-policy",
+        field: TextField::Unconfirmed,
+        w2008r2: "that Windows PowerShell 2.0 changes the policy without asking when the step passes `-Force`, and that a policy set by Group Policy shows in `Get-ExecutionPolicy`, is unconfirmed: the step reads the policy back and stops when it did not change. The check for files from the Internet reads each file's `Zone.Identifier` stream with `more <`; if a PowerShell step later fails saying the file is not digitally signed or cannot be loaded, unblock the files and run that step again. Each PowerShell step's `.cmd` starts Windows PowerShell with `-NonInteractive`, so that a question stops the step instead of waiting; check on a node of the dry run that `powershell.exe -?` lists `-NonInteractive`",
+    },
+    DialectText {
+        id: "exchange-prerequisites",
+        field: TextField::Why,
+        w2008r2: "Exchange 2007 setup on Windows Server 2008 R2 needs IIS with the ISAPI extensions, the IIS 6 metabase and management console, basic and Windows authentication.",
+    },
+    DialectText {
+        id: "create-cluster",
+        field: TextField::Unconfirmed,
+        w2008r2: "run `cluster /create /?` on a Windows Server 2008 R2 node and check that it accepts `/nodes:` and `/ipaddr:address/mask`; check also that `cluster /cluster:NAME node NODE` exits with 0 for a member and another code when the node or the cluster is unknown",
+    },
+    DialectText {
+        id: "cluster-networks",
+        field: TextField::Unconfirmed,
+        w2008r2: "the script talks to the cluster's WMI provider (`root\\MSCluster`, class `MSCluster_Network`) with packet privacy, sets `Role` and saves it with `.psbase.Put()`, and renames with the `Rename` method; that Windows PowerShell 2.0 does all of this is unconfirmed. On a node of the dry run, run this step and check in Failover Cluster Manager that the names and the heartbeat's use changed",
+    },
+    DialectText {
+        id: "quorum",
+        field: TextField::Unconfirmed,
+        w2008r2: "on Windows Server 2008 R2, check `cluster res /?` for `/create /group: /type: /priv` and `/online /wait:`; check that `cluster res \"File Share Witness\" /priv` prints a line with `SharePath` and the share path, that `cluster res \"File Share Witness\" /status` shows the word `Online` once it is online, and that `cluster /quorum` prints the name of the quorum resource",
     },
 ];

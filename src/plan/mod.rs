@@ -8,6 +8,7 @@
 
 pub mod ccr2007;
 pub mod declare;
+pub mod health;
 pub mod window;
 
 use serde::Serialize;
@@ -129,29 +130,72 @@ pub struct StepDef {
     pub unconfirmed: Option<&'static str>,
 }
 
-/// A step of a concrete plan.
-#[derive(Debug, Clone, Serialize)]
+/// The text of a step that a dialect words its own way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextField {
+    Title,
+    Why,
+    Expect,
+    Verify,
+    OnFailure,
+    Unconfirmed,
+}
+
+/// A step text as Windows Server 2008 R2 needs it; the blueprint table's own
+/// text is the one for Windows Server 2008. R2 has Windows PowerShell 2.0
+/// built in, so a text that speaks of installing PowerShell, of 1.0, or of a
+/// 2008 node would send the operator after a check that cannot pass there.
+#[derive(Debug, Clone, Copy)]
+pub struct DialectText {
+    /// Blueprint step id.
+    pub id: &'static str,
+    pub field: TextField,
+    pub w2008r2: &'static str,
+}
+
+/// Puts the texts of the topology's dialect into a step made from a
+/// blueprint row. Every plan (build, change, window) calls it after `make`.
+pub(crate) fn speak_dialect(step: &mut Step, windows: Windows) {
+    if windows != Windows::W2008R2 {
+        return;
+    }
+    for text in ccr2007::R2_TEXTS.iter().filter(|t| t.id == step.def_id) {
+        match text.field {
+            TextField::Title => step.title = text.w2008r2,
+            TextField::Why => step.why = text.w2008r2,
+            TextField::Expect => step.expect = text.w2008r2,
+            TextField::Verify => step.verify = text.w2008r2,
+            TextField::OnFailure => step.on_failure = text.w2008r2,
+            // A manual step carries no unconfirmed command facts.
+            TextField::Unconfirmed => {
+                if step.unconfirmed.is_some() {
+                    step.unconfirmed = Some(text.w2008r2);
+                }
+            }
+        }
+    }
+}
+
+/// A step of a concrete plan. In `plan.json` (and `plan --format json`),
+/// `file` is what the operator or automation runs: the `.cmd`, which for a
+/// PowerShell step is the launcher, with the `.ps1` it runs as `script`.
+#[derive(Debug, Clone)]
 pub struct Step {
     /// Global position in tens: 10, 20, …
-    #[serde(serialize_with = "serialize_number")]
     pub number: u32,
     /// Stable id: `ccr.<cluster>.<step>[.<host>]` or `estate.<step>.<host>`.
     pub id: String,
     /// The blueprint row this step comes from.
-    #[serde(rename = "step")]
     pub def_id: &'static str,
     pub phase: u8,
     pub phase_title: &'static str,
     pub host: String,
     /// Index of the cluster in the topology, for cluster steps.
-    #[serde(skip)]
     pub cluster: Option<usize>,
-    #[serde(rename = "cluster")]
     pub cluster_name: Option<String>,
     pub kind: Kind,
     pub title: &'static str,
     /// What a change step acts on (`CCRMAIL\SG2`); none in a build.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     pub why: &'static str,
     pub expect: &'static str,
@@ -163,13 +207,65 @@ pub struct Step {
     pub file: Option<String>,
     /// For a PowerShell step, the `.cmd` beside its script that runs it: the
     /// operator runs this, so a script that never ran is a failure too.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub launcher: Option<String>,
     pub unconfirmed: Option<&'static str>,
 }
 
-fn serialize_number<S: serde::Serializer>(number: &u32, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(&format_args!("{number:03}"))
+/// A step as `plan.json` has it.
+#[derive(Serialize)]
+struct StepJson<'a> {
+    number: String,
+    id: &'a str,
+    step: &'static str,
+    phase: u8,
+    phase_title: &'static str,
+    host: &'a str,
+    cluster: Option<&'a str>,
+    kind: Kind,
+    title: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<&'a str>,
+    why: &'static str,
+    expect: &'static str,
+    verify: &'static str,
+    on_failure: &'static str,
+    after: &'a [String],
+    /// What runs the step: the `.cmd` (for PowerShell, the launcher).
+    file: Option<&'a str>,
+    /// For a PowerShell step, the `.ps1` that `file` runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    script: Option<&'a str>,
+    unconfirmed: Option<&'static str>,
+}
+
+impl Serialize for Step {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (file, script) = match (self.kind, &self.launcher) {
+            (Kind::Ps1, Some(launcher)) => (Some(launcher.as_str()), self.file.as_deref()),
+            _ => (self.file.as_deref(), None),
+        };
+        StepJson {
+            number: self.label(),
+            id: &self.id,
+            step: self.def_id,
+            phase: self.phase,
+            phase_title: self.phase_title,
+            host: &self.host,
+            cluster: self.cluster_name.as_deref(),
+            kind: self.kind,
+            title: self.title,
+            subject: self.subject.as_deref(),
+            why: self.why,
+            expect: self.expect,
+            verify: self.verify,
+            on_failure: self.on_failure,
+            after: &self.after,
+            file,
+            script,
+            unconfirmed: self.unconfirmed,
+        }
+        .serialize(serializer)
+    }
 }
 
 impl Step {
@@ -289,7 +385,9 @@ fn expand(topology: &Topology, table: &[StepDef]) -> Plan {
         if def.on == On::EveryHost {
             for host in &topology.hosts {
                 let id = step_id(def, "", &host.name);
-                steps.push(make(def, kind, &host.name, None, id, ""));
+                let mut step = make(def, kind, &host.name, None, id, "");
+                speak_dialect(&mut step, topology.platform.windows);
+                steps.push(step);
             }
             continue;
         }
@@ -309,6 +407,7 @@ fn expand(topology: &Topology, table: &[StepDef]) -> Plan {
                 let id = step_id(def, &cluster.name, host);
                 let mut step = make(def, kind, host, Some((index, cluster)), id, &suffix);
                 step.after = dependencies(topology, table, def, cluster, host);
+                speak_dialect(&mut step, topology.platform.windows);
                 steps.push(step);
             }
         }
@@ -463,5 +562,36 @@ mod tests {
             (1..=15).collect(),
             "all fifteen phases of the design"
         );
+    }
+
+    #[test]
+    fn every_dialect_text_belongs_to_a_step_and_differs() {
+        for text in ccr2007::R2_TEXTS {
+            let def = ccr2007::STEPS
+                .iter()
+                .find(|def| def.id == text.id)
+                .unwrap_or_else(|| panic!("{}: no such step", text.id));
+            let own = match text.field {
+                TextField::Title => Some(def.title),
+                TextField::Why => Some(def.why),
+                TextField::Expect => Some(def.expect),
+                TextField::Verify => Some(def.verify),
+                TextField::OnFailure => Some(def.on_failure),
+                TextField::Unconfirmed => def.unconfirmed,
+            };
+            assert!(
+                own.is_some(),
+                "{}: {:?} has no 2008 text",
+                text.id,
+                text.field
+            );
+            assert_ne!(
+                own,
+                Some(text.w2008r2),
+                "{}: {:?} is the same",
+                text.id,
+                text.field
+            );
+        }
     }
 }

@@ -40,7 +40,12 @@ pub struct NoReturn {
 
 const NOTHING: &str = "Nothing to undo: the step only reads and reports.";
 const RESTART: &str = "Nothing to undo: a restart changes nothing.";
-const EXCHANGE_INSTALLED: &str = "Leaves Exchange installed and the clustered mailbox server in Active Directory. Past the point of no return: undoing it means running `Setup.com /mode:Uninstall` on both nodes, a change of its own that does not fit in this window. If setup fails, fix forward: read the setup log and run the step again.";
+// The order of an uninstall: the CMS is removed before Exchange leaves either
+// node, the passive node before the active one ("Uninstalling Clustered
+// Mailbox Servers", Exchange 2007 SP1-SP3, bb885058: remove the CMS, then
+// Exchange from each node); Stop-ClusteredMailboxServer needs -StopReason
+// (aa997179).
+const EXCHANGE_INSTALLED: &str = "Leaves Exchange installed and the clustered mailbox server in Active Directory. Past the point of no return: undoing it is a change of its own that does not fit in this window, in this order: stop the clustered mailbox server (`Stop-ClusteredMailboxServer -Identity <CMS> -StopReason <reason> -Confirm:$false`); remove it with `Setup.com /RemoveCms` on the node where it is active (confirm the switch with `Setup.com /?` on the SP3 media); then run `Setup.com /mode:Uninstall` on the passive node, and last on the node that was active. Never uninstall a node while the clustered mailbox server is still installed. If setup fails, fix forward: read the setup log and run the step again.";
 
 /// The CCR 2007 blueprint's steps, by id.
 pub const CCR2007: &[StepWindow] = &[
@@ -54,7 +59,7 @@ pub const CCR2007: &[StepWindow] = &[
         id: "install-failover-clustering",
         minutes: 10,
         outage: None,
-        back_out: "Leaves the Failover Clustering feature and Windows PowerShell installed. To undo: Server Manager, Features, Remove Features, then restart if asked; nothing uses them yet.",
+        back_out: "Leaves the Failover Clustering feature installed, and Windows PowerShell where this step added it. To undo: Server Manager, Features, Remove Features, then restart if asked; nothing uses them yet.",
     },
     StepWindow {
         id: "restart-if-asked",
@@ -66,7 +71,7 @@ pub const CCR2007: &[StepWindow] = &[
         id: "execution-policy",
         minutes: 5,
         outage: None,
-        back_out: "Leaves the execution policy at RemoteSigned, with the one before the window recorded in `execution-policy-before.txt` beside the scripts. The last step of the window sets it back; to back out now, run `Set-ExecutionPolicy` with the recorded policy in an elevated Windows PowerShell.",
+        back_out: "Leaves the execution policy at RemoteSigned, with the one before the window recorded in `execution-policy-before.txt` in this window's folder. The last step of the window sets it back, never below RemoteSigned where Exchange is installed; to back out now, run `Set-ExecutionPolicy` with the recorded policy in an elevated Windows PowerShell, but RemoteSigned where Exchange is installed and the recorded one is Restricted or AllSigned.",
     },
     StepWindow {
         id: "validate-cluster",
@@ -126,7 +131,7 @@ pub const CCR2007: &[StepWindow] = &[
         id: "restart-active-node",
         minutes: 15,
         outage: Some(
-            "the clustered mailbox server is offline until the first node is back; mailboxes on it cannot be reached.",
+            "only if setup asked for the restart: the clustered mailbox server is stopped from Stop-ClusteredMailboxServer until Start-ClusteredMailboxServer after the restart; mailboxes on it cannot be reached.",
         ),
         back_out: RESTART,
     },
@@ -144,7 +149,8 @@ pub const CCR2007: &[StepWindow] = &[
     },
     StepWindow {
         id: "verify-cms",
-        minutes: 5,
+        // The script waits up to ten minutes for every copy to become Healthy.
+        minutes: 10,
         outage: None,
         back_out: NOTHING,
     },
@@ -196,7 +202,7 @@ pub const CCR2007: &[StepWindow] = &[
         id: "restore-execution-policy",
         minutes: 5,
         outage: None,
-        back_out: "Leaves the execution policy the server had before the window. Nothing to undo; to run a PowerShell step again later, run the step that allows them first.",
+        back_out: "Leaves the execution policy the server had before the window, or RemoteSigned where Exchange is installed and the policy before was Restricted or AllSigned (the Exchange Management Shell needs RemoteSigned). Nothing to undo; to run a PowerShell step of this window again later, run the step that allows them first.",
     },
 ];
 
@@ -216,7 +222,7 @@ pub const CHANGE: &[StepWindow] = &[
         outage: Some(
             "the storage group's database is dismounted from this step until the mount step; mailboxes in it cannot be reached.",
         ),
-        back_out: "Leaves replication suspended, the database dismounted and the new paths in the configuration, with the files still in the old folders. To undo: run both `-ConfigurationOnly` moves back to the old paths (in the back-out section), mount the database, resume the copy. Never accept an offer to create an empty database when mounting: it would replace every mailbox in that database with an empty one.",
+        back_out: "Leaves replication suspended, the database dismounted and the new paths in the configuration, with the files still in the old folders. To undo: run this storage group's `-ConfigurationOnly` move back to the old paths (the back-out section prints it), mount the database, resume the copy. Never accept an offer to create an empty database when mounting: it would replace every mailbox in that database with an empty one.",
     },
     StepWindow {
         id: "change-move-files",
@@ -224,7 +230,7 @@ pub const CHANGE: &[StepWindow] = &[
         outage: Some(
             "the database stays dismounted while its files move; a file moved to another volume is copied, about a minute per 2 GB. The file steps of the two nodes may run at the same time, so the outage is the longer copy, not both.",
         ),
-        back_out: "Leaves this node's files in the new folders. To undo, in this order (the back-out section has the commands): both `-ConfigurationOnly` moves back to the old paths, the files back to the old folders on each node, mount, resume.",
+        back_out: "Leaves this node's files in the new folders; a file copied to another volume keeps its original in the old folder. To undo, in this order (the back-out section has the commands): this storage group's `-ConfigurationOnly` move back to the old paths, the files back to the old folders on each node, mount, resume.",
     },
     StepWindow {
         id: "change-mount-and-resume",
@@ -242,7 +248,7 @@ pub const CHANGE: &[StepWindow] = &[
         id: "change-remove-storage-group",
         minutes: 5,
         outage: None,
-        back_out: "Past the point of no return for this storage group: the database and the storage group are gone from Exchange (the step refuses while any mailbox is in the database, so no user loses a mailbox). The files stay on both nodes; the way back is a restore from backup into a new storage group, a change of its own.",
+        back_out: "Past the point of no return for this storage group: the database and the storage group are gone from Exchange (the step refuses while any mailbox is in the database, so no user loses a mailbox). The files stay on both nodes, the database file in Clean Shutdown; the way back is the back-out section: the storage group and database created again over those files (`-AllowFileRestore`), mounted, and the passive copy seeded again.",
     },
 ];
 
@@ -261,9 +267,14 @@ pub const CCR2007_GATES: &[Gate] = &[
 ];
 
 /// The point of no return of the CCR 2007 build.
+// The cluster name object creates the computer objects of clustered services
+// (the CMS's among them) and needs Create Computer objects on its OU, or a
+// pre-staged object with Full Control for it ("Failover Cluster Step-by-Step
+// Guide: Configuring Accounts in Active Directory", cc731002, v=ws.10). No script
+// can read that right before Exchange setup uses it: the operator checks it here.
 pub const CCR2007_NO_RETURN: NoReturn = NoReturn {
     before: "setup-active-cms",
-    why: "Before this step, every change can be undone inside the window (see each step's back-out). From this step on, Exchange and the clustered mailbox server exist in Active Directory: undoing them is an Exchange uninstall, planned as a change of its own. If a later step fails, fix forward.",
+    why: "Before this step, every change can be undone inside the window (see each step's back-out). From this step on, Exchange and the clustered mailbox server exist in Active Directory: undoing them is an Exchange uninstall, planned as a change of its own. If a later step fails, fix forward. Before going on, check by eye, for each cluster, what \"Before you start\" says of its computer account (the cluster name followed by `$`): it may create the clustered mailbox server's computer account in its OU, or that account is pre-staged with Full Control for it; Exchange setup cannot create the clustered mailbox server without it.",
 };
 
 /// Each gate with the step it stands before, in plan order; a gate whose

@@ -32,7 +32,7 @@ pub fn render_change(
         &["runbook/change.md.hbs", "runbook/change-backout.md.hbs"],
     );
     let scoped = added_only(new, set);
-    let lookup = Lookup::new(&scoped, plan);
+    let lookup = Lookup::new(&scoped, plan, &provenance.window());
     let summary = summary_rows(set);
     let head = registry.render(
         "runbook/change.md.hbs",
@@ -55,6 +55,7 @@ pub fn render_change(
         change_plan,
         lookup: &lookup,
         provenance,
+        window: provenance.window(),
     };
     let plan_file = manifest.begin_plan(&new.name, plan, provenance, Some(set.to_json()));
     render_plan(plan, registry, &manifest, frame, &contexts, &Reuse::Nothing)?;
@@ -69,6 +70,7 @@ struct ChangeContexts<'a> {
     change_plan: &'a ChangePlan,
     lookup: &'a Lookup<'a>,
     provenance: &'a Provenance,
+    window: String,
 }
 
 impl StepContexts for ChangeContexts<'_> {
@@ -92,6 +94,14 @@ impl StepContexts for ChangeContexts<'_> {
             _ => Value::Null,
         };
         context.insert("change".into(), data);
+        // A copy to another volume takes time by the size of the files: the
+        // step's Time says how to read it off the pre-check.
+        if step.def_id == "change-move-files"
+            && let Some(Value::Object(fields)) = context.get_mut("step")
+            && let Some(Value::String(time)) = fields.get_mut("time")
+        {
+            time.push_str(", plus the copy of files moved to another volume: about a minute per 2 GB of the database and logs; the pre-check step prints the sizes and minutes for this node");
+        }
     }
 
     fn step_keys(&self) -> &'static [&'static str] {
@@ -100,6 +110,10 @@ impl StepContexts for ChangeContexts<'_> {
 
     fn topology_sha256(&self) -> &str {
         &self.provenance.topology_sha256
+    }
+
+    fn window(&self) -> &str {
+        &self.window
     }
 }
 
@@ -187,6 +201,7 @@ fn change_value(new: &Topology, plan: &Plan, change: &Change) -> Value {
         "moves_log": differs(|p| Some(p.log.as_str())),
         "moves_system": differs(|p| Some(p.system.as_str())),
         "moves_edb": differs(|p| p.edb.as_deref()),
+        "moves_group": differs(|p| Some(p.log.as_str())) || differs(|p| Some(p.system.as_str())),
         "from_setup_default": from_setup_default,
         "numbers": numbers(plan, change),
         "active": nodes.first(),
@@ -201,9 +216,14 @@ fn change_value(new: &Topology, plan: &Plan, change: &Change) -> Value {
 /// the shell asks), and the commands that leave the paths as they are.
 /// Null when a value cannot be written; the checks refuse such values first.
 fn by_hand(change: &Change, database: Option<&str>) -> Value {
-    let ChangeKind::Move { new, .. } = &change.kind else {
+    let ChangeKind::Move { old, new, .. } = &change.kind else {
         return Value::Null;
     };
+    // Only the cmdlets this move runs are printed.
+    let moves_edb =
+        matches!((&old.edb, &new.edb), (Some(a), Some(b)) if !a.eq_ignore_ascii_case(b));
+    let moves_group =
+        !old.log.eq_ignore_ascii_case(&new.log) || !old.system.eq_ignore_ascii_case(&new.system);
     let lines = || -> Result<Value, crate::render::escape::Unsafe> {
         let group = ps_literal(&change.identity())?;
         let database = database.map(ps_literal).transpose()?;
@@ -215,20 +235,21 @@ fn by_hand(change: &Change, database: Option<&str>) -> Value {
         leave.push(format!("Resume-StorageGroupCopy -Identity {group}"));
         Ok(json!({
             "database": match (&database, &edb) {
-                (Some(database), Some(edb)) => Some(format!(
+                (Some(database), Some(edb)) if moves_edb => Some(format!(
                     "Move-DatabasePath -Identity {database} -EdbFilePath {edb} -ConfigurationOnly"
                 )),
                 _ => None,
             },
-            "group": format!(
-                "Move-StorageGroupPath -Identity {group} -LogFolderPath {} -SystemFolderPath {} -ConfigurationOnly",
-                ps_literal(&new.log)?,
-                ps_literal(&new.system)?
-            ),
+            "group": if moves_group {
+                Some(format!(
+                    "Move-StorageGroupPath -Identity {group} -LogFolderPath {} -SystemFolderPath {} -ConfigurationOnly",
+                    ps_literal(&new.log)?,
+                    ps_literal(&new.system)?
+                ))
+            } else {
+                None
+            },
             "leave": leave.join("; "),
-            "reseed": format!(
-                "Suspend-StorageGroupCopy -Identity {group} -Confirm:$false; Update-StorageGroupCopy -Identity {group} -DeleteExistingFiles"
-            ),
         }))
     };
     lines().unwrap_or(Value::Null)
@@ -307,6 +328,43 @@ fn summary_rows(set: &ChangeSet) -> Vec<Value> {
     rows
 }
 
+/// The folders a change puts storage group files in, once each: what the
+/// antivirus exclusions must cover on both nodes.
+fn new_paths(set: &ChangeSet) -> Vec<String> {
+    let mut paths: Vec<String> = Vec::new();
+    let mut add = |path: String| {
+        if !paths.iter().any(|known| known.eq_ignore_ascii_case(&path)) {
+            paths.push(path);
+        }
+    };
+    for change in &set.changes {
+        match &change.kind {
+            ChangeKind::Move { old, new, .. } => {
+                if let (Some(from), Some(to)) = (&old.edb, &new.edb)
+                    && !from.eq_ignore_ascii_case(to)
+                {
+                    add(parent_folder(to));
+                }
+                if !old.log.eq_ignore_ascii_case(&new.log) {
+                    add(new.log.clone());
+                }
+                if !old.system.eq_ignore_ascii_case(&new.system) {
+                    add(new.system.clone());
+                }
+            }
+            ChangeKind::Add { paths } => {
+                if let Some(edb) = &paths.edb {
+                    add(parent_folder(edb));
+                }
+                add(paths.log.clone());
+                add(paths.system.clone());
+            }
+            ChangeKind::Remove { .. } => {}
+        }
+    }
+    paths
+}
+
 fn head_context(
     new: &Topology,
     set: &ChangeSet,
@@ -319,11 +377,21 @@ fn head_context(
         .into_iter()
         .filter_map(|index| new.clusters.get(index))
         .map(|cluster| {
+            // Move-ClusteredMailboxServer requires -MoveComment from SP1 on
+            // (section 14 of the command reference).
+            let move_back = cluster.nodes.first().and_then(|node| {
+                Some(format!(
+                    "Move-ClusteredMailboxServer -Identity {} -TargetMachine {} -MoveComment 'Back to the first node before the change window' -Confirm:$false",
+                    ps_literal(&cluster.mailbox.name).ok()?,
+                    ps_literal(node).ok()?
+                ))
+            });
             json!({
                 "name": cluster.name,
                 "cms": cluster.mailbox.name,
                 "first_node": cluster.nodes.first(),
                 "second_node": cluster.nodes.get(1),
+                "move_back": move_back,
             })
         })
         .collect();
@@ -340,9 +408,10 @@ fn head_context(
                     "mailboxes unavailable while the files move",
                     numbers["move_files"].clone(),
                 ),
+                // One step: "at step N", not "from step N to step N".
                 _ => (
                     numbers["remove_storage_group"].clone(),
-                    numbers["remove_storage_group"].clone(),
+                    Value::Null,
                     "the database goes away for good: it must hold no mailbox",
                     Value::Null,
                 ),
@@ -362,11 +431,14 @@ fn head_context(
         "topology_sha256": provenance.topology_sha256,
         "from_topology_sha256": provenance.from_topology_sha256,
         "estate": context::estate(new),
+        "staging": context::staging(new, &provenance.window()),
         "summary": summary,
         "clusters": clusters,
         "outages": outages,
         "has_moves": set.changes.iter().any(|c| matches!(c.kind, ChangeKind::Move { .. })),
         "has_removals": set.changes.iter().any(|c| matches!(c.kind, ChangeKind::Remove { .. })),
+        "has_adds": set.changes.iter().any(|c| matches!(c.kind, ChangeKind::Add { .. })),
+        "new_paths": new_paths(set),
         "has_reversible": set.changes.iter().any(|c| !matches!(c.kind, ChangeKind::Remove { .. })),
         "step_count": plan.steps.len().to_string(),
         "dry_run": context::dry_run(plan),
@@ -378,6 +450,57 @@ fn ps(value: &str) -> Result<String, TemplateError> {
         name: "runbook/change-backout.md.hbs".into(),
         message: error.0,
     })
+}
+
+/// The way back for a removed storage group. Its database was dismounted
+/// cleanly, so its file is in Clean Shutdown and needs no log: the storage
+/// group and database are created again at the same paths, the new database
+/// object is allowed to take the file (AllowFileRestore), and it mounts.
+/// This is the database portability procedure of Exchange 2007 ("How to Use
+/// Database Portability", Exchange Server 2007 SP1-SP3: Clean Shutdown
+/// first, then Set-MailboxDatabase -AllowFileRestore:$true, then mount).
+/// A recovery storage group would not do: its database cannot be mounted
+/// for users. Eseutil lives in the Bin folder of the Exchange install path,
+/// which setup records as MsiInstallPath under
+/// HKLM\SOFTWARE\Microsoft\Exchange\Setup.
+fn restore_commands(change: &Change, paths: &Paths) -> Result<Value, TemplateError> {
+    let (Some(name), Some(edb)) = (&change.database, &paths.edb) else {
+        return Ok(Value::Null);
+    };
+    let group = ps(&change.identity())?;
+    let database = ps(&format!("{}\\{name}", change.identity()))?;
+    let edb_literal = ps(edb)?;
+    let eseutil = "& ([System.IO.Path]::Combine((Get-ItemProperty 'HKLM:\\SOFTWARE\\Microsoft\\Exchange\\Setup').MsiInstallPath, 'Bin\\eseutil.exe'))";
+    Ok(json!({
+        "header": format!("{eseutil} /mh {edb_literal} | Select-String 'State:'"),
+        "create": [
+            format!(
+                "New-StorageGroup -Server {} -Name {} -LogFolderPath {} -SystemFolderPath {}",
+                ps(&change.cms)?,
+                ps(&change.group)?,
+                ps(&paths.log)?,
+                ps(&paths.system)?
+            ),
+            format!(
+                "New-MailboxDatabase -StorageGroup {group} -Name {} -EdbFilePath {edb_literal}",
+                ps(name)?
+            ),
+            format!("Set-MailboxDatabase -Identity {database} -AllowFileRestore:$true"),
+            format!("Mount-Database -Identity {database}"),
+        ],
+        "mounted": format!(
+            "Get-MailboxDatabase -Identity {database} -Status | Format-List Name,Mounted,EdbFilePath"
+        ),
+        "after": [
+            format!("Set-MailboxDatabase -Identity {database} -AllowFileRestore:$false"),
+            format!("Suspend-StorageGroupCopy -Identity {group} -SuspendComment 'back-out: reseed' -Confirm:$false"),
+            format!("Update-StorageGroupCopy -Identity {group} -Confirm:$false"),
+            format!("Get-StorageGroupCopyStatus -Identity {group}"),
+        ],
+        // Step (2) moved the passive node's files aside, so the seed finds
+        // nothing to delete; the procedure's checks come first all the same.
+        "reseed_advice": crate::health_reseed!(),
+    }))
 }
 
 /// The back-out of every change: the commands that reverse it, composed
@@ -451,6 +574,7 @@ fn backout_context(new: &Topology, set: &ChangeSet, plan: &Plan) -> Result<Value
                 json!({
                     "move": true,
                     "edb_moves": edb_moves,
+                    "log_moves": !old.log.eq_ignore_ascii_case(&new.log),
                     "moved": moved,
                     "left": left,
                     "configuration": configuration,
@@ -467,7 +591,11 @@ fn backout_context(new: &Topology, set: &ChangeSet, plan: &Plan) -> Result<Value
             ChangeKind::Add { paths } => {
                 let mut commands = Vec::new();
                 if let Some(database) = &database {
-                    commands.push(format!("Get-Mailbox -Database {database} -ResultSize 1"));
+                    // The recipient scope is the computer's own domain unless widened
+                    // ("How to Change the Recipient Scope", bb124791).
+                    commands.push(format!(
+                        "$AdminSessionADSettings.ViewEntireForest = $true; Get-Mailbox -Database {database} -ResultSize 1"
+                    ));
                     commands.push(format!(
                         "Dismount-Database -Identity {database} -Confirm:$false"
                     ));
@@ -505,7 +633,14 @@ fn backout_context(new: &Topology, set: &ChangeSet, plan: &Plan) -> Result<Value
                         left.push(path.clone());
                     }
                 }
-                json!({ "remove": true, "left": left })
+                json!({
+                    "remove": true,
+                    "left": left,
+                    "old": paths_value(paths),
+                    "same_system": paths.log.eq_ignore_ascii_case(&paths.system),
+                    "edb_folder": paths.edb.as_deref().map(parent_folder),
+                    "restore": restore_commands(change, paths)?,
+                })
             }
         };
         if let (Value::Object(map), Value::Object(extra)) = (&mut entry, value) {

@@ -1,6 +1,9 @@
 //! The values a template sees, as JSON: derived once from the topology and
 //! the plan, so templates hold no logic beyond loops and conditions.
-//! Nothing here is escaped: that happens in the templates, through helpers.
+//! Nothing here is escaped: that happens in the templates, through helpers;
+//! except whole command lines a runbook prints for the operator to type
+//! ([`cms_commands`]), built with the command language's escaping and then
+//! escaped for Markdown by the template, like the change back-out's.
 
 use std::collections::{HashMap, HashSet};
 
@@ -10,8 +13,10 @@ use serde_json::{Map, Value, json};
 use crate::model::{Cluster, FIRST_DATABASE, FIRST_STORAGE_GROUP, Network, Topology, Windows};
 use crate::plan::window::{self, duration};
 use crate::plan::{Kind, Plan, Step};
+use crate::render::escape;
 
-/// Where the operator copies a host's scripts; the runbook says so.
+/// Under it, `<estate>\\<window>` is where the operator copies a host's
+/// scripts for one window; the runbook says so.
 pub const STAGING_ROOT: &str = r"C:\runsheet";
 
 /// Exchange setup's default installation folder.
@@ -49,6 +54,59 @@ impl Provenance {
             ..Provenance::new(to_sha256)
         }
     }
+
+    /// The name of the window these files belong to: see [`window_name`].
+    pub fn window(&self) -> String {
+        match &self.from_topology_sha256 {
+            Some(from) => window_name("change", &[from, &self.topology_sha256]),
+            None => window_name("build", &[&self.topology_sha256]),
+        }
+    }
+}
+
+/// The folder of one window on each host (`C:\runsheet\<estate>\<window>`):
+/// its kind and a short hash of what it was generated from, so that no file
+/// of one window (the execution-policy record, transcripts, logs) is ever
+/// reused by another. `hashes` are the sha256 (hex) of the inputs: one
+/// gives its first 8 hex digits (`build-1a2b3c4d`), several the first 8 of
+/// the sha256 over them, one per line (`change-…` over OLD and NEW).
+pub fn window_name(kind: &str, hashes: &[&str]) -> String {
+    let digest = match hashes {
+        [one] => (*one).to_ascii_lowercase(),
+        _ => {
+            let mut text = String::new();
+            for hash in hashes {
+                text.push_str(hash);
+                text.push('\n');
+            }
+            crate::artifact::sha256_hex(text.as_bytes())
+        }
+    };
+    let short: String = digest.chars().take(8).collect();
+    format!("{kind}-{short}")
+}
+
+/// Where a window's files go on each host, for the templates: `window` its
+/// name, `folder` the full path.
+pub(crate) fn staging(topology: &Topology, window: &str) -> Value {
+    json!({
+        "window": window,
+        "folder": window_folder(topology, window),
+    })
+}
+
+fn window_folder(topology: &Topology, window: &str) -> String {
+    format!("{STAGING_ROOT}\\{}\\{window}", topology.name)
+}
+
+/// The folder of a window on `host`, as another host reaches it: through
+/// the administrative share of the drive [`STAGING_ROOT`] is on.
+fn admin_share_folder(topology: &Topology, window: &str, host: &str) -> String {
+    let folder = window_folder(topology, window);
+    match folder.split_once(":\\") {
+        Some((drive, rest)) => format!("\\\\{host}\\{drive}$\\{rest}"),
+        None => folder,
+    }
 }
 
 pub(crate) fn estate(topology: &Topology) -> Value {
@@ -62,20 +120,21 @@ pub(crate) fn estate(topology: &Topology) -> Value {
         "os_version": topology.platform.windows.kernel_version(),
         "os_version_prefix": format!("{}.", topology.platform.windows.kernel_version()),
         "exchange_name": "Exchange Server 2007 SP3",
-        "staging": format!("{STAGING_ROOT}\\{}", topology.name),
+        "health": crate::plan::health::value(),
     })
 }
 
-/// The command line that runs a step on its host: its `.cmd`, which for a
-/// PowerShell step is the launcher beside the script.
-pub fn command_line(topology: &Topology, step: &Step) -> Option<String> {
+/// The command line that runs a step on its host, from the folder of its
+/// window: its `.cmd`, which for a PowerShell step is the launcher beside
+/// the script.
+pub fn command_line(topology: &Topology, window: &str, step: &Step) -> Option<String> {
     let file = match step.kind {
         Kind::Cmd => step.file.as_deref()?,
         Kind::Ps1 => step.launcher.as_deref()?,
         Kind::Manual => return None,
     };
     let name = file.rsplit('/').next().unwrap_or(file);
-    Some(format!("{STAGING_ROOT}\\{}\\{name}", topology.name))
+    Some(format!("{}\\{name}", window_folder(topology, window)))
 }
 
 /// The heading of a step, word for word the same in the contents.
@@ -98,7 +157,42 @@ fn step_value(topology: &Topology, lookup: &Lookup<'_>, step: &Step) -> Value {
         .after
         .iter()
         .filter_map(|id| lookup.step(id))
-        .map(|other| json!({ "number": other.label(), "id": other.id, "host": other.host, "title": other.title }))
+        .map(|other| {
+            // The log the step it waits for writes beside its `.cmd` (a
+            // PowerShell step's transcript too), in this window's folder
+            // on that host: on another host through its administrative
+            // share; on this one by its name, from this window's folder.
+            // A PowerShell step that passed ends with `done_line`
+            // (`Stop-Step 0`), one that failed with `failed_line` (`Fail`).
+            let log = [other.launcher.as_deref(), other.file.as_deref()]
+                .into_iter()
+                .flatten()
+                .next()
+                .and_then(|file| file.rsplit('/').next())
+                .and_then(|name| name.rsplit_once('.'))
+                .map(|(stem, _)| format!("{stem}.log"));
+            let log_path = log.as_ref().map(|log| {
+                if other.host.eq_ignore_ascii_case(&step.host) {
+                    log.clone()
+                } else {
+                    format!(
+                        "{}\\{log}",
+                        admin_share_folder(topology, &lookup.window, &other.host)
+                    )
+                }
+            });
+            let label = format!("Step {} ({})", other.label(), other.id);
+            json!({
+                "number": other.label(),
+                "id": other.id,
+                "host": other.host,
+                "title": other.title,
+                "log": log,
+                "log_path": log_path,
+                "done_line": format!("{label}: done."),
+                "failed_line": format!("{label} FAILED:"),
+            })
+        })
         .collect();
     let window = crate::plan::window::step(step.def_id);
     json!({
@@ -122,7 +216,7 @@ fn step_value(topology: &Topology, lookup: &Lookup<'_>, step: &Step) -> Value {
         "file": step.file,
         "script_name": step.file.as_deref().map(|file| file.rsplit('/').next().unwrap_or(file)),
         "launcher": step.launcher,
-        "command": command_line(topology, step),
+        "command": command_line(topology, &lookup.window, step),
         "after": after,
         "label": format!("Step {} ({})", step.label(), step.id),
     })
@@ -309,10 +403,38 @@ fn cluster_value(topology: &Topology, cluster: &Cluster) -> Value {
             "name_switch": format!("/CMSName:{}", mailbox.name),
             "address_switch": format!("{CMS_ADDRESS_SWITCH}{}", mailbox.address),
             "target_dir_switch": mailbox.install_path.as_ref().map(|path| format!("/TargetDir:{path}")),
+            "commands": cms_commands(cluster),
         },
         "first_storage_group": first_group,
         "new_storage_groups": new_groups,
         "folders": folders,
+    })
+}
+
+/// The command lines the restart of the active node prints: stop the CMS
+/// before the restart, find its group's owner, move the stopped group back
+/// to the first node, start it. Stop-ClusteredMailboxServer needs
+/// -StopReason; a restart does not start a stopped CMS, only
+/// Start-ClusteredMailboxServer does (Exchange 2007 SP1-SP3, aa997179 and
+/// bb124258; Confirm defaults to $true). `null` when a name cannot be
+/// written, which validation has already refused.
+fn cms_commands(cluster: &Cluster) -> Value {
+    let cms = &cluster.mailbox.name;
+    let first = cluster.nodes.first().map_or("", String::as_str);
+    let (Ok(identity), Ok(group), Ok(cluster_name), Ok(node)) = (
+        escape::ps_literal(cms),
+        escape::cmd_arg(cms),
+        escape::cmd_arg(&cluster.name),
+        escape::cmd_arg(first),
+    ) else {
+        return Value::Null;
+    };
+    json!({
+        "stop": format!("Stop-ClusteredMailboxServer -Identity {identity} -StopReason 'Restart that Exchange setup asked for' -Confirm:$false"),
+        "start": format!("Start-ClusteredMailboxServer -Identity {identity} -Confirm:$false"),
+        "status": format!("Get-ClusteredMailboxServerStatus -Identity {identity} | Format-List State,OperationalMachines"),
+        "group": format!("cluster /cluster:{cluster_name} group {group}"),
+        "move_back": format!("cluster /cluster:{cluster_name} group {group} /move:{node}"),
     })
 }
 
@@ -336,10 +458,14 @@ pub struct Lookup<'a> {
     clusters: Vec<Value>,
     /// Per host name of a step: the host's values.
     hosts: HashMap<&'a str, Value>,
+    /// The window the steps belong to ([`window_name`]).
+    window: String,
+    /// Where its files go on each host ([`staging`]).
+    staging: Value,
 }
 
 impl<'a> Lookup<'a> {
-    pub fn new(topology: &'a Topology, plan: &'a Plan) -> Lookup<'a> {
+    pub fn new(topology: &'a Topology, plan: &'a Plan, window: &str) -> Lookup<'a> {
         let mut lookup = Lookup {
             topology,
             plan,
@@ -353,6 +479,8 @@ impl<'a> Lookup<'a> {
                 .map(|cluster| cluster_value(topology, cluster))
                 .collect(),
             hosts: HashMap::new(),
+            window: window.to_owned(),
+            staging: staging(topology, window),
         };
         let nodes: HashSet<String> = topology
             .clusters
@@ -414,6 +542,7 @@ impl Lookup<'_> {
             provenance.from_topology_sha256.clone().into(),
         );
         context.insert("estate".into(), estate(self.topology));
+        context.insert("staging".into(), self.staging.clone());
         context.insert("step".into(), Value::Null);
         context.insert("host".into(), Value::Null);
         context.insert(
@@ -560,6 +689,7 @@ pub fn runbook_context(
         "version": provenance.version,
         "topology_sha256": provenance.topology_sha256,
         "estate": estate(topology),
+        "staging": staging(topology, &provenance.window()),
         "network_names": network_names,
         "hosts": hosts,
         "networks": networks,

@@ -77,7 +77,7 @@ pub fn render_reusing(
         plan,
         &["runbook/runbook.md.hbs", "runbook/handover.md.hbs"],
     );
-    let lookup = Lookup::new(topology, plan);
+    let lookup = Lookup::new(topology, plan, &provenance.window());
     let manifest = Manifest::new(sink);
     let frame = RunbookFrame {
         topology,
@@ -94,9 +94,11 @@ pub fn render_reusing(
     let contexts = BuildContexts {
         lookup: &lookup,
         provenance,
+        window: provenance.window(),
     };
     if let Reuse::Record(memo) = reuse {
         let _ = memo.topology_sha256.set(provenance.topology_sha256.clone());
+        let _ = memo.window.set(contexts.window.clone());
     }
     let (plan_file, rendered) = rayon::join(
         || manifest.begin_plan(&topology.name, plan, provenance, None),
@@ -119,11 +121,15 @@ pub(crate) trait StepContexts: Sync {
     fn step_keys(&self) -> &'static [&'static str];
     /// The topology's sha256, as the contexts hold it.
     fn topology_sha256(&self) -> &str;
+    /// The window's name, which the contexts derive from the topology's
+    /// sha256 ([`context::window_name`]).
+    fn window(&self) -> &str;
 }
 
 struct BuildContexts<'a> {
     lookup: &'a Lookup<'a>,
     provenance: &'a Provenance,
+    window: String,
 }
 
 impl StepContexts for BuildContexts<'_> {
@@ -141,6 +147,10 @@ impl StepContexts for BuildContexts<'_> {
 
     fn topology_sha256(&self) -> &str {
         &self.provenance.topology_sha256
+    }
+
+    fn window(&self) -> &str {
+        &self.window
     }
 }
 
@@ -168,6 +178,8 @@ pub struct StepMemo {
     steps: std::sync::Mutex<Vec<Option<RecordedStep>>>,
     /// The recorded rendering's topology sha256, which its files print.
     topology_sha256: std::sync::OnceLock<String>,
+    /// The recorded rendering's window, which its files print too.
+    window: std::sync::OnceLock<String>,
 }
 
 impl StepMemo {
@@ -190,6 +202,7 @@ impl StepMemo {
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
             reused: std::sync::atomic::AtomicUsize::new(0),
             topology_sha256: self.topology_sha256.into_inner().unwrap_or_default(),
+            window: self.window.into_inner().unwrap_or_default(),
         }
     }
 }
@@ -199,6 +212,7 @@ pub struct RecordedSteps {
     steps: Vec<Option<RecordedStep>>,
     reused: std::sync::atomic::AtomicUsize,
     topology_sha256: String,
+    window: String,
 }
 
 impl RecordedSteps {
@@ -215,27 +229,49 @@ struct RecordedStep {
 }
 
 /// sha256 of what a step's output is made from, besides the templates: its
-/// blueprint step and its context (the shared part by its digest).
-fn fingerprint(shared: &[u8; 32], step: &Step, context: &Value, step_keys: &[&str]) -> [u8; 32] {
+/// blueprint step and its context (the shared part by its digest), with
+/// the window's name, which comes from the topology's sha256, left out (in
+/// a command line, a log path): [`reused_step`] puts it right.
+fn fingerprint(
+    shared: &[u8; 32],
+    step: &Step,
+    context: &Value,
+    step_keys: &[&str],
+    window: &str,
+) -> [u8; 32] {
     let mut hasher = Sha256::new();
     hasher.update(shared);
     hasher.update(step.def_id.as_bytes());
     hasher.update([0]);
+    let mut bytes = Vec::new();
     for key in step_keys {
         hasher.update(key.as_bytes());
-        // Serialising into a hasher cannot fail.
-        let _ = serde_json::to_writer(&mut hasher, &context.get(*key));
+        bytes.clear();
+        // Serialising into memory cannot fail.
+        let _ = serde_json::to_writer(&mut bytes, &context.get(*key));
+        let mut rest = bytes.as_slice();
+        while !window.is_empty()
+            && let Some(at) = rest
+                .windows(window.len())
+                .position(|part| part == window.as_bytes())
+        {
+            hasher.update(&rest[..at]);
+            hasher.update([0]);
+            rest = &rest[at + window.len()..];
+        }
+        hasher.update(rest);
     }
     hasher.finalize().into()
 }
 
-/// The digest of a shared context, but for the topology's sha256: two
-/// topologies differ in it, and a step's files print it only as provenance,
-/// which [`reused_step`] puts right.
+/// The digest of a shared context, but for the topology's sha256 and the
+/// window named after it: two topologies differ in them, and a step's
+/// files print them only as provenance and in the window's folder, which
+/// [`reused_step`] puts right.
 fn shared_digest(shared: &Map<String, Value>) -> [u8; 32] {
     let mut hasher = Sha256::new();
     for (key, value) in shared {
-        if key != "topology_sha256" {
+        if key != "topology_sha256" && key != "staging" {
             hasher.update(key.as_bytes());
             let _ = serde_json::to_writer(&mut hasher, value);
         }
@@ -245,12 +281,14 @@ fn shared_digest(shared: &Map<String, Value>) -> [u8; 32] {
 
 /// The recorded entry of the step at `index`, its scripts handed to
 /// `manifest` from the recorded files, when it was made from the same
-/// context but for the topology's sha256: `topology_sha256`, this
-/// rendering's, is put in place of the recorded one.
+/// context but for the topology's sha256: `topology_sha256` and `window`,
+/// this rendering's, are put in place of the recorded ones.
+#[allow(clippy::too_many_arguments)]
 fn reused_step(
     steps: &RecordedSteps,
     files: &ArtifactSet,
     topology_sha256: &str,
+    window: &str,
     index: usize,
     fingerprint: &[u8; 32],
     step: &Step,
@@ -260,7 +298,13 @@ fn reused_step(
     if recorded.fingerprint != *fingerprint || steps.topology_sha256.len() != 64 {
         return None;
     }
-    let rehash = |text: &str| text.replace(&steps.topology_sha256, topology_sha256);
+    if steps.window.is_empty() {
+        return None;
+    }
+    let rehash = |text: &str| {
+        text.replace(&steps.topology_sha256, topology_sha256)
+            .replace(&steps.window, window)
+    };
     let paths: Vec<&String> = [&step.file, &step.launcher].into_iter().flatten().collect();
     let scripts: Vec<String> = paths
         .iter()
@@ -411,13 +455,20 @@ fn render_batch(
                         }
                     }
                     let fingerprint = digest.map(|digest| {
-                        fingerprint(&digest, step, context.data(), contexts.step_keys())
+                        fingerprint(
+                            &digest,
+                            step,
+                            context.data(),
+                            contexts.step_keys(),
+                            contexts.window(),
+                        )
                     });
                     if let (Reuse::From { steps, files }, Some(fingerprint)) = (reuse, &fingerprint)
                         && let Some(pieces) = reused_step(
                             steps,
                             files,
                             contexts.topology_sha256(),
+                            contexts.window(),
                             index,
                             fingerprint,
                             step,

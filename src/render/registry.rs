@@ -64,6 +64,11 @@ pub const TEMPLATES: &[(&str, Language, &str)] = &[
         include_str!("../../templates/cmd/_header.cmd.hbs"),
     ),
     (
+        "cmd/_restart.cmd.hbs",
+        Language::Cmd,
+        include_str!("../../templates/cmd/_restart.cmd.hbs"),
+    ),
+    (
         "cmd/_servermanager.cmd.hbs",
         Language::Cmd,
         include_str!("../../templates/cmd/_servermanager.cmd.hbs"),
@@ -129,6 +134,11 @@ pub const TEMPLATES: &[(&str, Language, &str)] = &[
         include_str!("../../templates/ps1/_clusterwmi.ps1.hbs"),
     ),
     (
+        "ps1/_copyhealth.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/_copyhealth.ps1.hbs"),
+    ),
+    (
         "ps1/_exchange.ps1.hbs",
         Language::PowerShell,
         include_str!("../../templates/ps1/_exchange.ps1.hbs"),
@@ -137,6 +147,11 @@ pub const TEMPLATES: &[(&str, Language, &str)] = &[
         "ps1/_move.ps1.hbs",
         Language::PowerShell,
         include_str!("../../templates/ps1/_move.ps1.hbs"),
+    ),
+    (
+        "ps1/_restart.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/_restart.ps1.hbs"),
     ),
     (
         "ps1/_setup.ps1.hbs",
