@@ -768,7 +768,9 @@ fn plan(
     let Some(validated) = checked.as_ref().and_then(Checked::validated) else {
         return Ok(Outcome::Invalid);
     };
-    let plan = crate::plan::plan(validated);
+    let mut plan = crate::plan::plan(validated);
+    crate::prove::annotate_build(validated.topology, &mut plan)
+        .map_err(|unproven| TemplateError::Unproven(unproven.to_string()))?;
     match format {
         PlanFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &plan.steps).map_err(io::Error::from)?;
@@ -802,6 +804,25 @@ fn plan(
                     step.phase,
                     step.title
                 )?;
+                // What the step changes, in the platform model's words.
+                for effect in &step.effects {
+                    writeln!(
+                        out,
+                        "{:<4} {:<host_width$} {:<6} {:<5}   - {effect}",
+                        "", "", "", ""
+                    )?;
+                }
+                if !step.offline.is_empty() {
+                    writeln!(
+                        out,
+                        "{:<4} {:<host_width$} {:<6} {:<5}   ! outage: {} offline",
+                        "",
+                        "",
+                        "",
+                        "",
+                        step.offline.join(", ")
+                    )?;
+                }
             }
         }
     }

@@ -2,7 +2,8 @@
 //!
 //! The pipeline, one module per arrow:
 //! load (`model::load`) → schema (`check::schema`) → checks (`check`) →
-//! plan → render → write. Everything before `write` is pure; `diff`
+//! plan → prove (`prove`, over the platform model in `platform`) → render →
+//! write. Everything before `write` is pure; `diff`
 //! compares two rendered artifact sets in memory.
 
 pub mod artifact;
@@ -14,6 +15,7 @@ pub mod diff;
 pub mod model;
 pub mod plan;
 pub mod platform;
+pub mod prove;
 pub mod render;
 pub mod write;
 
@@ -158,6 +160,9 @@ fn generate_part(
         ),
         None => (validated, plan),
     };
+    let mut plan = plan;
+    prove::annotate_build(validated.topology, &mut plan)
+        .map_err(|unproven| TemplateError::Unproven(unproven.to_string()))?;
     let left_out: Vec<String> = full
         .clusters
         .iter()
@@ -240,7 +245,9 @@ pub fn generate_change(
             artifacts: ArtifactSet::default(),
         });
     }
-    let change_plan = change::plan(new.1.topology, &set);
+    let mut change_plan = change::plan(new.1.topology, &set);
+    prove::annotate_change(old.1.topology, new.1.topology, &set, &mut change_plan)
+        .map_err(|unproven| TemplateError::Unproven(unproven.to_string()))?;
     let provenance = Provenance::change(old.0.sha256.clone(), new.0.sha256.clone());
     let artifacts =
         render::change::render_change(new.1.topology, &set, &change_plan, &provenance, registry)?;

@@ -226,7 +226,26 @@ fn plan_prints_the_numbered_steps() {
         "{}",
         table.stdout
     );
-    assert_eq!(lines.len(), 34);
+    // One line per step, then the platform model's effects and outages.
+    let step_lines = lines
+        .iter()
+        .filter(|line| line.chars().next().is_some_and(|c| c.is_ascii_digit()))
+        .count();
+    assert_eq!(step_lines, 33);
+    assert!(
+        table
+            .stdout
+            .contains("   - MAIL2 restarts (by the operator)"),
+        "{}",
+        table.stdout
+    );
+    assert!(
+        table
+            .stdout
+            .contains("   ! outage: First Storage Group\\Mailbox Database offline"),
+        "{}",
+        table.stdout
+    );
 
     let json = run(&["plan", "--format", "json", &topology]);
     let steps: Vec<serde_json::Value> = serde_json::from_str(&json.stdout).expect("JSON");

@@ -215,7 +215,7 @@ fn database_move() -> Vec<StepSpec> {
 }
 
 fn prove_move(steps: &[StepSpec]) -> Vec<Finding> {
-    prove(&running(OLD_EDB), steps, &running(NEW_EDB))
+    prove(&running(OLD_EDB), steps, &running(NEW_EDB)).findings
 }
 
 fn assert_caught(findings: &[Finding], step: &str, rule: &str) {
@@ -305,7 +305,7 @@ fn planted_resume_of_a_copy_this_window_did_not_suspend_is_caught() {
             group: GROUP.to_owned(),
         }],
     )];
-    let findings = prove(&start, &steps, &running(OLD_EDB));
+    let findings = prove(&start, &steps, &running(OLD_EDB)).findings;
     assert_caught(&findings, "070", "the platform accepts the action");
     assert!(
         findings
@@ -348,7 +348,7 @@ fn an_undeclared_outage_is_caught() {
     assert_caught(
         &findings,
         "050 move-files.MAIL1",
-        "a database offline only inside a step declared as outage",
+        "users lose a database or the server only inside a step declared as outage",
     );
 }
 
@@ -404,7 +404,7 @@ fn planted_restart_under_node_majority_is_caught() {
         quorum: Quorum::NodeMajority,
         networks_named: false,
     });
-    let findings = prove(&featured(), &steps, &target);
+    let findings = prove(&featured(), &steps, &target).findings;
     assert_caught(
         &findings,
         "160",
@@ -444,23 +444,43 @@ fn a_restart_after_the_witness_quorum_is_proven() {
         networks_named: false,
     });
     target.witness.share_ready = true;
-    let findings = prove(&featured(), &steps, &target);
+    let findings = prove(&featured(), &steps, &target).findings;
     assert!(findings.is_empty(), "{findings:?}");
 }
 
 #[test]
 fn planted_policy_below_remote_signed_after_exchange_is_caught() {
-    let steps = vec![step(
-        "310 restore-execution-policy.MAIL1",
-        vec![],
-        vec![],
-        vec![Action::SetPolicy {
-            node: ACTIVE.to_owned(),
-            policy: Policy::Restricted,
-        }],
-    )];
-    let findings = prove(&running(OLD_EDB), &steps, &running(OLD_EDB));
+    // A node with Exchange installed whose policy before the window was
+    // Restricted, as on a server the build set up.
+    let mut start = running(OLD_EDB);
+    if let Some(node) = start.node_mut(ACTIVE) {
+        node.policy = Policy::Restricted;
+    }
+    let window = |keep_exchange_shell| {
+        vec![
+            step(
+                "010 execution-policy.MAIL1",
+                vec![],
+                vec![],
+                vec![Action::AllowScripts {
+                    node: ACTIVE.to_owned(),
+                }],
+            ),
+            step(
+                "310 restore-execution-policy.MAIL1",
+                vec![],
+                vec![],
+                vec![Action::RestorePolicy {
+                    node: ACTIVE.to_owned(),
+                    keep_exchange_shell,
+                }],
+            ),
+        ]
+    };
+    let findings = prove(&start, &window(false), &running(OLD_EDB)).findings;
     assert_caught(&findings, "310", "the Exchange Management Shell usable");
+    let findings = prove(&start, &window(true), &running(OLD_EDB)).findings;
+    assert!(findings.is_empty(), "{findings:?}");
 }
 
 fn setup_step(reports_pending_restart: bool) -> StepSpec {
@@ -495,13 +515,13 @@ fn planted_setup_rerun_that_hides_its_pending_restart_is_caught() {
             node: ACTIVE.to_owned(),
         }],
     );
-    let findings = prove(&start, &[setup_step(false), restart.clone()], &target);
+    let findings = prove(&start, &[setup_step(false), restart.clone()], &target).findings;
     assert_caught(
         &findings,
         "200",
         "a rerun reports a pending restart whenever one is pending",
     );
-    let findings = prove(&start, &[setup_step(true), restart], &target);
+    let findings = prove(&start, &[setup_step(true), restart], &target).findings;
     assert!(findings.is_empty(), "{findings:?}");
 }
 
@@ -511,6 +531,7 @@ fn prove_all(name: &str, declared: &[runsheet::plan::declare::Declared]) -> Vec<
         .iter()
         .flat_map(|window| {
             prove(&window.start, &window.steps, &window.target)
+                .findings
                 .into_iter()
                 .map(move |finding| format!("{name}: {finding}"))
         })
@@ -564,4 +585,47 @@ fn every_change_case_is_proven() {
         findings.extend(prove_all(&name, &declared));
     }
     assert!(findings.is_empty(), "{}", findings.join("\n"));
+}
+
+/// The runbook's Outage is the model's (`Step::offline`); a step's typed
+/// words for it exist exactly when the model finds something offline
+/// during it, so no typed text is dead and none is missing.
+#[test]
+fn typed_outages_agree_with_the_model() {
+    let mut disagreements = Vec::new();
+    let mut check = |name: &str, plan: &runsheet::plan::Plan| {
+        for step in &plan.steps {
+            let typed = runsheet::plan::window::step(step.def_id).and_then(|w| w.outage);
+            if typed.is_some() == step.offline.is_empty() {
+                disagreements.push(format!(
+                    "{name} {}: typed {typed:?}, model {:?}",
+                    step.id, step.offline
+                ));
+            }
+        }
+    };
+    let mut paths = crate::harness::yaml_files(&crate::harness::root().join("examples"));
+    paths.push(crate::harness::root().join("tests/hostile/hostile.yaml"));
+    for path in paths {
+        let source = runsheet::cli::read_source(&path).expect("reads");
+        let checked = runsheet::check::check(&source.text);
+        let validated = checked.validated().expect("valid");
+        let mut plan = runsheet::plan::plan(validated);
+        runsheet::prove::annotate_build(validated.topology, &mut plan).expect("proven");
+        check(&path.display().to_string(), &plan);
+    }
+    for (name, old, new) in crate::change::pairs() {
+        let old_source = runsheet::cli::read_source(&old).expect("OLD reads");
+        let new_source = runsheet::cli::read_source(&new).expect("NEW reads");
+        let old_checked = runsheet::check::check(&old_source.text);
+        let new_checked = runsheet::check::check(&new_source.text);
+        let old_topology = old_checked.validated().expect("OLD valid").topology;
+        let new_topology = new_checked.validated().expect("NEW valid").topology;
+        let set = runsheet::change::change_set(old_topology, new_topology);
+        let mut change_plan = runsheet::change::plan(new_topology, &set);
+        runsheet::prove::annotate_change(old_topology, new_topology, &set, &mut change_plan)
+            .expect("proven");
+        check(&name, &change_plan.plan);
+    }
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
 }

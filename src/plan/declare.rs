@@ -329,15 +329,7 @@ fn build_step(step: &Step, context: &Context) -> Result<StepSpec, Undeclared> {
                 vec![Action::Restart { node: host.clone() }],
             ))
         }
-        "execution-policy" => spec(
-            step,
-            vec![feature(&host, Feature::PowerShell)],
-            vec![Condition::PolicyAtLeast(host.clone(), Policy::RemoteSigned)],
-            vec![Action::SetPolicy {
-                node: host.clone(),
-                policy: Policy::RemoteSigned,
-            }],
-        ),
+        "execution-policy" => allow_scripts(step, &host),
         "create-cluster" => spec(
             step,
             vec![feature(&first, Feature::FailoverClustering)],
@@ -495,17 +487,39 @@ fn build_step(step: &Step, context: &Context) -> Result<StepSpec, Undeclared> {
             requires.extend(all_healthy(context));
             spec(step, requires, vec![], vec![])
         }
-        "restore-execution-policy" => spec(
-            step,
-            vec![],
-            vec![],
-            vec![Action::SetPolicy {
-                node: host.clone(),
-                policy: rules::EXCHANGE_SHELL_POLICY,
-            }],
-        ),
+        "restore-execution-policy" => restore_policy(step, &host),
         _ => return Err(Undeclared(step.id.clone())),
     })
+}
+
+/// The window's scripts need RemoteSigned; the policy before is recorded
+/// once, on the first run.
+fn allow_scripts(step: &Step, host: &str) -> StepSpec {
+    spec(
+        step,
+        vec![Condition::FeatureInstalled(
+            host.to_owned(),
+            Feature::PowerShell,
+        )],
+        vec![],
+        vec![Action::AllowScripts {
+            node: host.to_owned(),
+        }],
+    )
+}
+
+/// The recorded policy back, never below what the Exchange shell needs
+/// where Exchange is installed (issue 16 item 16).
+fn restore_policy(step: &Step, host: &str) -> StepSpec {
+    spec(
+        step,
+        vec![],
+        vec![],
+        vec![Action::RestorePolicy {
+            node: host.to_owned(),
+            keep_exchange_shell: true,
+        }],
+    )
 }
 
 fn paths_of(group: &Group) -> Paths {
@@ -686,27 +700,8 @@ fn change_step(
     let host = step.host.clone();
     let undeclared = || Undeclared(step.id.clone());
     Ok(match step.def_id {
-        "execution-policy" => spec(
-            step,
-            vec![Condition::FeatureInstalled(
-                host.clone(),
-                Feature::PowerShell,
-            )],
-            vec![Condition::PolicyAtLeast(host.clone(), Policy::RemoteSigned)],
-            vec![Action::SetPolicy {
-                node: host.clone(),
-                policy: Policy::RemoteSigned,
-            }],
-        ),
-        "restore-execution-policy" => spec(
-            step,
-            vec![],
-            vec![],
-            vec![Action::SetPolicy {
-                node: host.clone(),
-                policy: rules::EXCHANGE_SHELL_POLICY,
-            }],
-        ),
+        "execution-policy" => allow_scripts(step, &host),
+        "restore-execution-policy" => restore_policy(step, &host),
         "change-precheck" => {
             let mut requires = vec![online(), Condition::ActiveOn(context.first.clone())];
             requires.extend(all_healthy_existing(context));
@@ -757,23 +752,14 @@ fn change_step(
         "change-confirm-removal" => spec(step, vec![], vec![], vec![]),
         "change-remove-storage-group" => {
             let (group, _) = change.ok_or_else(undeclared)?;
-            // The database goes offline for good; the step refuses while it
-            // holds a mailbox, so nobody loses one, but it is offline.
-            let mut removal = spec(
+            spec(
                 step,
                 vec![serving_without(&[group])],
                 vec![Condition::GroupExists(group.clone(), false)],
-                vec![
-                    Action::Dismount {
-                        group: group.clone(),
-                    },
-                    Action::RemoveGroup {
-                        group: group.clone(),
-                    },
-                ],
-            );
-            removal.outage = true;
-            removal
+                vec![Action::RemoveGroup {
+                    group: group.clone(),
+                }],
+            )
         }
         "verify-cms" => {
             let mut requires = vec![online()];

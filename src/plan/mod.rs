@@ -209,6 +209,12 @@ pub struct Step {
     /// operator runs this, so a script that never ran is a failure too.
     pub launcher: Option<String>,
     pub unconfirmed: Option<&'static str>,
+    /// What users lose while the step runs, from the platform model
+    /// (`prove`): databases as `Storage group\Database`, or the server.
+    pub offline: Vec<String>,
+    /// The changes the step makes to the estate, in the model's words, in
+    /// order, with who makes them.
+    pub effects: Vec<String>,
 }
 
 /// A step as `plan.json` has it.
@@ -236,6 +242,10 @@ struct StepJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     script: Option<&'a str>,
     unconfirmed: Option<&'static str>,
+    /// From the platform model: what users lose while the step runs.
+    offline: &'a [String],
+    /// From the platform model: what the step changes.
+    effects: &'a [String],
 }
 
 impl Serialize for Step {
@@ -263,6 +273,8 @@ impl Serialize for Step {
             file,
             script,
             unconfirmed: self.unconfirmed,
+            offline: &self.offline,
+            effects: &self.effects,
         }
         .serialize(serializer)
     }
@@ -476,6 +488,8 @@ pub(crate) fn make(
             .extension()
             .map(|ext| format!("{}{suffix}.{ext}", def.id)),
         launcher: None,
+        offline: Vec::new(),
+        effects: Vec::new(),
         // Unconfirmed command facts concern scripts; a manual step has none.
         unconfirmed: if kind == Kind::Manual {
             None

@@ -7,7 +7,7 @@
 //! Durations are estimates for a small estate on ordinary hardware; the
 //! runbook says so and the dry run replaces them with measured times.
 
-use super::Plan;
+use super::{Plan, Step};
 
 /// Time, outage and back-out of one blueprint step.
 #[derive(Debug, Clone, Copy)]
@@ -331,6 +331,22 @@ pub struct Summary {
     pub outages: Vec<OutageSpan>,
 }
 
+/// What users lose while a step runs, in the runbook's words: the platform
+/// model decides whether anything is offline (`Step::offline`, filled by the
+/// prove arrow); the step's typed text, where it has one, says it for the
+/// operator, otherwise the model's list does.
+pub fn outage(step: &Step) -> Option<String> {
+    if step.offline.is_empty() {
+        return None;
+    }
+    Some(
+        match self::step(step.def_id).and_then(|facts| facts.outage) {
+            Some(words) => words.to_owned(),
+            None => format!("{} offline.", step.offline.join(", ")),
+        },
+    )
+}
+
 /// Steps run one at a time, so the window is the sum of its steps, and each
 /// outage lasts from the first step of a run of outage steps to the end of its last.
 pub fn summary(plan: &Plan) -> Summary {
@@ -341,7 +357,7 @@ pub fn summary(plan: &Plan) -> Summary {
         let facts = self::step(step.def_id);
         let step_minutes = facts.map_or(0, |f| f.minutes);
         minutes += step_minutes;
-        let outage = facts.is_some_and(|f| f.outage.is_some());
+        let outage = !step.offline.is_empty();
         match (outage, open, outages.last_mut()) {
             (true, true, Some(span)) => {
                 span.last = step.label();
@@ -452,7 +468,9 @@ mod tests {
     #[test]
     fn the_seed_window_sums_its_steps_and_finds_its_outages() {
         let checked = crate::check::check(include_str!("../../examples/contoso-ccr.yaml"));
-        let plan = super::super::plan(checked.validated().expect("the seed is valid"));
+        let validated = checked.validated().expect("the seed is valid");
+        let mut plan = super::super::plan(validated);
+        crate::prove::annotate_build(validated.topology, &mut plan).expect("the seed is proven");
         let summary = summary(&plan);
         let total: u32 = plan.steps.iter().map(|s| minutes(s.def_id)).sum();
         assert_eq!(summary.minutes, total);

@@ -37,6 +37,17 @@ pub enum Action {
         node: String,
         policy: Policy,
     },
+    /// The policy in force recorded (first run only), then RemoteSigned set
+    /// so that the window's scripts run.
+    AllowScripts {
+        node: String,
+    },
+    /// The recorded policy set back; with `keep_exchange_shell`, never below
+    /// what the Exchange shell needs on a node with Exchange installed.
+    RestorePolicy {
+        node: String,
+        keep_exchange_shell: bool,
+    },
     CreateCluster {
         node: String,
     },
@@ -127,7 +138,8 @@ pub enum Action {
     CreateGroup {
         group: Group,
     },
-    /// The database and the storage group removed; files stay on disk.
+    /// The database (holding no mailbox) dismounted and removed with its
+    /// storage group; files stay on disk.
     RemoveGroup {
         group: String,
     },
@@ -140,6 +152,150 @@ pub enum Action {
 }
 
 impl Action {
+    /// The change in an operator's words, for `runsheet plan`.
+    pub fn describe(&self, state: &State) -> String {
+        let database = |group: &str| {
+            state
+                .groups
+                .get(group)
+                .map_or_else(|| group.to_owned(), |g| g.resource())
+        };
+        match self {
+            Action::InstallFeature {
+                node,
+                feature,
+                restart,
+            } => format!(
+                "{node}: {} installed{}",
+                feature_name(*feature),
+                if *restart {
+                    ", may ask for a restart"
+                } else {
+                    ""
+                }
+            ),
+            Action::Restart { node } => format!("{node} restarts"),
+            Action::SetPolicy { node, policy } => {
+                format!("{node}: execution policy set to {policy:?}")
+            }
+            Action::AllowScripts { node } => format!(
+                "{node}: execution policy recorded, then RemoteSigned (or what allows more) so the window's scripts run"
+            ),
+            Action::RestorePolicy {
+                node,
+                keep_exchange_shell,
+            } => format!(
+                "{node}: execution policy set back to the recorded one{}",
+                if *keep_exchange_shell {
+                    ", RemoteSigned at least where Exchange is installed"
+                } else {
+                    ""
+                }
+            ),
+            Action::CreateCluster { node } => {
+                format!("cluster created with {node} (Node Majority until the quorum step)")
+            }
+            Action::AddNode { node } => format!("{node} joins the cluster"),
+            Action::NameNetworks => "cluster networks named, roles set".to_owned(),
+            Action::CreateWitnessShare => "witness folder and share created".to_owned(),
+            Action::QuorumFileShare { share } => {
+                format!("quorum set to Node and File Share Majority on {share}")
+            }
+            Action::InstallMailboxRole { node, restart } => format!(
+                "{node}: Exchange mailbox role installed{}",
+                if *restart { ", restart pending" } else { "" }
+            ),
+            Action::NewCms {
+                node,
+                name,
+                restart,
+                ..
+            } => format!(
+                "clustered mailbox server {name} created, online on {node}{}",
+                if *restart {
+                    "; setup may leave a restart pending"
+                } else {
+                    ""
+                }
+            ),
+            Action::SeedPassive { node, restart } => format!(
+                "{node}: passive mailbox role installed, every storage group seeded to it{}",
+                if *restart {
+                    "; setup may leave a restart pending"
+                } else {
+                    ""
+                }
+            ),
+            Action::SuspendCopy { group } => format!("copy of {group} suspended by this window"),
+            Action::ResumeCopy { group } => {
+                format!("copy of {group} resumed (Initializing until a closed log arrives)")
+            }
+            Action::WaitHealthy { group } => format!("copy of {group} Healthy, queues drained"),
+            Action::Dismount { group } => {
+                format!("{} dismounted: users of it offline", database(group))
+            }
+            Action::Mount { group } => {
+                format!("{} mounted: users of it back online", database(group))
+            }
+            Action::MoveConfiguration { group, .. } => {
+                format!("paths of {group} changed in the configuration only (no file moves)")
+            }
+            Action::CopyFiles {
+                node,
+                group,
+                kind,
+                to,
+                ..
+            } => {
+                format!(
+                    "{node}: {} of {group} copied to {to}, source kept",
+                    kind_name(*kind)
+                )
+            }
+            Action::RenameFiles {
+                node,
+                group,
+                kind,
+                to,
+                ..
+            } => {
+                format!(
+                    "{node}: {} of {group} moved to {to} on the same volume",
+                    kind_name(*kind)
+                )
+            }
+            Action::ProveFiles {
+                node,
+                group,
+                kind,
+                path,
+            } => {
+                format!(
+                    "{node}: {} of {group} at {path} checked complete",
+                    kind_name(*kind)
+                )
+            }
+            Action::DeleteFiles {
+                node,
+                group,
+                kind,
+                path,
+            } => {
+                format!("{node}: {} of {group} at {path} deleted", kind_name(*kind))
+            }
+            Action::CreateGroup { group } => format!(
+                "storage group {} and database {} created",
+                group.name, group.database
+            ),
+            Action::RemoveGroup { group } => {
+                format!("storage group {group} and its database removed; files kept")
+            }
+            Action::MoveCms { to } => format!("clustered mailbox server moved to {to}"),
+            Action::StopCms => "clustered mailbox server stopped: users offline".to_owned(),
+            Action::StartCms => "clustered mailbox server started".to_owned(),
+        }
+    }
+
     /// The node this action restarts, if it is a restart.
     pub fn restarts(&self) -> Option<&str> {
         match self {
@@ -169,6 +325,31 @@ impl Action {
                 target.restart_pending = false;
             }
             Action::SetPolicy { node, policy } => node_mut(state, node)?.policy = *policy,
+            Action::AllowScripts { node } => {
+                let target = node_mut(state, node)?;
+                if target.policy_before.is_none() {
+                    target.policy_before = Some(target.policy);
+                }
+                if target.policy < Policy::RemoteSigned {
+                    target.policy = Policy::RemoteSigned;
+                }
+            }
+            Action::RestorePolicy {
+                node,
+                keep_exchange_shell,
+            } => {
+                let target = node_mut(state, node)?;
+                let Some(before) = target.policy_before else {
+                    return Err(format!(
+                        "no execution policy of {node} was recorded by this window"
+                    ));
+                };
+                target.policy = if *keep_exchange_shell && target.role == Role::Installed {
+                    before.max(rules::EXCHANGE_SHELL_POLICY)
+                } else {
+                    before
+                };
+            }
             Action::CreateCluster { node } => {
                 if state.cluster.is_none() {
                     require_feature(state, node, Feature::FailoverClustering)?;
@@ -412,14 +593,9 @@ impl Action {
                     .or_insert_with(|| group.clone());
             }
             Action::RemoveGroup { group } => {
-                if let Some(found) = state.groups.get(group) {
-                    if found.mounted {
-                        return Err(format!(
-                            "the database of {group} is mounted: it is removed only once dismounted"
-                        ));
-                    }
-                    state.groups.remove(group);
-                }
+                // Dismounted, then removed, in one step that refuses a
+                // database holding a mailbox: nobody loses one meanwhile.
+                state.groups.remove(group);
             }
             Action::MoveCms { to } => {
                 let cms = state
@@ -453,6 +629,22 @@ impl Action {
             }
         }
         Ok(())
+    }
+}
+
+fn feature_name(feature: Feature) -> &'static str {
+    match feature {
+        Feature::FailoverClustering => "Failover Clustering",
+        Feature::PowerShell => "Windows PowerShell",
+        Feature::ExchangePrerequisites => "the Exchange 2007 prerequisites",
+    }
+}
+
+fn kind_name(kind: FileKind) -> &'static str {
+    match kind {
+        FileKind::Database => "database file",
+        FileKind::Logs => "logs",
+        FileKind::Checkpoint => "checkpoint",
     }
 }
 

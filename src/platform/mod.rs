@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub use action::{Action, Actor};
 pub use condition::Condition;
-pub use prove::{Finding, StepSpec, prove};
+pub use prove::{Finding, Proof, StepSpec, prove};
 
 /// A Windows feature or role service a step installs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -75,6 +75,8 @@ pub struct Node {
     /// The update rollup the node's Exchange runs (0: none).
     pub rollup: u32,
     pub policy: Policy,
+    /// The policy recorded before this window changed it, if it did.
+    pub policy_before: Option<Policy>,
 }
 
 /// How the cluster keeps quorum.
@@ -226,6 +228,7 @@ impl State {
                             // A new Windows Server 2008 installs no script
                             // policy: Restricted (about_Execution_Policies).
                             policy: Policy::Restricted,
+                            policy_before: None,
                         },
                     )
                 })

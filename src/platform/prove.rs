@@ -81,15 +81,71 @@ impl fmt::Display for Finding {
     }
 }
 
+/// What proving a window found: the rules it breaks (none for a proven
+/// window), and for each step what users lose while it runs, from the
+/// model: the databases offline (as `Storage group\Database`) or the whole
+/// clustered mailbox server, at any boundary of the step.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Proof {
+    pub findings: Vec<Finding>,
+    /// By step, in order: what is offline during it; empty when nothing.
+    pub offline: Vec<Vec<String>>,
+    /// By step, in order: its actions in words, with who makes them, as
+    /// they change the state on a run in plan order (none for a step found
+    /// already done).
+    pub effects: Vec<Vec<String>>,
+}
+
+/// What users lose in a state: the databases of the CMS that are dismounted
+/// (a new database that was never mounted holds no mailbox yet, so nobody
+/// loses it), or the whole server when it is offline.
+pub fn offline(state: &State) -> Vec<String> {
+    match rules::cms_state(state) {
+        None | Some(CmsState::Online) => Vec::new(),
+        Some(CmsState::PartiallyOnline(resources)) => state
+            .groups
+            .values()
+            .filter(|g| state.files.keys().any(|at| at.group == g.name))
+            .map(|g| g.resource())
+            .filter(|resource| resources.contains(resource))
+            .collect(),
+        Some(CmsState::Offline) => {
+            vec![format!(
+                "the clustered mailbox server {}",
+                state
+                    .cms
+                    .as_ref()
+                    .map(|c| c.name.as_str())
+                    .unwrap_or_default()
+            )]
+        }
+    }
+}
+
+fn note_offline(seen: &mut Vec<String>, state: &State) {
+    for resource in offline(state) {
+        if !seen.contains(&resource) {
+            seen.push(resource);
+        }
+    }
+}
+
 /// Proves a window: `start` is the state before it, `target` the state the
 /// topology it leads to describes.
-pub fn prove(start: &State, steps: &[StepSpec], target: &State) -> Vec<Finding> {
+pub fn prove(start: &State, steps: &[StepSpec], target: &State) -> Proof {
     let mut findings = Vec::new();
+    let mut offline_by_step = Vec::new();
+    let mut effects_by_step = Vec::new();
     let mut state = start.clone();
     for step in steps {
+        let mut seen = Vec::new();
+        note_offline(&mut seen, &state);
         if !step.done_when.is_empty() && holds(&step.done_when, &state) {
+            offline_by_step.push(seen);
+            effects_by_step.push(Vec::new());
             continue;
         }
+        let mut effects = Vec::new();
         for condition in &step.requires {
             if let Err(found) = condition.check(&state) {
                 findings.push(finding(
@@ -103,10 +159,25 @@ pub fn prove(start: &State, steps: &[StepSpec], target: &State) -> Vec<Finding> 
             }
         }
         let mut after_each = Vec::new();
-        for (index, (_, action)) in step.actions.iter().enumerate() {
+        for (index, (actor, action)) in step.actions.iter().enumerate() {
+            let words = action.describe(&state);
+            effects.push(match actor {
+                Actor::Operator => format!("{words} (by the operator)"),
+                Actor::Script => words,
+            });
+            if let Some(node) = action.restarts() {
+                let mut down = state.clone();
+                if let Some(target) = down.node_mut(node) {
+                    target.up = false;
+                }
+                note_offline(&mut seen, &down);
+            }
             run_action(&mut state, step, index, action, None, &mut findings);
+            note_offline(&mut seen, &state);
             after_each.push(state.clone());
         }
+        offline_by_step.push(seen);
+        effects_by_step.push(effects);
         for (stopped_after, interrupted) in after_each.iter().enumerate() {
             rerun(interrupted, step, stopped_after + 1, &state, &mut findings);
         }
@@ -122,7 +193,11 @@ pub fn prove(start: &State, steps: &[StepSpec], target: &State) -> Vec<Finding> 
             state: describe(&state),
         });
     }
-    findings
+    Proof {
+        findings,
+        offline: offline_by_step,
+        effects: effects_by_step,
+    }
 }
 
 fn holds(conditions: &[Condition], state: &State) -> bool {
@@ -285,29 +360,12 @@ fn check_invariants(
     }
     // Outage only where declared.
     if !step.outage {
-        match rules::cms_state(state) {
-            Some(CmsState::Online) | None => {}
-            Some(CmsState::PartiallyOnline(offline)) => {
-                let written: Vec<String> = state
-                    .groups
-                    .values()
-                    .filter(|g| {
-                        state.files.keys().any(|at| at.group == g.name)
-                            && offline.contains(&g.resource())
-                    })
-                    .map(|g| g.resource())
-                    .collect();
-                if !written.is_empty() {
-                    broken(
-                        "a database offline only inside a step declared as outage",
-                        format!("{} offline", written.join(", ")),
-                    );
-                }
-            }
-            Some(CmsState::Offline) => broken(
-                "the clustered mailbox server offline only inside a step declared as outage",
-                "the clustered mailbox server is Offline".to_owned(),
-            ),
+        let lost = offline(state);
+        if !lost.is_empty() {
+            broken(
+                "users lose a database or the server only inside a step declared as outage",
+                format!("{} offline", lost.join(", ")),
+            );
         }
     }
     // The Exchange shell starts on every node with Exchange installed.

@@ -202,7 +202,7 @@ fn step_value(topology: &Topology, lookup: &Lookup<'_>, step: &Step) -> Value {
         "subject": step.subject,
         "heading": step_heading(step),
         "time": window.map_or_else(|| "not estimated: time it during the dry run".to_owned(), |w| format!("about {}", duration(w.minutes))),
-        "outage": window.map_or("Not known: find out during the dry run.".to_owned(), |w| w.outage.map_or_else(|| "No.".to_owned(), |what| format!("Yes: {what}"))),
+        "outage": crate::plan::window::outage(step).map_or_else(|| "No.".to_owned(), |what| format!("Yes: {what}")),
         "back_out": window.map_or("Not known: find out during the dry run.", |w| w.back_out),
         "phase": step.phase,
         "phase_title": step.phase_title,
@@ -736,7 +736,7 @@ pub fn window_value(plan: &Plan) -> Value {
         let minutes: u32 = steps.iter().map(|step| window::minutes(step.def_id)).sum();
         let outage: u32 = steps
             .iter()
-            .filter(|step| window::step(step.def_id).is_some_and(|w| w.outage.is_some()))
+            .filter(|step| !step.offline.is_empty())
             .map(|step| window::minutes(step.def_id))
             .sum();
         let last = steps.last().map_or_else(String::new, Step::label);

@@ -388,6 +388,10 @@ pub enum TemplateError {
     Compile { name: String, message: String },
     #[error("rendering {name}: {message}")]
     Render { name: String, message: String },
+    /// The window breaks a rule of the platform model: a defect of the
+    /// blueprint, reported instead of printing the window.
+    #[error("{0}")]
+    Unproven(String),
 }
 
 /// The registries of one run: per language, the helpers (and an override's
