@@ -1,6 +1,7 @@
 //! The prover against windows written by hand: a sound one passes, and each
 //! defect planted in it is caught, naming the step and the rule.
 
+use proptest::prelude::*;
 use runsheet::platform::condition::CopyAllowed;
 use runsheet::platform::{
     Action, Actor, Cluster, Cms, Condition, CopyStatus, Feature, FileKind, Finding, Group, Policy,
@@ -628,4 +629,208 @@ fn typed_outages_agree_with_the_model() {
         check(&name, &change_plan.plan);
     }
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+}
+
+/// One storage group of a generated estate.
+#[derive(Debug, Clone)]
+struct GroupSpec {
+    log_drive: char,
+    edb_drive: char,
+    /// Log and system files in one folder, or apart.
+    system_apart: bool,
+}
+
+/// One generated cluster: whether it lists `First Storage Group` (and
+/// where), its further storage groups, and an install path.
+#[derive(Debug, Clone)]
+struct ClusterSpec {
+    first: Option<GroupSpec>,
+    groups: Vec<GroupSpec>,
+    install_path: bool,
+}
+
+fn group_strategy() -> impl Strategy<Value = GroupSpec> {
+    (
+        prop::sample::select(vec!['C', 'D', 'E']),
+        prop::sample::select(vec!['C', 'D', 'E']),
+        any::<bool>(),
+    )
+        .prop_map(|(log_drive, edb_drive, system_apart)| GroupSpec {
+            log_drive,
+            edb_drive,
+            system_apart,
+        })
+}
+
+fn cluster_strategy() -> impl Strategy<Value = ClusterSpec> {
+    (
+        prop::option::of(group_strategy()),
+        prop::collection::vec(group_strategy(), 0..4),
+        any::<bool>(),
+    )
+        .prop_map(|(first, groups, install_path)| ClusterSpec {
+            first,
+            groups,
+            install_path,
+        })
+}
+
+fn group_yaml(name: &str, database: &str, group: &GroupSpec, folder: &str) -> String {
+    let log = format!("{}:\\{folder}\\{name}", group.log_drive);
+    let system = if group.system_apart {
+        format!("{}:\\{folder}\\{name} system", group.log_drive)
+    } else {
+        log.clone()
+    };
+    format!(
+        "        - name: {name}\n          log_path: '{log}'\n          system_path: '{system}'\n          databases:\n            - name: {database}\n              edb_path: '{}:\\{folder}\\{name}\\{database}.edb'\n",
+        group.edb_drive
+    )
+}
+
+/// A valid topology of one or two clusters, from the specs; `folder` sets
+/// where the storage lives, so a change can move it.
+fn estate_yaml(windows: &str, clusters: &[ClusterSpec], folder: &str) -> String {
+    let mut yaml = format!(
+        "apiVersion: runsheet/v1\nname: generated\ndomain:\n  fqdn: example.local\n  netbios: EXAMPLE\nplatform:\n  windows: \"{windows}\"\n  exchange: 2007-sp3\nnetworks:\n  - name: Public\n    subnet: 192.168.10.0/24\n    clients: true\n  - name: Heartbeat\n    subnet: 10.10.10.0/24\n    clients: false\nhosts:\n  - name: HUB1\n    addresses: {{ Public: 192.168.10.10 }}\n    drives: [C]\n"
+    );
+    for index in 0..clusters.len() {
+        for node in 0..2 {
+            let host = 20 + index * 2 + node;
+            yaml.push_str(&format!(
+                "  - name: N{index}{node}\n    addresses: {{ Public: 192.168.10.{host}, Heartbeat: 10.10.10.{host} }}\n    drives: [C, D, E]\n"
+            ));
+        }
+    }
+    yaml.push_str("clusters:\n");
+    for (index, cluster) in clusters.iter().enumerate() {
+        yaml.push_str(&format!(
+            "  - name: CL{index}\n    address: 192.168.10.{}\n    nodes: [N{index}0, N{index}1]\n    witness:\n      host: HUB1\n      folder: 'C:\\FSW{index}'\n      share: FSW{index}\n    mailbox:\n      name: CMS{index}\n      address: 192.168.10.{}\n      setup: 'D:\\Setup.com'\n",
+            100 + index * 2,
+            101 + index * 2
+        ));
+        if cluster.install_path {
+            yaml.push_str("      install_path: 'D:\\Exchange Server'\n");
+        }
+        yaml.push_str("      storage_groups:\n");
+        if let Some(first) = &cluster.first {
+            yaml.push_str(&group_yaml(
+                "First Storage Group",
+                "Mailbox Database",
+                first,
+                folder,
+            ));
+        }
+        for (number, group) in cluster.groups.iter().enumerate() {
+            yaml.push_str(&group_yaml(
+                &format!("SG{number}"),
+                &format!("DB{number}"),
+                group,
+                folder,
+            ));
+        }
+        if cluster.first.is_none() && cluster.groups.is_empty() {
+            // A CMS lists at least one storage group.
+            yaml.push_str(&group_yaml(
+                "SG9",
+                "DB9",
+                &GroupSpec {
+                    log_drive: 'E',
+                    edb_drive: 'D',
+                    system_apart: false,
+                },
+                folder,
+            ));
+        }
+    }
+    yaml
+}
+
+fn validated_plan(yaml: &str) -> Option<(runsheet::check::Checked, ())> {
+    let checked = runsheet::check::check(yaml);
+    checked.validated()?;
+    Some((checked, ()))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
+
+    /// Any valid estate's build is proven.
+    #[test]
+    fn generated_builds_are_proven(
+        r2 in any::<bool>(),
+        clusters in prop::collection::vec(cluster_strategy(), 1..3),
+    ) {
+        let yaml = estate_yaml(if r2 { "2008-r2" } else { "2008" }, &clusters, "Exchange");
+        let Some((checked, ())) = validated_plan(&yaml) else {
+            return Err(TestCaseError::reject("not a valid estate"));
+        };
+        let validated = checked.validated().expect("valid");
+        let plan = runsheet::plan::plan(validated);
+        let proven = runsheet::prove::build(validated.topology, &plan);
+        prop_assert!(proven.is_ok(), "{}\n{}", yaml, proven.err().map(|e| e.to_string()).unwrap_or_default());
+    }
+
+    /// Any supported change between two valid estates is proven: storage
+    /// moved (database, logs or both), groups added and removed.
+    #[test]
+    fn generated_changes_are_proven(
+        r2 in any::<bool>(),
+        old in prop::collection::vec(cluster_strategy(), 1..3),
+        moved in any::<bool>(),
+        new_groups in prop::collection::vec(prop::collection::vec(group_strategy(), 0..4), 2..3),
+    ) {
+        let windows = if r2 { "2008-r2" } else { "2008" };
+        let old_yaml = estate_yaml(windows, &old, "Exchange");
+        // NEW: the same clusters and first storage group, other groups as
+        // drawn (kept, added or removed by position), all moved or not.
+        let new: Vec<ClusterSpec> = old
+            .iter()
+            .zip(&new_groups)
+            .map(|(cluster, groups)| ClusterSpec { first: cluster.first.clone(), groups: groups.clone(), install_path: cluster.install_path })
+            .collect();
+        let new_yaml = estate_yaml(windows, &new, if moved { "Moved" } else { "Exchange" });
+        let old_checked = runsheet::check::check(&old_yaml);
+        let new_checked = runsheet::check::check(&new_yaml);
+        let (Some(old_valid), Some(new_valid)) = (old_checked.validated(), new_checked.validated()) else {
+            return Err(TestCaseError::reject("not a valid pair"));
+        };
+        let set = runsheet::change::change_set(old_valid.topology, new_valid.topology);
+        if set.changes.is_empty() || !set.refusals.is_empty() {
+            return Err(TestCaseError::reject("no supported change"));
+        }
+        let change_plan = runsheet::change::plan(new_valid.topology, &set);
+        let proven = runsheet::prove::change(old_valid.topology, new_valid.topology, &set, &change_plan);
+        prop_assert!(proven.is_ok(), "OLD:\n{}\nNEW:\n{}\n{}", old_yaml, new_yaml, proven.err().map(|e| e.to_string()).unwrap_or_default());
+    }
+}
+
+/// The generators make valid estates and supported changes, so the
+/// properties above are not passed by rejecting every case.
+#[test]
+fn the_generated_estates_and_changes_are_valid() {
+    let g = GroupSpec {
+        log_drive: 'E',
+        edb_drive: 'D',
+        system_apart: true,
+    };
+    let old = ClusterSpec {
+        first: Some(g.clone()),
+        groups: vec![g.clone(), g.clone()],
+        install_path: true,
+    };
+    let new = ClusterSpec {
+        groups: vec![g.clone(), g.clone(), g],
+        ..old.clone()
+    };
+    let old_yaml = estate_yaml("2008", &[old.clone(), old], "Exchange");
+    let new_yaml = estate_yaml("2008", &[new.clone(), new], "Moved");
+    let old_checked = runsheet::check::check(&old_yaml);
+    let new_checked = runsheet::check::check(&new_yaml);
+    let old_valid = old_checked.validated().expect("OLD valid");
+    let new_valid = new_checked.validated().expect("NEW valid");
+    let set = runsheet::change::change_set(old_valid.topology, new_valid.topology);
+    assert!(set.refusals.is_empty(), "{:?}", set.refusals);
+    // Three moved and one added storage group per cluster.
+    assert_eq!(set.changes.len(), 8, "{:?}", set.changes);
 }
