@@ -228,10 +228,13 @@ fn both_paths_of_a_storage_group_move_in_one_outage() {
 fn the_mount_waits_for_both_nodes_and_never_forces() {
     for (name, files) in trees() {
         for (path, script) in scripts_named(&files, "-mount-and-resume-") {
+            let place = function_body(&script, "Assert-NewPlace");
             assert!(
-                script.contains("Get-NewPlaceGap $node $prefix")
-                    && script.contains("Get-OldPlaceLeft $node $prefix")
-                    && script.contains("foreach ($node in $nodes)"),
+                place.contains("Get-NewPlaceGap $node $Prefix")
+                    && place.contains("foreach ($node in $nodes)")
+                    && script.contains("\nAssert-NewPlace $prefix $mounted ")
+                    && function_body(&script, "Show-Kept")
+                        .contains("Get-OldPlaceLeft $node $Prefix"),
                 "{name}/{path}: the passive node's files are not checked"
             );
             assert!(
@@ -891,15 +894,18 @@ fn files_are_proven_at_the_new_place_before_the_mount_and_before_already_done() 
             let mount = script
                 .find("    Mount-Database -Identity $database")
                 .expect("mount");
-            let proven = script
-                .find("$gap = Get-NewPlaceGap $node $prefix ($node -eq $env:COMPUTERNAME)")
+            let place = function_body(&script, "Assert-NewPlace");
+            let proven = place
+                .find("$gap = Get-NewPlaceGap $node $Prefix ($node -eq $env:COMPUTERNAME)")
                 .expect("the new place is checked on every node");
-            assert!(proven < mount, "{name}/{path}");
-            let failed = &script[proven..mount];
             assert!(
-                failed.contains("if ($gap.Length -gt 0) {\n        Fail ("),
+                place[proven..].contains("if ($gap.Length -gt 0) {\n            Fail ("),
                 "{name}/{path}"
             );
+            let called = script
+                .find("\nAssert-NewPlace $prefix $mounted ")
+                .expect("the check is made");
+            assert!(called < mount, "{name}/{path}");
         }
         for (path, script) in scripts_named(&files, "-move-files-") {
             let skip = script
@@ -917,49 +923,143 @@ fn files_are_proven_at_the_new_place_before_the_mount_and_before_already_done() 
 fn an_interrupted_copy_is_finished_or_restarted_never_left_to_choose() {
     for (name, files) in trees() {
         for (path, script) in scripts_named(&files, "-move-files-") {
-            let body = function_body(&script, "Move-StepFile");
-            // Copy unbuffered (eseutil /y) to a temporary name, check,
-            // rename; the source is kept until the mount step has passed.
-            let order: Vec<usize> = [
-                "& $eseutil /y $Source /d $partial | Out-Host",
-                "if ($LASTEXITCODE -ne 0) {",
-                "if ((Get-FileBytes $partial) -ne $bytes) {",
-                "[System.IO.File]::Move($partial, $Target)",
-                "the source stays until the mount step has passed",
-            ]
-            .iter()
-            .map(|needle| {
-                body.find(needle)
-                    .unwrap_or_else(|| panic!("{name}/{path}: no `{needle}`"))
-            })
-            .collect();
-            assert!(
-                order.windows(2).all(|w| w[0] < w[1]),
-                "{name}/{path}: {order:?}"
-            );
-            assert!(
-                body.contains("[System.IO.File]::Delete($partial)"),
-                "{name}/{path}"
-            );
-            assert!(
-                !body.contains("::Delete($Source)") && !body.contains("::Copy("),
-                "{name}/{path}: the only original is deleted, or copied through the file cache"
-            );
-            assert!(
-                body.contains("Write-Host ('Copying "),
-                "{name}/{path}: no progress line"
-            );
-            assert!(!body.contains("which one is current"), "{name}/{path}");
-            assert!(!script.contains("which one is current"), "{name}/{path}");
-            let moves = script.find("    Move-StepFile $volumes $from[$index] $to[$index]");
-            assert!(moves.is_some(), "{name}/{path}: files moved another way");
-            assert_eq!(
-                script.matches("[System.IO.File]::Move(").count(),
-                2,
-                "{name}/{path}"
-            );
+            assert_sources_kept(&format!("{name}/{path}"), &script);
         }
     }
+}
+
+/// The file step of a move, the build's or a change's: within one volume a
+/// rename; to another volume eseutil /y to a .partial, checked, renamed, the
+/// source kept. Nothing deletes or moves a source across volumes, and a
+/// rerun redoes a half-made copy but not a finished one.
+pub(crate) fn assert_sources_kept(label: &str, script: &str) {
+    let body = function_body(script, "Move-StepFile");
+    // Copy unbuffered (eseutil /y) to a temporary name, check, rename; the
+    // source is kept until the mount step has passed.
+    let order: Vec<usize> = [
+        "& $script:eseutil /y $Source /d $partial | Out-Host",
+        "if ($LASTEXITCODE -ne 0) {",
+        "if ((Get-FileBytes $partial) -ne $bytes) {",
+        "[System.IO.File]::Move($partial, $Target)",
+        "the source stays until the mount step has passed",
+    ]
+    .iter()
+    .map(|needle| {
+        body.find(needle)
+            .unwrap_or_else(|| panic!("{label}: no `{needle}`"))
+    })
+    .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{label}: {order:?}");
+    // A half-made copy is deleted and made again; nothing else is deleted.
+    assert!(
+        body.contains("[System.IO.File]::Delete($partial)"),
+        "{label}"
+    );
+    assert_eq!(
+        script.matches("::Delete(").count(),
+        1,
+        "{label}: a source is deleted"
+    );
+    assert!(
+        !script.contains("::Copy("),
+        "{label}: copied through the file cache"
+    );
+    assert!(
+        body.contains("Write-Host ('Copying "),
+        "{label}: no progress line"
+    );
+    assert!(!script.contains("which one is current"), "{label}");
+    // The one move of a source is the rename within its volume.
+    assert_eq!(
+        script.matches("[System.IO.File]::Move(").count(),
+        2,
+        "{label}"
+    );
+    assert!(
+        body.contains("if ($sameVolume) {\n        [System.IO.File]::Move($Source, $Target)"),
+        "{label}: a source moves across volumes"
+    );
+    let moves = function_body(script, "Move-GroupFiles");
+    assert!(
+        moves.contains("Move-StepFile $volumes $from[$index] $to[$index]"),
+        "{label}: files moved another way"
+    );
+    // A finished copy is not copied again.
+    assert!(
+        function_body(script, "Add-Move")
+            .contains("(Get-FileBytes $Target) -eq (Get-FileBytes $Source)) {\n        return"),
+        "{label}"
+    );
+    // Found, then "already done" once mounted, before anything moves.
+    crate::guards::in_order(
+        script,
+        &[
+            "\nAdd-GroupMoves $prefix\n",
+            "\nif (Test-Mounted $database) {\n",
+            "    Skip (",
+            "\nMove-GroupFiles\n",
+        ],
+    );
+}
+
+/// The mount step of a move, the build's or a change's: every original at the
+/// old place has a complete copy on every node and (`reads_edb`) the new
+/// database file reads Clean Shutdown before Mount-Database; the kept
+/// originals are listed only once the copy passes the health gate.
+pub(crate) fn assert_copy_proven_before_mount(label: &str, script: &str, reads_edb: bool) {
+    let not_copied = function_body(script, "Get-NotCopied");
+    assert!(not_copied.contains("(Get-FileBytes $target) -ne (Get-FileBytes $source)"));
+    let place = function_body(script, "Assert-NewPlace");
+    assert!(
+        place.contains("$notCopied = Get-NotCopied $node $Prefix"),
+        "{label}"
+    );
+    let clean = function_body(script, "Assert-CleanShutdown");
+    for check in [
+        "& (Get-Eseutil) /mh $newEdb",
+        "-notmatch 'State:\\s*Clean Shutdown'",
+        "Fail (",
+    ] {
+        assert!(clean.contains(check), "{label}: no {check}");
+    }
+    let mount_at = script
+        .find("    Mount-Database -Identity $database")
+        .expect("mount");
+    let mut checks = vec!["\nAssert-NewPlace $prefix $mounted "];
+    if reads_edb {
+        checks.push("if ($mounted -ne $true) {\n    Assert-CleanShutdown\n}");
+    } else {
+        assert!(!script.contains("    Assert-CleanShutdown\n"), "{label}");
+    }
+    for check in checks {
+        let at = script
+            .find(check)
+            .unwrap_or_else(|| panic!("{label}: no {check}"));
+        assert!(at < mount_at, "{label}: {check} after the mount");
+    }
+    // Only after Healthy are the originals listed for deletion: after the
+    // health gate, or on a rerun only once the copy passes it.
+    let kept = function_body(script, "Show-Kept");
+    assert!(kept.contains("Write-Host ('KEPT "), "{label}");
+    let healthy = script.rfind("Assert-CopiesHealthy {").expect("health gate");
+    let last_kept = script
+        .rfind("\nShow-Kept $prefix ")
+        .expect("originals listed");
+    assert!(healthy < last_kept, "{label}");
+    let rerun = script
+        .find("if ($mounted -eq $true -and (Get-CopyGap $copy -1) -eq '') {")
+        .expect("rerun gate");
+    let first_kept = script.find("    Show-Kept (").expect("listed on a rerun");
+    assert!(rerun < first_kept, "{label}");
+    let calls = script
+        .lines()
+        .filter(|line| line.trim_start().starts_with("Show-Kept "))
+        .count();
+    assert_eq!(calls, 2, "{label}: KEPT listed elsewhere");
+    let eseutil = function_body(script, "Get-Eseutil");
+    assert!(eseutil.contains("'HKLM:\\SOFTWARE\\Microsoft\\Exchange\\Setup'"));
+    assert!(eseutil.contains(".MsiInstallPath"));
+    assert!(eseutil.contains("'Bin\\eseutil.exe'"));
 }
 
 #[test]
@@ -1413,13 +1513,16 @@ fn what_a_move_leaves_behind_is_named_and_tmp_edb_is_no_leftover() {
         assert!(runbook.contains(name), "the back-out never names {name}");
     }
     // The build's file move names them too, and a leftover tmp.edb does not stop it.
+    // It reads only the group's own files (prefix, database file by name):
+    // no '*.edb' pattern that tmp.edb could match.
     let build = runsheet_build_script("move-database-files");
     assert!(build.contains("Show-LeftBehind $oldFolder"));
-    assert!(build.contains("-ne 'tmp.edb'"));
+    assert!(!build.contains("'*.edb'"));
+    assert!(function_body(&build, "Get-NotCopied").contains("($Prefix + '*.log')"));
 }
 
-/// One script of the seed build, by the step's file name part.
-fn runsheet_build_script(part: &str) -> String {
+/// The seed build's files: (path, text).
+fn build_files() -> Vec<(String, String)> {
     let registry = runsheet::render::registry::Registry::new(None).expect("templates load");
     let source = runsheet::cli::read_source(&harness::root().join("examples/contoso-ccr.yaml"))
         .expect("the seed reads");
@@ -1428,8 +1531,33 @@ fn runsheet_build_script(part: &str) -> String {
     generated
         .artifacts
         .iter()
-        .find(|(path, _)| path.contains(part) && path.ends_with(".ps1"))
-        .map(|(_, bytes)| text(bytes))
+        .map(|(path, bytes)| (path.to_string(), text(bytes)))
+        .collect()
+}
+
+/// The seed build's scripts whose file name contains `part`, in step order.
+fn build_scripts(part: &str) -> Vec<(String, String)> {
+    build_files()
+        .into_iter()
+        .filter(|(path, _)| path.contains(part) && path.ends_with(".ps1"))
+        .collect()
+}
+
+/// The seed build's runbook.
+fn build_runbook() -> String {
+    build_files()
+        .into_iter()
+        .find(|(path, _)| path == "runbook.md")
+        .map(|(_, text)| text)
+        .expect("a runbook")
+}
+
+/// One script of the seed build, by the step's file name part.
+fn runsheet_build_script(part: &str) -> String {
+    build_scripts(part)
+        .into_iter()
+        .next()
+        .map(|(_, text)| text)
         .unwrap_or_else(|| panic!("no {part} script"))
 }
 
@@ -1438,38 +1566,7 @@ fn copied_files_are_proven_before_the_mount_and_their_originals_kept_until_healt
     for case in ["database-move", "both-paths"] {
         let files = tree(case);
         let (path, mount) = &scripts_named(&files, "-mount-and-resume-")[0];
-        // Every original at the old place has a complete copy at the new one.
-        let not_copied = function_body(mount, "Get-NotCopied");
-        assert!(not_copied.contains("(Get-FileBytes $target) -ne (Get-FileBytes $source)"));
-        let mount_at = mount
-            .find("    Mount-Database -Identity $database")
-            .expect("mount");
-        let checks = [
-            "$notCopied = Get-NotCopied $node $prefix",
-            "& (Get-Eseutil) /mh $newEdb",
-            "-notmatch 'State:\\s*Clean Shutdown'",
-        ];
-        for check in checks {
-            let at = mount
-                .find(check)
-                .unwrap_or_else(|| panic!("{case}/{path}: no {check}"));
-            assert!(at < mount_at, "{case}/{path}: {check} after the mount");
-        }
-        // Only after Healthy are the originals listed for deletion.
-        // Listed after the health gate, or on a rerun only once the copy
-        // passes it.
-        let healthy = mount.rfind("Assert-CopiesHealthy {").expect("health gate");
-        let kept = mount.rfind("Write-Host ('KEPT ").expect("originals listed");
-        assert!(healthy < kept, "{case}/{path}");
-        let rerun = mount
-            .find("if ($mounted -eq $true -and (Get-CopyGap $copy -1) -eq '') {")
-            .expect("rerun gate");
-        let first_kept = mount.find("Write-Host ('KEPT ").expect("originals listed");
-        assert!(rerun < first_kept, "{case}/{path}");
-        let eseutil = function_body(mount, "Get-Eseutil");
-        assert!(eseutil.contains("'HKLM:\\SOFTWARE\\Microsoft\\Exchange\\Setup'"));
-        assert!(eseutil.contains(".MsiInstallPath"));
-        assert!(eseutil.contains("'Bin\\eseutil.exe'"));
+        assert_copy_proven_before_mount(&format!("{case}/{path}"), mount, true);
         // The runbook's list of what is left matches what the steps keep.
         let runbook = text(&files["runbook.md"]);
         assert!(
@@ -1491,8 +1588,40 @@ fn copied_files_are_proven_before_the_mount_and_their_originals_kept_until_healt
     }
     // A log-only move has no database file to read: no eseutil /mh.
     let log_move = tree("log-move");
-    let (_, mount) = &scripts_named(&log_move, "-mount-and-resume-")[0];
-    assert!(!mount.contains("/mh $newEdb"));
+    let (path, mount) = &scripts_named(&log_move, "-mount-and-resume-")[0];
+    assert_copy_proven_before_mount(&format!("log-move/{path}"), mount, false);
+}
+
+/// Issue 16 items 8 and 9 in the build: its file steps keep the sources and
+/// copy with eseutil, and its mount proves the copy before Mount-Database and
+/// lists the kept originals after the health gate, as the change windows do.
+#[test]
+fn the_build_keeps_its_sources_until_the_copy_is_proven_and_healthy() {
+    let files = build_scripts("-move-database-files");
+    assert_eq!(files.len(), 2, "a file step on each node");
+    for (path, script) in &files {
+        assert_sources_kept(path, script);
+        assert!(!script.contains("File]::Move($file"), "{path}");
+        assert!(!script.contains("File]::Move($oldEdb"), "{path}");
+    }
+    let mounts = build_scripts("-mount-and-resume");
+    assert_eq!(mounts.len(), 1);
+    let (path, mount) = &mounts[0];
+    assert_copy_proven_before_mount(path, mount, true);
+    // The step texts say what the scripts do.
+    let runbook = build_runbook();
+    for said in [
+        "copied by eseutil under a temporary name (.partial)",
+        "one `KEPT` line per node",
+        "plus the copy of files moved to another volume: about a minute per 2 GB",
+        "a file copied to another volume keeps its original in the old folder",
+    ] {
+        assert!(
+            runbook.contains(said),
+            "the build runbook never says {said}"
+        );
+    }
+    assert!(!runbook.contains("the old folder is empty of them"));
 }
 
 #[test]

@@ -339,7 +339,7 @@ fn storage_moves_in_the_seeds_order() {
         "Dismount-Database -Identity $database",
         "Move-DatabasePath -Identity $database -EdbFilePath $edbPath -ConfigurationOnly",
         "Move-StorageGroupPath -Identity $group -LogFolderPath $logPath -SystemFolderPath $systemPath -ConfigurationOnly",
-        "[System.IO.File]::Move($oldEdb, $edbPath)",
+        "\nMove-GroupFiles\n",
         "Mount-Database -Identity $database",
         "Resume-StorageGroupCopy -Identity $group",
         "Get-StorageGroupCopyStatus -Identity $group",
@@ -353,7 +353,7 @@ fn storage_moves_in_the_seeds_order() {
     }
     for node in ["MAIL1", "MAIL2"] {
         assert!(
-            file_with(&files, node, "[System.IO.File]::Move($oldEdb, $edbPath)").is_some(),
+            file_with(&files, node, "\nMove-GroupFiles\n").is_some(),
             "files move on {node}"
         );
     }

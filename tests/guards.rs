@@ -36,7 +36,7 @@ fn function<'a>(script: &'a str, name: &str) -> &'a str {
 }
 
 /// Asserts that the needles occur in this order.
-fn in_order(haystack: &str, needles: &[&str]) {
+pub(crate) fn in_order(haystack: &str, needles: &[&str]) {
     let mut from = 0;
     for needle in needles {
         let at = haystack[from..]
@@ -143,23 +143,24 @@ fn the_path_move_checks_every_path_on_both_nodes() {
             ],
         );
     }
+    // Every file is found, moved or copied, and the new folders proven, on
+    // each node; the sources are kept (tests/change.rs checks how).
     in_order(
         &move_files,
         &[
             "$configurationGap = Get-ConfigurationGap\nif ($configurationGap -ne '') {\n    Fail (",
-            "[System.IO.File]::Move($file, $destination)",
-            "$filesGap = Get-FilesGap $edbPath $edbFolder $logPath $systemPath $oldFolder $false\nif ($filesGap -ne '') {\n    Fail (",
-            "Skip 'The files are already in their new folders.'",
+            "Add-GroupMoves $prefix",
+            "Move-GroupFiles",
+            "$gap = Get-NewPlaceGap $env:COMPUTERNAME $prefix $false\nif ($gap.Length -gt 0) {\n    Fail (",
         ],
     );
-    let files_gap = function(&mount, "Get-FilesGap");
+    let groups = function(&move_files, "Add-GroupMoves");
     in_order(
-        files_gap,
+        groups,
         &[
-            "[System.IO.File]::Exists($Edb)",
-            "if ($Checkpoint) {",
-            "GetFiles($System, '*.chk')",
-            "foreach ($pattern in $leftovers) {",
+            "Add-Move $oldEdb $newEdb",
+            "@(($Prefix + '*.log'), ($Prefix + '*.jrs'))",
+            "[System.IO.Path]::Combine($oldSystem, $Prefix + '.chk')",
         ],
     );
     assert!(
@@ -169,10 +170,9 @@ fn the_path_move_checks_every_path_on_both_nodes() {
     in_order(
         &mount,
         &[
-            "$passive = 'MAIL2'",
+            "$nodes = @('MAIL1', 'MAIL2')",
             "$configurationGap = Get-ConfigurationGap\nif ($configurationGap -ne '') {\n    Fail (",
-            "$localGap = Get-FilesGap $edbPath $edbFolder $logPath $systemPath $oldFolder $true\nif ($localGap -ne '') {\n    Fail (",
-            "$passiveGap = Get-FilesGap (Get-AdminPath $passive $edbPath) (Get-AdminPath $passive $edbFolder) (Get-AdminPath $passive $logPath) (Get-AdminPath $passive $systemPath) (Get-AdminPath $passive $oldFolder) $false\nif ($passiveGap -ne '') {\n    Fail (",
+            "\nAssert-NewPlace $prefix $mounted ",
             "Mount-Database -Identity $database",
             "Resume-StorageGroupCopy -Identity $group",
         ],

@@ -403,12 +403,14 @@ pub const STEPS: &[StepDef] = &[
         kind: PS1,
         when: When::MovesFirstStorageGroup,
         title: "Move the storage group files on this node",
-        why: "With -ConfigurationOnly Exchange moves nothing: the logs, checkpoint and database file are moved by hand on the active and the passive node.",
-        expect: "`OK   created <folder>` for each new folder it makes and `OK   moved <n> file(s)`, then that the step is done; or that it is already done when the files are already in their new folders. The step fails if a database, log or checkpoint file is left in the old folder. `LEFT` lines name what stays there on purpose (the store's `tmp.edb`, the content index `CatalogData-*`, replication's `IgnoredLogs` and `inspector`): delete them with the old folder once the build is accepted.",
-        verify: "The new folders hold the .log, .chk and .edb files; the old folder is empty of them.",
-        on_failure: "If the configuration does not hold all three new paths (database, logs, system files), the previous step did not finish: run it again. Do not mount the database while files are missing: find them in the old folder and move them by hand.",
+        why: "With -ConfigurationOnly Exchange moves nothing: the logs, checkpoint and database file are moved by a script on the active and the passive node.",
+        expect: "`OK   created <folder>` for each new folder it makes, then one line per file moved. A file moved within one volume is renamed. A file moved to another volume is copied by eseutil under a temporary name (.partial), its length checked, then renamed, and its original is kept in the old folder until the mount step has passed; a large file prints its size and time first (about a minute per 2 GB), then eseutil's progress: leave the window open. Then done; or \"already done\" when the files are in the new folders, or once the database is mounted. `LEFT` lines name what stays in the old folder on purpose (the store's `tmp.edb`, the content index `CatalogData-*`, replication's `IgnoredLogs` and `inspector`): delete them with the old folder once the build is accepted.",
+        verify: "The new folders hold the .log, .chk and .edb files; a file copied to another volume also stays in the old folder until the mount step lists it as `KEPT`.",
+        on_failure: "If the configuration does not hold all three new paths (database, logs, system files), the previous step did not finish: run it again. Do not mount the database while a file is missing: the message names it. If the step was interrupted, run it again: it deletes a half-made .partial copy and starts that file again, and does not copy a checked copy again. Never delete a database file by hand unless the message names which one.",
         after: &["suspend-and-move-paths"],
-        unconfirmed: None,
+        unconfirmed: Some(
+            "a file moved to another volume is copied with `eseutil /y <source> /d <destination>`, from the Bin folder of the Exchange install path that setup records as `MsiInstallPath` under `HKLM\\SOFTWARE\\Microsoft\\Exchange\\Setup`; before the build, run `eseutil /?` on a node and check that its copy file mode lists /y and /d, and copy a test file with it",
+        ),
     },
     StepDef {
         id: "mount-and-resume",
@@ -417,22 +419,22 @@ pub const STEPS: &[StepDef] = &[
         kind: PS1,
         when: When::MovesFirstStorageGroup,
         title: "Mount the database, resume replication and check health",
-        why: "The move ends by mounting the database, resuming the copy and checking that replication is healthy.",
+        why: "The database comes back at its new path once its files are in place on both nodes, every file in the old folder has a complete copy in the new one, and the database file at the new place reads Clean Shutdown; replication resumes and must become Healthy.",
         expect: concat!(
-            "The checks of both nodes' files, then database mounted, copy resumed, and the copy through the health gate: ",
+            "The checks of both nodes' files and `OK   <database file>: State: Clean Shutdown`, then database mounted, copy resumed, and the copy through the health gate: ",
             crate::health_gate!(),
-            "; a log written after the mount must also have been copied and replayed on the passive node."
+            "; a log written after the mount must also have been copied and replayed on the passive node. Then one `KEPT` line per node naming the originals the file steps kept in the old folder: delete them with the old folder once the build is accepted."
         ),
         verify: "Get-StorageGroupCopyStatus for the moved storage group shows Healthy, Suspend False and both queues at 0.",
         on_failure: concat!(
-            "If the files of either node are not in their new folders, finish the file move on that node first: resuming would copy into an empty folder and force a full reseed. The passive node's folders are read through its administrative share (`\\\\NODE\\E$`): the account needs to be an administrator there and the share reachable. ",
+            "If the files of either node are not in their new folders, or a file in the old folder has no complete copy in the new one, finish the file move on that node first: resuming would copy into an empty folder and force a full reseed. If the database file at the new place does not read Clean Shutdown, nothing was mounted: run `eseutil /mh` on it and on its original, kept in the old folder when it was copied; if only the copy fails, delete the copy and run the file step of that node again, which copies it anew; if the original fails too, do not mount: back out. The passive node's folders are read through its administrative share (`\\\\NODE\\E$`): the account needs to be an administrator there and the share reachable. ",
             crate::health_initializing!(),
             " If the copy fails: ",
             crate::health_reseed!()
         ),
         after: &["move-database-files"],
         unconfirmed: Some(
-            "in the Exchange Management Shell, check that `Get-MailboxDatabase -Status | Format-List Name,Mounted` shows a `Mounted` value of True or False for each database",
+            "in the Exchange Management Shell, check that `Get-MailboxDatabase -Status | Format-List Name,Mounted` shows a `Mounted` value of True or False for each database. The database file is read with `eseutil /mh` from the Bin folder of the Exchange install path (`MsiInstallPath` under `HKLM\\SOFTWARE\\Microsoft\\Exchange\\Setup`) and must show `State: Clean Shutdown`; run it once on a dismounted test database to see that line",
         ),
     },
     StepDef {

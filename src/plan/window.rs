@@ -171,8 +171,10 @@ pub const CCR2007: &[StepWindow] = &[
     StepWindow {
         id: "move-database-files",
         minutes: 15,
-        outage: Some("the database stays dismounted while its files move."),
-        back_out: "Leaves the files in the new folders on this node. To undo: move the .log, .chk and .edb files back to the old folders on this node, then back out the suspend step.",
+        outage: Some(
+            "the database stays dismounted while its files move; a file moved to another volume is copied, about a minute per 2 GB of the database and logs.",
+        ),
+        back_out: "Leaves the files in the new folders on this node; a file copied to another volume keeps its original in the old folder. To undo: back out the suspend step (both `-ConfigurationOnly` moves back to the old paths), then on this node put back in the old folder any .log, .chk or .edb file that is only in the new folders (one that was renamed), and delete the copies in the new folders; then mount and resume.",
     },
     StepWindow {
         id: "mount-and-resume",

@@ -201,7 +201,7 @@ fn step_value(topology: &Topology, lookup: &Lookup<'_>, step: &Step) -> Value {
         "title": step.title,
         "subject": step.subject,
         "heading": step_heading(step),
-        "time": window.map_or_else(|| "not estimated: time it during the dry run".to_owned(), |w| format!("about {}", duration(w.minutes))),
+        "time": step_time(step.def_id, window),
         "outage": crate::plan::window::outage(step).map_or_else(|| "No.".to_owned(), |what| format!("Yes: {what}")),
         "back_out": window.map_or("Not known: find out during the dry run.", |w| w.back_out),
         "phase": step.phase,
@@ -220,6 +220,19 @@ fn step_value(topology: &Topology, lookup: &Lookup<'_>, step: &Step) -> Value {
         "after": after,
         "label": format!("Step {} ({})", step.label(), step.id),
     })
+}
+
+/// The step's time from the window table; the build's file step also copies
+/// what goes to another volume, which takes time by the size of the files.
+fn step_time(def_id: &str, window: Option<&crate::plan::window::StepWindow>) -> String {
+    let Some(window) = window else {
+        return "not estimated: time it during the dry run".to_owned();
+    };
+    let mut time = format!("about {}", duration(window.minutes));
+    if def_id == "move-database-files" {
+        time.push_str(", plus the copy of files moved to another volume: about a minute per 2 GB of the database and logs; to estimate, add up the sizes of the database file and the logs in the old folder on this node; the step prints the size and minutes of each file of 1 GB or more before it copies it");
+    }
+    time
 }
 
 fn host_value(topology: &Topology, nodes: &HashSet<String>, name: &str) -> Value {

@@ -204,6 +204,16 @@ pub const TEMPLATES: &[(&str, Language, &str)] = &[
         include_str!("../../templates/ps1/_change_move.ps1.hbs"),
     ),
     (
+        "ps1/_files.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/_files.ps1.hbs"),
+    ),
+    (
+        "ps1/_filemove.ps1.hbs",
+        Language::PowerShell,
+        include_str!("../../templates/ps1/_filemove.ps1.hbs"),
+    ),
+    (
         "ps1/cluster-networks.ps1.hbs",
         Language::PowerShell,
         include_str!("../../templates/ps1/cluster-networks.ps1.hbs"),

@@ -112,6 +112,14 @@ $edbFolder = 'M:\Databases\SG01'
 # Where setup puts the first storage group; the file moves on both nodes rely on it.
 $oldFolder = 'C:\Program Files\Microsoft\Exchange Server\Mailbox\First Storage Group'
 $oldEdb = 'C:\Program Files\Microsoft\Exchange Server\Mailbox\First Storage Group\Mailbox Database.edb'
+$nodes = @('EXMB01', 'EXMB02')
+# The two ends of each path, as the file move shared with the change
+# windows (ps1_filemove) reads them: setup put all three in one folder.
+$oldLog = $oldFolder
+$newLog = $logPath
+$oldSystem = $oldFolder
+$newSystem = $systemPath
+$newEdb = $edbPath
 
 # The paths the configuration does not hold yet; empty when it holds all three.
 # A run that stopped between the two configuration-only moves leaves one old.
@@ -149,53 +157,6 @@ function Show-LeftBehind {
     foreach ($item in @([System.IO.Directory]::GetFiles($Old, 'tmp.edb')) + @([System.IO.Directory]::GetDirectories($Old, 'CatalogData-*')) + @([System.IO.Directory]::GetDirectories($Old, 'IgnoredLogs')) + @([System.IO.Directory]::GetDirectories($Old, 'inspector'))) {
         Write-Host ('LEFT ' + $item + ': not part of the move; delete it with the old folder once the build is accepted')
     }
-}
-
-# What is out of place in one node's folders, given as paths this node can
-# read; empty when the database file is in its new folder, nothing is left in
-# the old folder and, if asked, the checkpoint is in the new system folder.
-function Get-FilesGap {
-    param([string]$Edb, [string]$EdbDir, [string]$Logs, [string]$System, [string]$Old, [bool]$Checkpoint)
-    $gaps = @()
-    if (-not [System.IO.File]::Exists($Edb)) {
-        $gaps += ('no database file at ' + $Edb)
-    }
-    if ($Checkpoint) {
-        $checkpoints = 0
-        if ([System.IO.Directory]::Exists($System)) {
-            $checkpoints = @([System.IO.Directory]::GetFiles($System, '*.chk')).Count
-        }
-        if ($checkpoints -eq 0) {
-            $gaps += ('no checkpoint (.chk) file in ' + $System)
-        }
-    }
-    if ([System.IO.Directory]::Exists($Old)) {
-        # A file type whose new folder is the old folder has not moved.
-        $leftovers = @()
-        if ($EdbDir -ne $Old) {
-            $leftovers += '*.edb'
-        }
-        if ($Logs -ne $Old) {
-            $leftovers += '*.log'
-        }
-        if ($System -ne $Old) {
-            $leftovers += '*.chk'
-        }
-        foreach ($pattern in $leftovers) {
-            $count = 0
-            foreach ($file in [System.IO.Directory]::GetFiles($Old, $pattern)) {
-                # tmp.edb is the store's temporary database in the system
-                # folder, not a mailbox database: it is not moved.
-                if ([System.IO.Path]::GetFileName($file) -ne 'tmp.edb') {
-                    $count++
-                }
-            }
-            if ($count -ne 0) {
-                $gaps += ([string]$count + ' ' + $pattern + ' file(s) still in ' + $Old)
-            }
-        }
-    }
-    [string]::Join('; ', $gaps)
 }
 
 # Replication health, from Get-StorageGroupCopyStatus (Exchange 2007 SP1-SP3,

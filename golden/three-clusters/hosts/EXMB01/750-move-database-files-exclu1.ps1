@@ -112,6 +112,14 @@ $edbFolder = 'M:\Databases\SG01'
 # Where setup puts the first storage group; the file moves on both nodes rely on it.
 $oldFolder = 'C:\Program Files\Microsoft\Exchange Server\Mailbox\First Storage Group'
 $oldEdb = 'C:\Program Files\Microsoft\Exchange Server\Mailbox\First Storage Group\Mailbox Database.edb'
+$nodes = @('EXMB01', 'EXMB02')
+# The two ends of each path, as the file move shared with the change
+# windows (ps1_filemove) reads them: setup put all three in one folder.
+$oldLog = $oldFolder
+$newLog = $logPath
+$oldSystem = $oldFolder
+$newSystem = $systemPath
+$newEdb = $edbPath
 
 # The paths the configuration does not hold yet; empty when it holds all three.
 # A run that stopped between the two configuration-only moves leaves one old.
@@ -150,52 +158,331 @@ function Show-LeftBehind {
         Write-Host ('LEFT ' + $item + ': not part of the move; delete it with the old folder once the build is accepted')
     }
 }
+# What the steps that move a storage group's files read on each node: its
+# log prefix, file sizes, paths through the administrative share (from
+# ps1_adminpath, which the including script has) and volumes.
 
-# What is out of place in one node's folders, given as paths this node can
-# read; empty when the database file is in its new folder, nothing is left in
-# the old folder and, if asked, the checkpoint is in the new system folder.
-function Get-FilesGap {
-    param([string]$Edb, [string]$EdbDir, [string]$Logs, [string]$System, [string]$Old, [bool]$Checkpoint)
+# Exchange names a storage group's logs and checkpoint after its prefix (E00, E01, ...).
+function Get-LogPrefix {
+    param([string]$Group)
+    $prefix = [string](Get-StorageGroup -Identity $Group).LogFilePrefix
+    if ($prefix.Length -eq 0) {
+        Fail ('cannot read the log file prefix of ' + $Group + ' (LogFilePrefix of Get-StorageGroup): move its files by hand')
+    }
+    $prefix
+}
+
+# Sizes are read with .NET, which takes paths literally.
+function Get-FileBytes {
+    param([string]$Path)
+    if (-not [System.IO.File]::Exists($Path)) {
+        return [double]0
+    }
+    [double](New-Object System.IO.FileInfo($Path)).Length
+}
+
+# A path of a node as this node reads it: local here, through the
+# administrative share elsewhere.
+function Get-NodePath {
+    param([string]$Computer, [string]$Path)
+    if ($Computer -eq $env:COMPUTERNAME) {
+        return $Path
+    }
+    Get-AdminPath $Computer $Path
+}
+
+# The volumes of a node, through WMI. Win32_Volume names each volume by where
+# it is mounted, a drive (E:\) or a folder (E:\ExchVols\SG1\), so a path on a
+# volume mounted in a folder finds that volume, not the drive's.
+function Get-Volumes {
+    param([string]$Node)
+    trap {
+        Fail ('cannot read the volumes of ' + $Node + ' through WMI (' + [string]$_ + '): enable the Windows Management Instrumentation (WMI) firewall rules on ' + $Node + ', or check its free space by hand')
+    }
+    @(Get-WmiObject -Class Win32_Volume -ComputerName $Node)
+}
+
+# The volume a path is on: the one whose name is the longest prefix of it.
+function Find-Volume {
+    param($Volumes, [string]$Path, [string]$Node)
+    $found = $null
+    $length = 0
+    $full = $Path.TrimEnd('\') + '\'
+    foreach ($volume in $Volumes) {
+        $name = [string]$volume.Name
+        if ($name.Length -gt $length -and $full.StartsWith($name, [System.StringComparison]::OrdinalIgnoreCase)) {
+            $found = $volume
+            $length = $name.Length
+        }
+    }
+    if ($found -eq $null) {
+        Fail ('no volume of ' + $Node + ' holds ' + $Path + ': add the disk before the window')
+    }
+    $found
+}
+# The move of one storage group's files, shared by the build and the change
+# windows. The including script sets the two ends of each path: $oldEdb and
+# $newEdb, $oldLog and $newLog, $oldSystem and $newSystem (equal when that
+# path does not move), and $group, $database and $nodes.
+
+# What is missing at the new place on one node; empty when every file the
+# change moves is there. "Nothing left at the old place" proves nothing by
+# itself: a folder emptied by hand, or a lost copy, looks the same. Every node
+# holds the database file; the active node also the current log
+# (<prefix>.log) and the checkpoint (<prefix>.chk), which a passive copy may
+# not have.
+function Get-NewPlaceGap {
+    param([string]$Node, [string]$Prefix, [bool]$Active)
     $gaps = @()
-    if (-not [System.IO.File]::Exists($Edb)) {
-        $gaps += ('no database file at ' + $Edb)
+    if ($oldEdb -ne $newEdb -and -not [System.IO.File]::Exists((Get-NodePath $Node $newEdb))) {
+        $gaps += ('no database file at ' + $newEdb)
     }
-    if ($Checkpoint) {
-        $checkpoints = 0
-        if ([System.IO.Directory]::Exists($System)) {
-            $checkpoints = @([System.IO.Directory]::GetFiles($System, '*.chk')).Count
+    if ($Active) {
+        $currentLog = [System.IO.Path]::Combine($newLog, $Prefix + '.log')
+        if ($oldLog -ne $newLog -and -not [System.IO.File]::Exists((Get-NodePath $Node $currentLog))) {
+            $gaps += ('no current log at ' + $currentLog)
         }
-        if ($checkpoints -eq 0) {
-            $gaps += ('no checkpoint (.chk) file in ' + $System)
-        }
-    }
-    if ([System.IO.Directory]::Exists($Old)) {
-        # A file type whose new folder is the old folder has not moved.
-        $leftovers = @()
-        if ($EdbDir -ne $Old) {
-            $leftovers += '*.edb'
-        }
-        if ($Logs -ne $Old) {
-            $leftovers += '*.log'
-        }
-        if ($System -ne $Old) {
-            $leftovers += '*.chk'
-        }
-        foreach ($pattern in $leftovers) {
-            $count = 0
-            foreach ($file in [System.IO.Directory]::GetFiles($Old, $pattern)) {
-                # tmp.edb is the store's temporary database in the system
-                # folder, not a mailbox database: it is not moved.
-                if ([System.IO.Path]::GetFileName($file) -ne 'tmp.edb') {
-                    $count++
-                }
-            }
-            if ($count -ne 0) {
-                $gaps += ([string]$count + ' ' + $pattern + ' file(s) still in ' + $Old)
-            }
+        $checkpoint = [System.IO.Path]::Combine($newSystem, $Prefix + '.chk')
+        if ($oldSystem -ne $newSystem -and -not [System.IO.File]::Exists((Get-NodePath $Node $checkpoint))) {
+            $gaps += ('no checkpoint at ' + $checkpoint)
         }
     }
     [string]::Join('; ', $gaps)
+}
+
+# What is left at the old place on one node: the database file, logs and
+# checkpoint files of this storage group, for each path the change moves.
+function Get-OldPlaceLeft {
+    param([string]$Node, [string]$Prefix)
+    $left = @()
+    if ($oldEdb -ne $newEdb -and [System.IO.File]::Exists((Get-NodePath $Node $oldEdb))) {
+        $left += $oldEdb
+    }
+    $folder = Get-NodePath $Node $oldLog
+    if ($oldLog -ne $newLog -and [System.IO.Directory]::Exists($folder)) {
+        foreach ($pattern in @(($Prefix + '*.log'), ($Prefix + '*.jrs'))) {
+            $count = @([System.IO.Directory]::GetFiles($folder, $pattern)).Count
+            if ($count -gt 0) {
+                $left += ([string]$count + ' ' + $pattern + ' file(s) in ' + $oldLog)
+            }
+        }
+    }
+    $checkpoint = [System.IO.Path]::Combine($oldSystem, $Prefix + '.chk')
+    if ($oldSystem -ne $newSystem -and [System.IO.File]::Exists((Get-NodePath $Node $checkpoint))) {
+        $left += $checkpoint
+    }
+    [string]::Join('; ', $left)
+}
+
+# Eseutil copies a large file without the system file cache, which a
+# buffered copy of a multi-GB database fills on Windows Server 2008, and
+# prints its progress while it copies ("Eseutil /Y Copy File Mode",
+# Exchange Server 2007: eseutil /y <source> /d <destination>); its /mh reads
+# a database header ("State: Clean Shutdown" once dismounted cleanly:
+# "Eseutil /M File Dump Mode", Exchange Server 2007). It is eseutil.exe in the Bin folder of the Exchange install path, which setup
+# records as MsiInstallPath under HKLM\SOFTWARE\Microsoft\Exchange\Setup.
+function Get-Eseutil {
+    $setup = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Exchange\Setup' -ErrorAction SilentlyContinue
+    $installPath = ''
+    if ($setup) {
+        $installPath = [string]$setup.MsiInstallPath
+    }
+    if ($installPath.Length -eq 0) {
+        Fail ('cannot read the Exchange install path (MsiInstallPath under HKLM\SOFTWARE\Microsoft\Exchange\Setup) on ' + $env:COMPUTERNAME + ': no file was copied')
+    }
+    $path = [System.IO.Path]::Combine($installPath, 'Bin\eseutil.exe')
+    if (-not [System.IO.File]::Exists($path)) {
+        Fail ('no eseutil.exe at ' + $path + ' on ' + $env:COMPUTERNAME + ': no file was copied')
+    }
+    $path
+}
+
+# What is at the old place on one node without a complete copy (same length)
+# at the new place; empty when every file there was copied or moved. A file
+# copied to another volume stays at the old place until the change is
+# accepted: that is not a gap.
+function Get-NotCopied {
+    param([string]$Node, [string]$Prefix)
+    $missing = @()
+    $pairs = @()
+    if ($oldEdb -ne $newEdb) {
+        $pairs += ,@($oldEdb, $newEdb)
+    }
+    if ($oldLog -ne $newLog -and [System.IO.Directory]::Exists((Get-NodePath $Node $oldLog))) {
+        foreach ($pattern in @(($Prefix + '*.log'), ($Prefix + '*.jrs'))) {
+            foreach ($file in [System.IO.Directory]::GetFiles((Get-NodePath $Node $oldLog), $pattern)) {
+                $name = [System.IO.Path]::GetFileName($file)
+                $pairs += ,@([System.IO.Path]::Combine($oldLog, $name), [System.IO.Path]::Combine($newLog, $name))
+            }
+        }
+    }
+    if ($oldSystem -ne $newSystem) {
+        $pairs += ,@([System.IO.Path]::Combine($oldSystem, $Prefix + '.chk'), [System.IO.Path]::Combine($newSystem, $Prefix + '.chk'))
+    }
+    foreach ($pair in $pairs) {
+        $source = Get-NodePath $Node $pair[0]
+        $target = Get-NodePath $Node $pair[1]
+        if ([System.IO.File]::Exists($source) -and ((-not [System.IO.File]::Exists($target)) -or (Get-FileBytes $target) -ne (Get-FileBytes $source))) {
+            $missing += $pair[0]
+        }
+    }
+    [string]::Join('; ', $missing)
+}
+
+# What is still to move on this node. A source whose complete copy is
+# already at the new place was copied by an earlier run and is kept on
+# purpose (Move-StepFile); it is not moved again.
+$from = @()
+$to = @()
+function Add-Move {
+    param([string]$Source, [string]$Target)
+    if ([System.IO.File]::Exists($Target) -and (Get-FileBytes $Target) -eq (Get-FileBytes $Source)) {
+        return
+    }
+    $script:from += $Source
+    $script:to += $Target
+}
+
+# Every file of the storage group at the old place of a path that moves: the
+# database file, the logs and reserve logs, the checkpoint.
+function Add-GroupMoves {
+    param([string]$Prefix)
+    if ($oldEdb -ne $newEdb) {
+        if ([System.IO.File]::Exists($oldEdb)) {
+            Add-Move $oldEdb $newEdb
+        } elseif (-not [System.IO.File]::Exists($newEdb)) {
+            Fail ('the database file is neither at ' + $oldEdb + ' nor at ' + $newEdb + ' on this node: find it before going on')
+        }
+    }
+    if ($oldLog -ne $newLog -and [System.IO.Directory]::Exists($oldLog)) {
+        foreach ($pattern in @(($Prefix + '*.log'), ($Prefix + '*.jrs'))) {
+            foreach ($file in [System.IO.Directory]::GetFiles($oldLog, $pattern)) {
+                Add-Move $file ([System.IO.Path]::Combine($newLog, [System.IO.Path]::GetFileName($file)))
+            }
+        }
+    }
+    if ($oldSystem -ne $newSystem) {
+        $checkpoint = [System.IO.Path]::Combine($oldSystem, $Prefix + '.chk')
+        if ([System.IO.File]::Exists($checkpoint)) {
+            Add-Move $checkpoint ([System.IO.Path]::Combine($newSystem, $Prefix + '.chk'))
+        }
+    }
+}
+
+# A move within one volume is a rename: the same file, nothing to prove.
+# Across volumes the file is copied by eseutil to <target>.partial, its
+# length compared, and renamed into place; the source is kept until the
+# mount step has proven the copy and the copy is Healthy, then listed for
+# deletion. An interruption (console closed, node restarted, disk full)
+# leaves a .partial, which the rerun deletes and copies again; the source is
+# never touched, so the operator never has to choose between two copies.
+$copied = 0
+$eseutil = ''
+function Move-StepFile {
+    param($Volumes, [string]$Source, [string]$Target)
+    $partial = $Target + '.partial'
+    if ([System.IO.File]::Exists($partial)) {
+        Write-Host ('     deleting ' + $partial + ', left by an interrupted copy; the source is intact')
+        [System.IO.File]::Delete($partial)
+    }
+    $bytes = Get-FileBytes $Source
+    $sameVolume = [string](Find-Volume $Volumes $Source $env:COMPUTERNAME).Name -eq [string](Find-Volume $Volumes $Target $env:COMPUTERNAME).Name
+    if ([System.IO.File]::Exists($Target)) {
+        # Add-Move skips a complete copy: this one is not.
+        Fail ($Target + ' exists and is not a complete copy of ' + $Source + ' (' + (Get-FileBytes $Target) + ' of ' + $bytes + ' bytes): the file at ' + $Source + ' is the complete one. Delete ' + $Target + ' and run this step again')
+    }
+    if ($sameVolume) {
+        [System.IO.File]::Move($Source, $Target)
+        Write-Host ('OK   moved ' + $Source + ' -> ' + $Target)
+        return
+    }
+    if ($bytes -ge 1073741824) {
+        Write-Host ('Copying ' + $Source + ' -> ' + $Target + ': ' + [math]::Round($bytes / 1073741824, 2) + ' GB, about ' + [math]::Ceiling($bytes / 2147483648) + ' minute(s); eseutil shows its progress. Leave this window open.')
+    }
+    & $script:eseutil /y $Source /d $partial | Out-Host
+    if ($LASTEXITCODE -ne 0) {
+        Fail ('eseutil /y ended with ' + $LASTEXITCODE + ' copying ' + $Source + '; the source is intact. Read its message above, then run this step again')
+    }
+    if ((Get-FileBytes $partial) -ne $bytes) {
+        Fail ('the copy ' + $partial + ' holds ' + (Get-FileBytes $partial) + ' of ' + $bytes + ' bytes; ' + $Source + ' is intact. Run this step again')
+    }
+    [System.IO.File]::Move($partial, $Target)
+    $script:copied++
+    Write-Host ('OK   copied and checked ' + $Source + ' -> ' + $Target + '; the source stays until the mount step has passed')
+}
+
+# Makes every move Add-GroupMoves found, after creating the new folders.
+# eseutil is looked up only when a file goes to another volume.
+function Move-GroupFiles {
+    foreach ($folder in @($newLog, $newSystem, [System.IO.Path]::GetDirectoryName($newEdb))) {
+        if (-not [System.IO.Directory]::Exists($folder)) {
+            [void][System.IO.Directory]::CreateDirectory($folder)
+            Write-Host ('OK   created ' + $folder)
+        }
+    }
+    $volumes = Get-Volumes $env:COMPUTERNAME
+    for ($index = 0; $index -lt $from.Count; $index++) {
+        $fromVolume = [string](Find-Volume $volumes $from[$index] $env:COMPUTERNAME).Name
+        if ($fromVolume -ne [string](Find-Volume $volumes $to[$index] $env:COMPUTERNAME).Name) {
+            $script:eseutil = Get-Eseutil
+        }
+    }
+    for ($index = 0; $index -lt $from.Count; $index++) {
+        Move-StepFile $volumes $from[$index] $to[$index]
+    }
+}
+
+# Before the mount: the files on every node ($WaitFor names the file steps).
+# The passive node is read through its administrative share. A database
+# mounted without its file, or replication resumed into empty folders, would
+# cost a reseed or the mailboxes. Once mounted, the database file at the new
+# place grows and no longer matches its original's length: only the new
+# place is checked then (the copy was proven before the mount).
+function Assert-NewPlace {
+    param([string]$Prefix, [bool]$Mounted, [string]$WaitFor)
+    foreach ($node in $nodes) {
+        $folder = Get-NodePath $node $newLog
+        if (-not [System.IO.Directory]::Exists($folder)) {
+            Fail ('cannot see ' + $folder + ' on ' + $node + ': finish steps ' + $WaitFor + ', and check that the administrative share is reachable from here (this account must be an administrator of ' + $node + ')')
+        }
+        if (-not $Mounted) {
+            $notCopied = Get-NotCopied $node $Prefix
+            if ($notCopied.Length -gt 0) {
+                Fail ('files of ' + $group + ' at the old place on ' + $node + ' have no complete copy at the new place (' + $notCopied + '): finish steps ' + $WaitFor + ' first')
+            }
+        }
+        # The mount steps run on the active node.
+        $gap = Get-NewPlaceGap $node $Prefix ($node -eq $env:COMPUTERNAME)
+        if ($gap.Length -gt 0) {
+            Fail ('the files of ' + $group + ' are not all at the new place on ' + $node + ' (' + $gap + '): nothing was mounted. Find them before going on; never mount without them')
+        }
+        Write-Host ('OK   files of ' + $group + ' are in the new folders on ' + $node)
+    }
+}
+
+# The copy is proven where it is mounted: a database file that was copied
+# whole and dismounted cleanly reads "State: Clean Shutdown" in its header.
+function Assert-CleanShutdown {
+    if ($oldEdb -eq $newEdb) {
+        return
+    }
+    $header = [string]::Join(' ', @(& (Get-Eseutil) /mh $newEdb))
+    if ($header -notmatch 'State:\s*Clean Shutdown') {
+        Fail ('eseutil /mh does not read ' + $newEdb + ' as State: Clean Shutdown: nothing was mounted. Run eseutil /mh on it and on ' + $oldEdb + ' (kept there if the file was copied): if only the copy fails, delete it and run the file steps again; if both fail, do not mount')
+    }
+    Write-Host ('OK   ' + $newEdb + ': State: Clean Shutdown')
+}
+
+# The sources the file steps kept, once the copy has passed the health gate
+# ($Window: what is accepted before they are deleted, the build or the change).
+function Show-Kept {
+    param([string]$Prefix, [string]$Window)
+    foreach ($node in $nodes) {
+        $kept = Get-OldPlaceLeft $node $Prefix
+        if ($kept.Length -gt 0) {
+            Write-Host ('KEPT ' + $node + ': ' + $kept + ' -- delete once ' + $Window + ' is accepted')
+        }
+    }
 }
 
 # Waits for: the configuration change (step 740), all three paths.
@@ -203,44 +490,32 @@ $configurationGap = Get-ConfigurationGap
 if ($configurationGap -ne '') {
     Fail ('the configuration still has the old ' + $configurationGap + ': finish step ' + '740' + ' first')
 }
+$prefix = Get-LogPrefix $group
 
-# .NET file calls take paths literally: PowerShell paths would read [ and ] as wildcards.
-foreach ($folder in @($logPath, $systemPath, $edbFolder)) {
-    if (-not [System.IO.Directory]::Exists($folder)) {
-        [void][System.IO.Directory]::CreateDirectory($folder)
-        Write-Host ('OK   created ' + $folder)
+Add-GroupMoves $prefix
+# Mounted at its new path (checked above): the mount step proved the files
+# on both nodes before it mounted, and what is left in the old folder is kept
+# on purpose. Files of a mounted database never move, and an unknown mount
+# state is not "dismounted": Test-Mounted stops on it.
+if (Test-Mounted $database) {
+    Show-LeftBehind $oldFolder
+    Skip ($database + ' is mounted at its new path: its files were proven in the new folders before the mount.')
+}
+# The passive node may hold no current log or checkpoint: the mount step
+# checks those on the node it runs on.
+if ($from.Count -eq 0) {
+    $gap = Get-NewPlaceGap $env:COMPUTERNAME $prefix $false
+    if ($gap.Length -gt 0) {
+        Fail ('nothing of ' + $group + ' is left to move, but the new folders are incomplete on this node (' + $gap + '): find the files before going on')
     }
+    Show-LeftBehind $oldFolder
+    Skip ('The files of ' + $group + ' are in the new folders on this node.')
 }
 
-$moved = 0
-function Move-Files {
-    param([string]$Pattern, [string]$Target)
-    if ($Target -eq $oldFolder -or -not [System.IO.Directory]::Exists($oldFolder)) {
-        return
-    }
-    foreach ($file in [System.IO.Directory]::GetFiles($oldFolder, $Pattern)) {
-        $destination = [System.IO.Path]::Combine($Target, [System.IO.Path]::GetFileName($file))
-        [System.IO.File]::Move($file, $destination)
-        $script:moved++
-    }
-}
-# Transaction logs and reserve logs go to the log folder, the checkpoint to the system folder.
-Move-Files '*.log' $logPath
-Move-Files '*.jrs' $logPath
-Move-Files '*.chk' $systemPath
-if ($oldEdb -ne $edbPath -and [System.IO.File]::Exists($oldEdb)) {
-    [System.IO.File]::Move($oldEdb, $edbPath)
-    $moved++
-}
-if ($moved -ne 0) {
-    Write-Host ('OK   moved ' + $moved + ' file(s)')
-}
-$filesGap = Get-FilesGap $edbPath $edbFolder $logPath $systemPath $oldFolder $false
-if ($filesGap -ne '') {
-    Fail ($filesGap + ': find the files and move them by hand before mounting')
+Move-GroupFiles
+$gap = Get-NewPlaceGap $env:COMPUTERNAME $prefix $false
+if ($gap.Length -gt 0) {
+    Fail ('after the move the new folders are incomplete on this node: ' + $gap)
 }
 Show-LeftBehind $oldFolder
-if ($moved -eq 0) {
-    Skip 'The files are already in their new folders.'
-}
-Stop-Step 0 ($stepLabel + ': done.')
+Stop-Step 0 ($stepLabel + ': done, ' + $from.Count + ' file(s) moved, ' + $copied + ' of them copied to another volume; their sources stay until the mount step has passed.')

@@ -266,16 +266,6 @@ function Get-MoveState {
     'partial'
 }
 
-# Exchange names a storage group's logs and checkpoint after its prefix (E00, E01, ...).
-function Get-LogPrefix {
-    param([string]$Group)
-    $prefix = [string](Get-StorageGroup -Identity $Group).LogFilePrefix
-    if ($prefix.Length -eq 0) {
-        Fail ('cannot read the log file prefix of ' + $Group + ' (LogFilePrefix of Get-StorageGroup): move its files by hand')
-    }
-    $prefix
-}
-
 # The comment the change writes when it suspends a copy. A Suspended copy
 # with this comment, or with the comment of the reverse change that backs
 # this one out, was suspended by this window; any other was suspended by
@@ -310,15 +300,6 @@ function Assert-CopyHealthy {
     $true
 }
 
-# Sizes are read with .NET, which takes paths literally.
-function Get-FileBytes {
-    param([string]$Path)
-    if (-not [System.IO.File]::Exists($Path)) {
-        return [double]0
-    }
-    [double](New-Object System.IO.FileInfo($Path)).Length
-}
-
 function Get-FilesBytes {
     param([string]$Folder, [string]$Pattern)
     $total = [double]0
@@ -335,6 +316,28 @@ function Get-AdminPath {
     param([string]$Node, [string]$Path)
     '\\' + $Node + '\' + $Path.Substring(0, 1) + '$' + $Path.Substring(2)
 }
+# What the steps that move a storage group's files read on each node: its
+# log prefix, file sizes, paths through the administrative share (from
+# ps1_adminpath, which the including script has) and volumes.
+
+# Exchange names a storage group's logs and checkpoint after its prefix (E00, E01, ...).
+function Get-LogPrefix {
+    param([string]$Group)
+    $prefix = [string](Get-StorageGroup -Identity $Group).LogFilePrefix
+    if ($prefix.Length -eq 0) {
+        Fail ('cannot read the log file prefix of ' + $Group + ' (LogFilePrefix of Get-StorageGroup): move its files by hand')
+    }
+    $prefix
+}
+
+# Sizes are read with .NET, which takes paths literally.
+function Get-FileBytes {
+    param([string]$Path)
+    if (-not [System.IO.File]::Exists($Path)) {
+        return [double]0
+    }
+    [double](New-Object System.IO.FileInfo($Path)).Length
+}
 
 # A path of a node as this node reads it: local here, through the
 # administrative share elsewhere.
@@ -344,6 +347,36 @@ function Get-NodePath {
         return $Path
     }
     Get-AdminPath $Computer $Path
+}
+
+# The volumes of a node, through WMI. Win32_Volume names each volume by where
+# it is mounted, a drive (E:\) or a folder (E:\ExchVols\SG1\), so a path on a
+# volume mounted in a folder finds that volume, not the drive's.
+function Get-Volumes {
+    param([string]$Node)
+    trap {
+        Fail ('cannot read the volumes of ' + $Node + ' through WMI (' + [string]$_ + '): enable the Windows Management Instrumentation (WMI) firewall rules on ' + $Node + ', or check its free space by hand')
+    }
+    @(Get-WmiObject -Class Win32_Volume -ComputerName $Node)
+}
+
+# The volume a path is on: the one whose name is the longest prefix of it.
+function Find-Volume {
+    param($Volumes, [string]$Path, [string]$Node)
+    $found = $null
+    $length = 0
+    $full = $Path.TrimEnd('\') + '\'
+    foreach ($volume in $Volumes) {
+        $name = [string]$volume.Name
+        if ($name.Length -gt $length -and $full.StartsWith($name, [System.StringComparison]::OrdinalIgnoreCase)) {
+            $found = $volume
+            $length = $name.Length
+        }
+    }
+    if ($found -eq $null) {
+        Fail ('no volume of ' + $Node + ' holds ' + $Path + ': add the disk before the window')
+    }
+    $found
 }
 
 # [System.IO.File]::Exists and [System.IO.Directory]::Exists answer false, not
@@ -411,36 +444,6 @@ function Add-Needed {
     } else {
         $Needed[$key] = $Bytes
     }
-}
-
-# The volumes of a node, through WMI. Win32_Volume names each volume by where
-# it is mounted, a drive (E:\) or a folder (E:\ExchVols\SG1\), so a path on a
-# volume mounted in a folder finds that volume, not the drive's.
-function Get-Volumes {
-    param([string]$Node)
-    trap {
-        Fail ('cannot read the volumes of ' + $Node + ' through WMI (' + [string]$_ + '): enable the Windows Management Instrumentation (WMI) firewall rules on ' + $Node + ', or check its free space by hand')
-    }
-    @(Get-WmiObject -Class Win32_Volume -ComputerName $Node)
-}
-
-# The volume a path is on: the one whose name is the longest prefix of it.
-function Find-Volume {
-    param($Volumes, [string]$Path, [string]$Node)
-    $found = $null
-    $length = 0
-    $full = $Path.TrimEnd('\') + '\'
-    foreach ($volume in $Volumes) {
-        $name = [string]$volume.Name
-        if ($name.Length -gt $length -and $full.StartsWith($name, [System.StringComparison]::OrdinalIgnoreCase)) {
-            $found = $volume
-            $length = $name.Length
-        }
-    }
-    if ($found -eq $null) {
-        Fail ('no volume of ' + $Node + ' holds ' + $Path + ': add the disk before the window')
-    }
-    $found
 }
 
 # A file moved within one volume is renamed; to another volume it is copied,

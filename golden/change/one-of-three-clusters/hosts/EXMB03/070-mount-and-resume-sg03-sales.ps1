@@ -266,16 +266,6 @@ function Get-MoveState {
     'partial'
 }
 
-# Exchange names a storage group's logs and checkpoint after its prefix (E00, E01, ...).
-function Get-LogPrefix {
-    param([string]$Group)
-    $prefix = [string](Get-StorageGroup -Identity $Group).LogFilePrefix
-    if ($prefix.Length -eq 0) {
-        Fail ('cannot read the log file prefix of ' + $Group + ' (LogFilePrefix of Get-StorageGroup): move its files by hand')
-    }
-    $prefix
-}
-
 # The comment the change writes when it suspends a copy. A Suspended copy
 # with this comment, or with the comment of the reverse change that backs
 # this one out, was suspended by this window; any other was suspended by
@@ -310,15 +300,6 @@ function Assert-CopyHealthy {
     $true
 }
 
-# Sizes are read with .NET, which takes paths literally.
-function Get-FileBytes {
-    param([string]$Path)
-    if (-not [System.IO.File]::Exists($Path)) {
-        return [double]0
-    }
-    [double](New-Object System.IO.FileInfo($Path)).Length
-}
-
 function Get-FilesBytes {
     param([string]$Folder, [string]$Pattern)
     $total = [double]0
@@ -335,6 +316,28 @@ function Get-AdminPath {
     param([string]$Node, [string]$Path)
     '\\' + $Node + '\' + $Path.Substring(0, 1) + '$' + $Path.Substring(2)
 }
+# What the steps that move a storage group's files read on each node: its
+# log prefix, file sizes, paths through the administrative share (from
+# ps1_adminpath, which the including script has) and volumes.
+
+# Exchange names a storage group's logs and checkpoint after its prefix (E00, E01, ...).
+function Get-LogPrefix {
+    param([string]$Group)
+    $prefix = [string](Get-StorageGroup -Identity $Group).LogFilePrefix
+    if ($prefix.Length -eq 0) {
+        Fail ('cannot read the log file prefix of ' + $Group + ' (LogFilePrefix of Get-StorageGroup): move its files by hand')
+    }
+    $prefix
+}
+
+# Sizes are read with .NET, which takes paths literally.
+function Get-FileBytes {
+    param([string]$Path)
+    if (-not [System.IO.File]::Exists($Path)) {
+        return [double]0
+    }
+    [double](New-Object System.IO.FileInfo($Path)).Length
+}
 
 # A path of a node as this node reads it: local here, through the
 # administrative share elsewhere.
@@ -344,6 +347,36 @@ function Get-NodePath {
         return $Path
     }
     Get-AdminPath $Computer $Path
+}
+
+# The volumes of a node, through WMI. Win32_Volume names each volume by where
+# it is mounted, a drive (E:\) or a folder (E:\ExchVols\SG1\), so a path on a
+# volume mounted in a folder finds that volume, not the drive's.
+function Get-Volumes {
+    param([string]$Node)
+    trap {
+        Fail ('cannot read the volumes of ' + $Node + ' through WMI (' + [string]$_ + '): enable the Windows Management Instrumentation (WMI) firewall rules on ' + $Node + ', or check its free space by hand')
+    }
+    @(Get-WmiObject -Class Win32_Volume -ComputerName $Node)
+}
+
+# The volume a path is on: the one whose name is the longest prefix of it.
+function Find-Volume {
+    param($Volumes, [string]$Path, [string]$Node)
+    $found = $null
+    $length = 0
+    $full = $Path.TrimEnd('\') + '\'
+    foreach ($volume in $Volumes) {
+        $name = [string]$volume.Name
+        if ($name.Length -gt $length -and $full.StartsWith($name, [System.StringComparison]::OrdinalIgnoreCase)) {
+            $found = $volume
+            $length = $name.Length
+        }
+    }
+    if ($found -eq $null) {
+        Fail ('no volume of ' + $Node + ' holds ' + $Path + ': add the disk before the window')
+    }
+    $found
 }
 
 # [System.IO.File]::Exists and [System.IO.Directory]::Exists answer false, not
@@ -411,36 +444,6 @@ function Add-Needed {
     } else {
         $Needed[$key] = $Bytes
     }
-}
-
-# The volumes of a node, through WMI. Win32_Volume names each volume by where
-# it is mounted, a drive (E:\) or a folder (E:\ExchVols\SG1\), so a path on a
-# volume mounted in a folder finds that volume, not the drive's.
-function Get-Volumes {
-    param([string]$Node)
-    trap {
-        Fail ('cannot read the volumes of ' + $Node + ' through WMI (' + [string]$_ + '): enable the Windows Management Instrumentation (WMI) firewall rules on ' + $Node + ', or check its free space by hand')
-    }
-    @(Get-WmiObject -Class Win32_Volume -ComputerName $Node)
-}
-
-# The volume a path is on: the one whose name is the longest prefix of it.
-function Find-Volume {
-    param($Volumes, [string]$Path, [string]$Node)
-    $found = $null
-    $length = 0
-    $full = $Path.TrimEnd('\') + '\'
-    foreach ($volume in $Volumes) {
-        $name = [string]$volume.Name
-        if ($name.Length -gt $length -and $full.StartsWith($name, [System.StringComparison]::OrdinalIgnoreCase)) {
-            $found = $volume
-            $length = $name.Length
-        }
-    }
-    if ($found -eq $null) {
-        Fail ('no volume of ' + $Node + ' holds ' + $Path + ': add the disk before the window')
-    }
-    $found
 }
 
 # A file moved within one volume is renamed; to another volume it is copied,
@@ -731,6 +734,11 @@ $oldEdb = 'M:\Databases\SG03\Sales.edb'
 $newEdb = 'D:\Databases\SG03\Sales.edb'
 $nodes = @('EXMB03', 'EXMB04')
 
+# The move of one storage group's files, shared by the build and the change
+# windows. The including script sets the two ends of each path: $oldEdb and
+# $newEdb, $oldLog and $newLog, $oldSystem and $newSystem (equal when that
+# path does not move), and $group, $database and $nodes.
+
 # What is missing at the new place on one node; empty when every file the
 # change moves is there. "Nothing left at the old place" proves nothing by
 # itself: a folder emptied by hand, or a lost copy, looks the same. Every node
@@ -835,6 +843,162 @@ function Get-NotCopied {
     [string]::Join('; ', $missing)
 }
 
+# What is still to move on this node. A source whose complete copy is
+# already at the new place was copied by an earlier run and is kept on
+# purpose (Move-StepFile); it is not moved again.
+$from = @()
+$to = @()
+function Add-Move {
+    param([string]$Source, [string]$Target)
+    if ([System.IO.File]::Exists($Target) -and (Get-FileBytes $Target) -eq (Get-FileBytes $Source)) {
+        return
+    }
+    $script:from += $Source
+    $script:to += $Target
+}
+
+# Every file of the storage group at the old place of a path that moves: the
+# database file, the logs and reserve logs, the checkpoint.
+function Add-GroupMoves {
+    param([string]$Prefix)
+    if ($oldEdb -ne $newEdb) {
+        if ([System.IO.File]::Exists($oldEdb)) {
+            Add-Move $oldEdb $newEdb
+        } elseif (-not [System.IO.File]::Exists($newEdb)) {
+            Fail ('the database file is neither at ' + $oldEdb + ' nor at ' + $newEdb + ' on this node: find it before going on')
+        }
+    }
+    if ($oldLog -ne $newLog -and [System.IO.Directory]::Exists($oldLog)) {
+        foreach ($pattern in @(($Prefix + '*.log'), ($Prefix + '*.jrs'))) {
+            foreach ($file in [System.IO.Directory]::GetFiles($oldLog, $pattern)) {
+                Add-Move $file ([System.IO.Path]::Combine($newLog, [System.IO.Path]::GetFileName($file)))
+            }
+        }
+    }
+    if ($oldSystem -ne $newSystem) {
+        $checkpoint = [System.IO.Path]::Combine($oldSystem, $Prefix + '.chk')
+        if ([System.IO.File]::Exists($checkpoint)) {
+            Add-Move $checkpoint ([System.IO.Path]::Combine($newSystem, $Prefix + '.chk'))
+        }
+    }
+}
+
+# A move within one volume is a rename: the same file, nothing to prove.
+# Across volumes the file is copied by eseutil to <target>.partial, its
+# length compared, and renamed into place; the source is kept until the
+# mount step has proven the copy and the copy is Healthy, then listed for
+# deletion. An interruption (console closed, node restarted, disk full)
+# leaves a .partial, which the rerun deletes and copies again; the source is
+# never touched, so the operator never has to choose between two copies.
+$copied = 0
+$eseutil = ''
+function Move-StepFile {
+    param($Volumes, [string]$Source, [string]$Target)
+    $partial = $Target + '.partial'
+    if ([System.IO.File]::Exists($partial)) {
+        Write-Host ('     deleting ' + $partial + ', left by an interrupted copy; the source is intact')
+        [System.IO.File]::Delete($partial)
+    }
+    $bytes = Get-FileBytes $Source
+    $sameVolume = [string](Find-Volume $Volumes $Source $env:COMPUTERNAME).Name -eq [string](Find-Volume $Volumes $Target $env:COMPUTERNAME).Name
+    if ([System.IO.File]::Exists($Target)) {
+        # Add-Move skips a complete copy: this one is not.
+        Fail ($Target + ' exists and is not a complete copy of ' + $Source + ' (' + (Get-FileBytes $Target) + ' of ' + $bytes + ' bytes): the file at ' + $Source + ' is the complete one. Delete ' + $Target + ' and run this step again')
+    }
+    if ($sameVolume) {
+        [System.IO.File]::Move($Source, $Target)
+        Write-Host ('OK   moved ' + $Source + ' -> ' + $Target)
+        return
+    }
+    if ($bytes -ge 1073741824) {
+        Write-Host ('Copying ' + $Source + ' -> ' + $Target + ': ' + [math]::Round($bytes / 1073741824, 2) + ' GB, about ' + [math]::Ceiling($bytes / 2147483648) + ' minute(s); eseutil shows its progress. Leave this window open.')
+    }
+    & $script:eseutil /y $Source /d $partial | Out-Host
+    if ($LASTEXITCODE -ne 0) {
+        Fail ('eseutil /y ended with ' + $LASTEXITCODE + ' copying ' + $Source + '; the source is intact. Read its message above, then run this step again')
+    }
+    if ((Get-FileBytes $partial) -ne $bytes) {
+        Fail ('the copy ' + $partial + ' holds ' + (Get-FileBytes $partial) + ' of ' + $bytes + ' bytes; ' + $Source + ' is intact. Run this step again')
+    }
+    [System.IO.File]::Move($partial, $Target)
+    $script:copied++
+    Write-Host ('OK   copied and checked ' + $Source + ' -> ' + $Target + '; the source stays until the mount step has passed')
+}
+
+# Makes every move Add-GroupMoves found, after creating the new folders.
+# eseutil is looked up only when a file goes to another volume.
+function Move-GroupFiles {
+    foreach ($folder in @($newLog, $newSystem, [System.IO.Path]::GetDirectoryName($newEdb))) {
+        if (-not [System.IO.Directory]::Exists($folder)) {
+            [void][System.IO.Directory]::CreateDirectory($folder)
+            Write-Host ('OK   created ' + $folder)
+        }
+    }
+    $volumes = Get-Volumes $env:COMPUTERNAME
+    for ($index = 0; $index -lt $from.Count; $index++) {
+        $fromVolume = [string](Find-Volume $volumes $from[$index] $env:COMPUTERNAME).Name
+        if ($fromVolume -ne [string](Find-Volume $volumes $to[$index] $env:COMPUTERNAME).Name) {
+            $script:eseutil = Get-Eseutil
+        }
+    }
+    for ($index = 0; $index -lt $from.Count; $index++) {
+        Move-StepFile $volumes $from[$index] $to[$index]
+    }
+}
+
+# Before the mount: the files on every node ($WaitFor names the file steps).
+# The passive node is read through its administrative share. A database
+# mounted without its file, or replication resumed into empty folders, would
+# cost a reseed or the mailboxes. Once mounted, the database file at the new
+# place grows and no longer matches its original's length: only the new
+# place is checked then (the copy was proven before the mount).
+function Assert-NewPlace {
+    param([string]$Prefix, [bool]$Mounted, [string]$WaitFor)
+    foreach ($node in $nodes) {
+        $folder = Get-NodePath $node $newLog
+        if (-not [System.IO.Directory]::Exists($folder)) {
+            Fail ('cannot see ' + $folder + ' on ' + $node + ': finish steps ' + $WaitFor + ', and check that the administrative share is reachable from here (this account must be an administrator of ' + $node + ')')
+        }
+        if (-not $Mounted) {
+            $notCopied = Get-NotCopied $node $Prefix
+            if ($notCopied.Length -gt 0) {
+                Fail ('files of ' + $group + ' at the old place on ' + $node + ' have no complete copy at the new place (' + $notCopied + '): finish steps ' + $WaitFor + ' first')
+            }
+        }
+        # The mount steps run on the active node.
+        $gap = Get-NewPlaceGap $node $Prefix ($node -eq $env:COMPUTERNAME)
+        if ($gap.Length -gt 0) {
+            Fail ('the files of ' + $group + ' are not all at the new place on ' + $node + ' (' + $gap + '): nothing was mounted. Find them before going on; never mount without them')
+        }
+        Write-Host ('OK   files of ' + $group + ' are in the new folders on ' + $node)
+    }
+}
+
+# The copy is proven where it is mounted: a database file that was copied
+# whole and dismounted cleanly reads "State: Clean Shutdown" in its header.
+function Assert-CleanShutdown {
+    if ($oldEdb -eq $newEdb) {
+        return
+    }
+    $header = [string]::Join(' ', @(& (Get-Eseutil) /mh $newEdb))
+    if ($header -notmatch 'State:\s*Clean Shutdown') {
+        Fail ('eseutil /mh does not read ' + $newEdb + ' as State: Clean Shutdown: nothing was mounted. Run eseutil /mh on it and on ' + $oldEdb + ' (kept there if the file was copied): if only the copy fails, delete it and run the file steps again; if both fail, do not mount')
+    }
+    Write-Host ('OK   ' + $newEdb + ': State: Clean Shutdown')
+}
+
+# The sources the file steps kept, once the copy has passed the health gate
+# ($Window: what is accepted before they are deleted, the build or the change).
+function Show-Kept {
+    param([string]$Prefix, [string]$Window)
+    foreach ($node in $nodes) {
+        $kept = Get-OldPlaceLeft $node $Prefix
+        if ($kept.Length -gt 0) {
+            Write-Host ('KEPT ' + $node + ': ' + $kept + ' -- delete once ' + $Window + ' is accepted')
+        }
+    }
+}
+
 # This step brings its database online: until it has, that database alone
 # may be offline.
 Assert-ActiveHere $cms @($database)
@@ -846,13 +1010,7 @@ $copy = Get-StorageGroupCopyStatus -Identity $group
 $status = [string]$copy.SummaryCopyStatus
 if ($mounted -eq $true -and (Get-CopyGap $copy -1) -eq '') {
     # A rerun after the step finished lists again what the file steps kept.
-    $prefix = Get-LogPrefix $group
-    foreach ($node in $nodes) {
-        $kept = Get-OldPlaceLeft $node $prefix
-        if ($kept.Length -gt 0) {
-            Write-Host ('KEPT ' + $node + ': ' + $kept + ' -- delete once the change is accepted')
-        }
-    }
+    Show-Kept (Get-LogPrefix $group) 'the change'
     Skip ($database + ' is mounted at its new path and its copy is Healthy, not suspended, with its queues drained.')
 }
 # Resume only a copy this change suspended: one suspended by someone else
@@ -861,37 +1019,12 @@ if ($status -eq 'Suspended' -and -not (Test-SuspendedByChange $group $copy)) {
     Fail ('the copy of ' + $group + ' is Suspended (comment: ' + [string]$copy.SuspendComment + '), not by this change: nothing was changed; ask whoever suspended it')
 }
 
-# Waits for: the files on both nodes (steps 050 and 060). The
-# passive node is read through its administrative share. A database mounted
-# without its file, or replication resumed into empty folders, would cost the
-# window a reseed or the mailboxes.
+# Waits for: the files on both nodes (steps 050 and 060).
 $prefix = Get-LogPrefix $group
-$waitFor = '050 and 060'
-foreach ($node in $nodes) {
-    $folder = Get-NodePath $node $newLog
-    if (-not [System.IO.Directory]::Exists($folder)) {
-        Fail ('cannot see ' + $folder + ' on ' + $node + ': finish steps ' + $waitFor + ', and check that the administrative share is reachable from here')
-    }
-    $notCopied = Get-NotCopied $node $prefix
-    if ($notCopied.Length -gt 0) {
-        Fail ('files of ' + $group + ' at the old place on ' + $node + ' have no complete copy at the new place (' + $notCopied + '): finish steps ' + $waitFor + ' first')
-    }
-    # This step runs on the active node (checked above).
-    $gap = Get-NewPlaceGap $node $prefix ($node -eq $env:COMPUTERNAME)
-    if ($gap.Length -gt 0) {
-        Fail ('the files of ' + $group + ' are not all at the new place on ' + $node + ' (' + $gap + '): nothing was mounted. Find them before going on; never mount without them')
-    }
-    Write-Host ('OK   files of ' + $group + ' are in the new folders on ' + $node)
-}
+Assert-NewPlace $prefix $mounted '050 and 060'
 
-# The copy is proven where it is mounted: a database file that was copied
-# whole and dismounted cleanly reads "State: Clean Shutdown" in its header.
 if ($mounted -ne $true) {
-    $header = [string]::Join(' ', @(& (Get-Eseutil) /mh $newEdb))
-    if ($header -notmatch 'State:\s*Clean Shutdown') {
-        Fail ('eseutil /mh does not read ' + $newEdb + ' as State: Clean Shutdown: nothing was mounted. The source at ' + $oldEdb + ' is kept; run eseutil /mh on both files and follow the back-out section')
-    }
-    Write-Host ('OK   ' + $newEdb + ': State: Clean Shutdown')
+    Assert-CleanShutdown
 }
 
 # The last log before the mount: the gate below waits until a later one has
@@ -914,10 +1047,5 @@ if ([string](Get-StorageGroupCopyStatus -Identity $group).SummaryCopyStatus -eq 
 
 Assert-CopiesHealthy { Get-StorageGroupCopyStatus -Identity $group } $group $beforeMount
 # The sources the file steps kept are no longer needed: list them.
-foreach ($node in $nodes) {
-    $kept = Get-OldPlaceLeft $node $prefix
-    if ($kept.Length -gt 0) {
-        Write-Host ('KEPT ' + $node + ': ' + $kept + ' -- delete once the change is accepted')
-    }
-}
+Show-Kept $prefix 'the change'
 Stop-Step 0 ($stepLabel + ': done. ' + $database + ' is mounted at its new path and its copy is Healthy with its queues drained.')
