@@ -937,8 +937,11 @@ pub(crate) fn assert_sources_kept(label: &str, script: &str) {
     // Copy unbuffered (eseutil /y) to a temporary name, check, rename; the
     // source is kept until the mount step has passed.
     let order: Vec<usize> = [
-        "& $script:eseutil /y $Source /d $partial | Out-Host",
-        "if ($LASTEXITCODE -ne 0) {",
+        // On the console itself, so eseutil's progress line shows (cold read).
+        "$start.Arguments = '/y \"' + $Source + '\" /d \"' + $partial + '\"'",
+        "$start.UseShellExecute = $false",
+        "$copy.WaitForExit()",
+        "if ($exitCode -ne 0) {",
         "if ((Get-FileBytes $partial) -ne $bytes) {",
         "[System.IO.File]::Move($partial, $Target)",
         "the source stays until the mount step has passed",

@@ -261,10 +261,13 @@ fn a_clean_cluster_validation_passes() {
                     "$files = @($results | Where-Object { $_ -is [System.IO.FileInfo] })",
                     "if ($files.Count -eq 0 -or -not $files[0].Exists) {",
                     "Fail (",
+                    // Every flag after "Test Result:", not the first alone.
+                    "$verdict = $text.Substring($at + 12).Trim()",
                     "if ($verdict -match 'Fail' -or $verdict -match 'NotApproved') {",
                     "Stop-Step 0 ($stepLabel + ': done, every test passed with nothing to report.')",
                 ],
             );
+            assert!(!script.contains("(\\S+)"), "{name}/{path}");
             assert!(!script.contains("if ($verdict -eq '')"), "{name}/{path}");
             assert!(!script.contains("gave no test result"), "{name}/{path}");
         }

@@ -295,10 +295,12 @@ fn the_policy_goes_back_only_after_the_verification_passed() {
                     &format!(
                         "('type %VERIFIED% ^| findstr /n /b /l /c:\"{label}: done.\"') do set \"DONE=%%N\""
                     ),
+                    // The last line the step's runs wrote must be its done
+                    // line: a run cut short leaves its "started" line last.
                     &format!(
-                        "('type %VERIFIED% ^| findstr /n /b /l /c:\"{label} FAILED:\"') do set \"FAILED=%%N\""
+                        "('type %VERIFIED% ^| findstr /n /b /l /c:\"{label}\"') do set \"LAST=%%N\""
                     ),
-                    "if %DONE% LEQ %FAILED% (",
+                    "if not %DONE%==%LAST% (",
                     "goto :fail",
                     "set /p BEFORE=<\"%RECORD%\"",
                     "Set-ExecutionPolicy %TARGET%",
@@ -313,6 +315,8 @@ fn the_policy_goes_back_only_after_the_verification_passed() {
             assert!(
                 verifier.contains("Stop-Step 0 ($stepLabel + ': done.")
                     && verifier.contains("Stop-Step 1 ($stepLabel + ' FAILED: ' + $Reason)")
+                    && verifier
+                        .contains("Write-Host ($stepLabel + ': started on ' + $env:COMPUTERNAME)")
                     && !verifier
                         .lines()
                         .any(|line| line.trim_start().starts_with("Skip ")),

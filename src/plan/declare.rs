@@ -200,6 +200,8 @@ struct Context {
     groups: BTreeMap<String, Group>,
     /// The groups a change adds, with their paths.
     added: Vec<Group>,
+    /// The groups a change touches (moved, added or removed), by name.
+    changed: Vec<String>,
 }
 
 impl Context {
@@ -219,7 +221,17 @@ impl Context {
                     .collect()
             })
             .unwrap_or_default();
+        let changed = set
+            .map(|set| {
+                set.changes
+                    .iter()
+                    .filter(|c| c.cluster_name == cluster.name)
+                    .map(|c| c.group.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
         Context {
+            changed,
             first: cluster.nodes.first().cloned().unwrap_or_default(),
             second: cluster.nodes.get(1).cloned().unwrap_or_default(),
             nodes: cluster.nodes.clone(),
@@ -703,7 +715,13 @@ fn change_step(
         "execution-policy" => allow_scripts(step, &host),
         "restore-execution-policy" => restore_policy(step, &host),
         "change-precheck" => {
-            let mut requires = vec![online(), Condition::ActiveOn(context.first.clone())];
+            // The window's own databases may be offline: one a rerun or a
+            // back-out finds dismounted, one it removes, one it adds.
+            let ours: Vec<&str> = context.changed.iter().map(String::as_str).collect();
+            let mut requires = vec![
+                serving_without(&ours),
+                Condition::ActiveOn(context.first.clone()),
+            ];
             requires.extend(all_healthy_existing(context));
             spec(step, requires, vec![], vec![])
         }

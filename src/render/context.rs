@@ -191,6 +191,7 @@ fn step_value(topology: &Topology, lookup: &Lookup<'_>, step: &Step) -> Value {
                 "log_path": log_path,
                 "done_line": format!("{label}: done."),
                 "failed_line": format!("{label} FAILED:"),
+                "label_line": label.clone(),
             })
         })
         .collect();

@@ -19,6 +19,9 @@ if ((Split-Path -Leaf $scriptFolder) -ne 'build-d0f25c2c') {
 }
 $transcriptPath = [System.IO.Path]::ChangeExtension($MyInvocation.MyCommand.Path, '.log')
 Start-Transcript -Path $transcriptPath -Append | Out-Null
+# Every run opens with this line and closes with done or FAILED: a run cut
+# short leaves it last, which the steps that read this log see.
+Write-Host ($stepLabel + ': started on ' + $env:COMPUTERNAME)
 
 function Stop-Step {
     param([int]$Code, [string]$Message)
@@ -280,6 +283,21 @@ function Get-LastLogGenerated {
 }
 
 Assert-CmsOnline $cms
+
+# The storage steps that follow run on this node and read the other one as
+# passive: after the restarts the CMS may have moved, so it must run here.
+$active = ''
+foreach ($machine in @((Get-ClusteredMailboxServerStatus -Identity $cms).OperationalMachines)) {
+    $text = [string]$machine
+    if ($text.Contains('<Active')) {
+        # The entry may name the node by its FQDN: compare its first label.
+        $active = $text.Split(' ')[0].Split('.')[0]
+    }
+}
+if ($active -ne $env:COMPUTERNAME) {
+    Fail ($cms + ' runs on ' + $active + ', not on this node: move it here first, in the Exchange Management Shell: Move-ClusteredMailboxServer -Identity ' + $cms + ' -TargetMachine ' + $env:COMPUTERNAME + ' -MoveComment ''back to the first node before the storage steps'' -Confirm:$false, then run this step again')
+}
+Write-Host ('OK   ' + $cms + ' runs on this node, ' + $env:COMPUTERNAME)
 
 # Seeding after setup, or new copies after a change, take a while: the gate waits.
 Assert-CopiesHealthy { Get-StorageGroupCopyStatus -Server $cms } $cms -1

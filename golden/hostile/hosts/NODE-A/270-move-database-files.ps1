@@ -19,6 +19,9 @@ if ((Split-Path -Leaf $scriptFolder) -ne 'build-d0f25c2c') {
 }
 $transcriptPath = [System.IO.Path]::ChangeExtension($MyInvocation.MyCommand.Path, '.log')
 Start-Transcript -Path $transcriptPath -Append | Out-Null
+# Every run opens with this line and closes with done or FAILED: a run cut
+# short leaves it last, which the steps that read this log see.
+Write-Host ($stepLabel + ': started on ' + $env:COMPUTERNAME)
 
 function Stop-Step {
     param([int]$Code, [string]$Message)
@@ -399,9 +402,20 @@ function Move-StepFile {
     if ($bytes -ge 1073741824) {
         Write-Host ('Copying ' + $Source + ' -> ' + $Target + ': ' + [math]::Round($bytes / 1073741824, 2) + ' GB, about ' + [math]::Ceiling($bytes / 2147483648) + ' minute(s); eseutil shows its progress. Leave this window open.')
     }
-    & $script:eseutil /y $Source /d $partial | Out-Host
-    if ($LASTEXITCODE -ne 0) {
-        Fail ('eseutil /y ended with ' + $LASTEXITCODE + ' copying ' + $Source + '; the source is intact. Read its message above, then run this step again')
+    # Started as its own process on this console, not through PowerShell's
+    # pipeline: PowerShell passes a native program's output on a line at a
+    # time, and eseutil draws its progress on one line, which would show
+    # nothing until the copy ends.
+    $start = New-Object System.Diagnostics.ProcessStartInfo
+    $start.FileName = $script:eseutil
+    $start.Arguments = '/y "' + $Source + '" /d "' + $partial + '"'
+    $start.UseShellExecute = $false
+    $copy = [System.Diagnostics.Process]::Start($start)
+    $copy.WaitForExit()
+    $exitCode = $copy.ExitCode
+    Write-Host ('     eseutil /y ended with ' + $exitCode)
+    if ($exitCode -ne 0) {
+        Fail ('eseutil /y ended with ' + $exitCode + ' copying ' + $Source + '; the source is intact. Read its message above, then run this step again')
     }
     if ((Get-FileBytes $partial) -ne $bytes) {
         Fail ('the copy ' + $partial + ' holds ' + (Get-FileBytes $partial) + ' of ' + $bytes + ' bytes; ' + $Source + ' is intact. Run this step again')
@@ -498,8 +512,14 @@ Add-GroupMoves $prefix
 # on purpose. Files of a mounted database never move, and an unknown mount
 # state is not "dismounted": Test-Mounted stops on it.
 if (Test-Mounted $database) {
+    # Mounted by something other than the mount step proves nothing of this
+    # node's files: check them.
+    $gap = Get-NewPlaceGap $env:COMPUTERNAME $prefix $false
+    if ($gap.Length -gt 0) {
+        Fail ($database + ' is mounted, but the new folders on this node are incomplete (' + $gap + '): find out what mounted it, then bring the files here before going on')
+    }
     Show-LeftBehind $oldFolder
-    Skip ($database + ' is mounted at its new path: its files were proven in the new folders before the mount.')
+    Skip ($database + ' is mounted at its new path and its files are in the new folders on this node.')
 }
 # The passive node may hold no current log or checkpoint: the mount step
 # checks those on the node it runs on.

@@ -35,7 +35,7 @@ rem ServerManagerCmd exit codes, from "Interpreting Output from Server Manager C
 rem (cc749128, v=ws.10; R2: cc733119): 0 installed, 1003 already installed, 3010 installed
 rem and restart needed; failures: 4 unknown name, 5 not elevated, 110 answer file
 rem unreadable (no answer file is used here), 1004 another Server Manager wizard open.
-rem 1001 is not in the part of that table on record: whatever it means (a restart
+rem 1001 is not in that table as it can be read: whatever it means (a restart
 rem pending before, or needed after, the change) the way on is the same, a restart
 rem and this step again, which then proves the install by 0, 1003 or 3010.
 :check_feature

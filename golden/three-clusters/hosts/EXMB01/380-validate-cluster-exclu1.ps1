@@ -19,6 +19,9 @@ if ((Split-Path -Leaf $scriptFolder) -ne 'build-de42e91a') {
 }
 $transcriptPath = [System.IO.Path]::ChangeExtension($MyInvocation.MyCommand.Path, '.log')
 Start-Transcript -Path $transcriptPath -Append | Out-Null
+# Every run opens with this line and closes with done or FAILED: a run cut
+# short leaves it last, which the steps that read this log see.
+Write-Host ($stepLabel + ': started on ' + $env:COMPUTERNAME)
 
 function Stop-Step {
     param([int]$Code, [string]$Message)
@@ -87,8 +90,12 @@ $verdict = ''
 foreach ($warning in @($warnings)) {
     $text = [string]$warning
     Write-Host ('WARNING ' + $text)
-    if ($text -match 'Test Result:\s*(\S+)') {
-        $verdict = $matches[1]
+    # The verdict may list several flags, on the next line of the warning
+    # ("Test Result:" then "HadUnselectedTests, ClusterConditionallyApproved"):
+    # every word after "Test Result:" counts, not the first alone.
+    $at = $text.IndexOf('Test Result:')
+    if ($at -ge 0) {
+        $verdict = $text.Substring($at + 12).Trim()
     }
 }
 if ($verdict -match 'Fail' -or $verdict -match 'NotApproved') {

@@ -19,6 +19,9 @@ if ((Split-Path -Leaf $scriptFolder) -ne 'build-de42e91a') {
 }
 $transcriptPath = [System.IO.Path]::ChangeExtension($MyInvocation.MyCommand.Path, '.log')
 Start-Transcript -Path $transcriptPath -Append | Out-Null
+# Every run opens with this line and closes with done or FAILED: a run cut
+# short leaves it last, which the steps that read this log see.
+Write-Host ($stepLabel + ': started on ' + $env:COMPUTERNAME)
 
 function Stop-Step {
     param([int]$Code, [string]$Message)
@@ -399,9 +402,20 @@ function Move-StepFile {
     if ($bytes -ge 1073741824) {
         Write-Host ('Copying ' + $Source + ' -> ' + $Target + ': ' + [math]::Round($bytes / 1073741824, 2) + ' GB, about ' + [math]::Ceiling($bytes / 2147483648) + ' minute(s); eseutil shows its progress. Leave this window open.')
     }
-    & $script:eseutil /y $Source /d $partial | Out-Host
-    if ($LASTEXITCODE -ne 0) {
-        Fail ('eseutil /y ended with ' + $LASTEXITCODE + ' copying ' + $Source + '; the source is intact. Read its message above, then run this step again')
+    # Started as its own process on this console, not through PowerShell's
+    # pipeline: PowerShell passes a native program's output on a line at a
+    # time, and eseutil draws its progress on one line, which would show
+    # nothing until the copy ends.
+    $start = New-Object System.Diagnostics.ProcessStartInfo
+    $start.FileName = $script:eseutil
+    $start.Arguments = '/y "' + $Source + '" /d "' + $partial + '"'
+    $start.UseShellExecute = $false
+    $copy = [System.Diagnostics.Process]::Start($start)
+    $copy.WaitForExit()
+    $exitCode = $copy.ExitCode
+    Write-Host ('     eseutil /y ended with ' + $exitCode)
+    if ($exitCode -ne 0) {
+        Fail ('eseutil /y ended with ' + $exitCode + ' copying ' + $Source + '; the source is intact. Read its message above, then run this step again')
     }
     if ((Get-FileBytes $partial) -ne $bytes) {
         Fail ('the copy ' + $partial + ' holds ' + (Get-FileBytes $partial) + ' of ' + $bytes + ' bytes; ' + $Source + ' is intact. Run this step again')
@@ -615,6 +629,11 @@ $beforeMount = -1
 # Never -Force: Exchange must not create an empty database in place of a missing file.
 if (-not $mounted) {
     $beforeMount = Get-LastLogGenerated $group
+    if ($beforeMount -lt 0) {
+        # Without it the gate could not prove that the passive copy follows
+        # the mounted database: an unread value is not a zero.
+        Fail ('cannot read LastLogGenerated of ' + $group + ' (Get-StorageGroupCopyStatus): nothing was mounted. Check that the Microsoft Exchange Replication service runs on both nodes, then run this step again')
+    }
     Write-Host ('Mounting ' + $database + ' (last log generated before the mount: ' + $beforeMount + ')')
     Mount-Database -Identity $database
 }

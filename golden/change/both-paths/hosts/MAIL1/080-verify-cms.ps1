@@ -19,6 +19,9 @@ if ((Split-Path -Leaf $scriptFolder) -ne 'change-abcf6fee') {
 }
 $transcriptPath = [System.IO.Path]::ChangeExtension($MyInvocation.MyCommand.Path, '.log')
 Start-Transcript -Path $transcriptPath -Append | Out-Null
+# Every run opens with this line and closes with done or FAILED: a run cut
+# short leaves it last, which the steps that read this log see.
+Write-Host ($stepLabel + ': started on ' + $env:COMPUTERNAME)
 
 function Stop-Step {
     param([int]$Code, [string]$Message)

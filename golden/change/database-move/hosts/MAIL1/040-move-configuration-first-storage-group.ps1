@@ -19,6 +19,9 @@ if ((Split-Path -Leaf $scriptFolder) -ne 'change-f66728eb') {
 }
 $transcriptPath = [System.IO.Path]::ChangeExtension($MyInvocation.MyCommand.Path, '.log')
 Start-Transcript -Path $transcriptPath -Append | Out-Null
+# Every run opens with this line and closes with done or FAILED: a run cut
+# short leaves it last, which the steps that read this log see.
+Write-Host ($stepLabel + ': started on ' + $env:COMPUTERNAME)
 
 function Stop-Step {
     param([int]$Code, [string]$Message)
@@ -110,7 +113,9 @@ function Get-ActiveNode {
     foreach ($machine in @((Get-ClusteredMailboxServerStatus -Identity $Cms).OperationalMachines)) {
         $text = [string]$machine
         if ($text.Contains('<Active')) {
-            $active = $text.Split(' ')[0]
+            # The entry may name the node by its FQDN (bb691169): compare its
+            # first label with the computer name.
+            $active = $text.Split(' ')[0].Split('.')[0]
         }
     }
     if ($active.Length -eq 0) {
@@ -134,29 +139,28 @@ function Assert-ActiveHere {
 # A dismounted database is an offline cluster resource, and then Exchange
 # reports the clustered mailbox server Partially Online ("one or more
 # resources of the server are not online", Get-ClusteredMailboxServerStatus,
-# Exchange 2007 SP1-SP3, aa998632(v=exchg.80)). Partially Online passes only
-# when every database of the server other than $Offline reads as mounted
-# (Test-Mounted: the store and the server's name and address
-# must be online for that), and, where the status lists resources that are
-# not online (FailedResources, a name the page does not print), each listed
-# name is, as a whole string, a name of one of $Offline. Anything else stops.
+# Exchange 2007 SP1-SP3, aa998632(v=exchg.80)). The state is read with its
+# spaces taken out, since the page writes "Partially Online" and the value
+# may print as PartiallyOnline. Partially Online passes only on what this
+# window controls and can read: every database of the server other than
+# $Offline reads as mounted (Test-Mounted: the store and the server's name
+# and address must be online for that). The resources the status lists as
+# not online (FailedResources, whose form the page does not print) are
+# shown, and one that names a database not in $Offline stops the step.
 function Assert-CmsServing {
     param([string]$Cms, [string[]]$Offline)
     $status = Get-ClusteredMailboxServerStatus -Identity $Cms
     $status | Format-List | Out-Host
-    $state = [string]$status.State
+    $state = ([string]$status.State).Replace(' ', '')
     if ($state -eq 'Online') {
         return
     }
     if ($state -ne 'PartiallyOnline' -or -not $Offline) {
-        Fail ('clustered mailbox server ' + $Cms + ' is ' + $state + ', not Online')
-    }
-    $allowed = @()
-    foreach ($database in $Offline) {
-        $allowed += @(Get-DatabaseResourceNames $Cms $database)
+        Fail ('clustered mailbox server ' + $Cms + ' is ' + [string]$status.State + ', not Online')
     }
     # Reading the list must succeed: the trap stops the step on any error,
     # so a database missing from it is not a lookup that failed.
+    $others = @()
     foreach ($item in @(Get-MailboxDatabase -Server $Cms -ErrorAction Stop)) {
         $identity = [string]$item.Identity
         $ours = $false
@@ -171,11 +175,14 @@ function Assert-CmsServing {
         if (-not (Test-Mounted $identity)) {
             Fail ('clustered mailbox server ' + $Cms + ' is PartiallyOnline and ' + $identity + ' is not mounted, which is none of this step''s databases (' + [string]::Join(', ', $Offline) + '): find out why and mount it first; this step changed nothing')
         }
+        $parts = $identity.Split('\')
+        if ($parts.Length -eq 3) {
+            $others += ($parts[1] + '\' + $parts[2])
+        }
     }
     Write-Host ('OK   every database of ' + $Cms + ' but ' + [string]::Join(', ', $Offline) + ' is mounted')
     $list = $status.PSObject.Properties['FailedResources']
     if ($list -eq $null) {
-        Write-Host ('     the status lists no resources that are not online; in Failover Cluster Management only ' + [string]::Join(' or ', $Offline) + ' should be offline in the group of ' + $Cms)
         return
     }
     foreach ($resource in @($list.Value)) {
@@ -183,33 +190,13 @@ function Assert-CmsServing {
             continue
         }
         $name = [string]$resource
-        $known = $false
-        foreach ($candidate in $allowed) {
-            if ($name -eq $candidate) {
-                $known = $true
+        Write-Host ('     not online, as the status lists it: ' + $name)
+        foreach ($other in $others) {
+            if ($name -eq $other) {
+                Fail ('clustered mailbox server ' + $Cms + ' lists ' + $name + ' as not online, which is none of this step''s databases: find out why and bring it online first; this step changed nothing')
             }
         }
-        if (-not $known) {
-            Fail ('clustered mailbox server ' + $Cms + ' is PartiallyOnline and ' + $name + ' is not online, which is none of this step''s databases (' + [string]::Join(', ', $allowed) + '): find out why and bring it online first; this step changed nothing')
-        }
-        Write-Host ('OK   not online: ' + $name + ', a database of this change')
     }
-}
-
-# The names a database's cluster resource may have: StorageGroup\Database,
-# and its GUID while the database exists.
-function Get-DatabaseResourceNames {
-    param([string]$Cms, [string]$Database)
-    $parts = $Database.Split('\')
-    if ($parts.Length -ne 3) {
-        Fail ('cannot tell the cluster resource of ' + $Database + ' (not CMS\StorageGroup\Database)')
-    }
-    $names = @($parts[1] + '\' + $parts[2])
-    $found = Find-ServerDatabase $Cms $Database
-    if ($found) {
-        $names += [string]$found.Guid
-    }
-    $names
 }
 
 # Whether this window suspended the copy of a storage group (a rerun, or a
@@ -522,6 +509,12 @@ function Assert-MoveRoom {
                 $catalogBytes += Get-FileBytes $file
             }
         }
+    }
+    # A complete copy already at the target needs no room: the back-out of a
+    # move goes back to the volume where the move kept the original.
+    if ([System.IO.File]::Exists($NewEdb) -and (Get-FileBytes $NewEdb) -eq $edbBytes) {
+        Write-Host ('     ' + $NewEdb + ' is already a complete copy of ' + $OldEdb + ': no room needed for it')
+        $edbBytes = [double]0
     }
     Add-Needed $needed $OldEdb $NewEdb ($edbBytes + $catalogBytes)
     Add-Needed $needed $OldLog $NewLog $logBytes
@@ -913,9 +906,20 @@ function Move-StepFile {
     if ($bytes -ge 1073741824) {
         Write-Host ('Copying ' + $Source + ' -> ' + $Target + ': ' + [math]::Round($bytes / 1073741824, 2) + ' GB, about ' + [math]::Ceiling($bytes / 2147483648) + ' minute(s); eseutil shows its progress. Leave this window open.')
     }
-    & $script:eseutil /y $Source /d $partial | Out-Host
-    if ($LASTEXITCODE -ne 0) {
-        Fail ('eseutil /y ended with ' + $LASTEXITCODE + ' copying ' + $Source + '; the source is intact. Read its message above, then run this step again')
+    # Started as its own process on this console, not through PowerShell's
+    # pipeline: PowerShell passes a native program's output on a line at a
+    # time, and eseutil draws its progress on one line, which would show
+    # nothing until the copy ends.
+    $start = New-Object System.Diagnostics.ProcessStartInfo
+    $start.FileName = $script:eseutil
+    $start.Arguments = '/y "' + $Source + '" /d "' + $partial + '"'
+    $start.UseShellExecute = $false
+    $copy = [System.Diagnostics.Process]::Start($start)
+    $copy.WaitForExit()
+    $exitCode = $copy.ExitCode
+    Write-Host ('     eseutil /y ended with ' + $exitCode)
+    if ($exitCode -ne 0) {
+        Fail ('eseutil /y ended with ' + $exitCode + ' copying ' + $Source + '; the source is intact. Read its message above, then run this step again')
     }
     if ((Get-FileBytes $partial) -ne $bytes) {
         Fail ('the copy ' + $partial + ' holds ' + (Get-FileBytes $partial) + ' of ' + $bytes + ' bytes; ' + $Source + ' is intact. Run this step again')

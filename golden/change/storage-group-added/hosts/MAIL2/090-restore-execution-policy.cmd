@@ -34,12 +34,15 @@ if not exist %VERIFIED% (
     set "REASON=the log of step 070 on MAIL1, 070-verify-cms.log in this window's folder there, cannot be read: run step 070 until it passes, then run this step again"
     goto :fail
 )
+rem Every run writes a line that starts with the step's label when it starts, and one when
+rem it ends: the step passed when its last such line is its "done" line (a run cut short
+rem leaves its "started" line last).
 set "DONE=0"
-set "FAILED=0"
+set "LAST=0"
 for /f "delims=:" %%N in ('type %VERIFIED% ^| findstr /n /b /l /c:"Step 070 (change.mail.verify-cms): done."') do set "DONE=%%N"
-for /f "delims=:" %%N in ('type %VERIFIED% ^| findstr /n /b /l /c:"Step 070 (change.mail.verify-cms) FAILED:"') do set "FAILED=%%N"
-if %DONE% LEQ %FAILED% (
-    set "REASON=step 070 on MAIL1 has not passed: its last run did not end with done. Treat what it reports and run it again; the execution policy stays as it is until then"
+for /f "delims=:" %%N in ('type %VERIFIED% ^| findstr /n /b /l /c:"Step 070 (change.mail.verify-cms)"') do set "LAST=%%N"
+if not %DONE%==%LAST% (
+    set "REASON=step 070 on MAIL1 has not passed: its last run did not end with done (it failed or was cut short). Treat what it reports and run it again; the execution policy stays as it is until then"
     goto :fail
 )
 echo OK   step 070 on MAIL1 passed
