@@ -492,3 +492,26 @@ fn the_cold_read_fixes_hold() {
         ],
     );
 }
+
+/// Cold read (build): the pre-flight of each node proves the other node's
+/// registry and administrative shares answer, before anything changes.
+#[test]
+fn the_preflight_proves_the_other_node_answers() {
+    let seed = golden::generate(&harness::root().join("examples/contoso-ccr.yaml"));
+    let preflight = text(&seed["hosts/MAIL1/010-preflight.cmd"]);
+    in_order(
+        &preflight,
+        &[
+            "reg query \"\\\\MAIL2\\HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\" /v CurrentVersion",
+            "goto :fail",
+            "pushd \"\\\\MAIL2\\C$\"",
+            "goto :fail",
+            "popd",
+            "pushd \"\\\\MAIL2\\D$\"",
+            "pushd \"\\\\MAIL2\\E$\"",
+            "PREFLIGHT OK",
+        ],
+    );
+    let witness = text(&seed["hosts/HUB1/030-preflight.cmd"]);
+    assert!(!witness.contains("pushd"), "the witness host reads no node");
+}

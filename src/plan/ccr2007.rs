@@ -95,10 +95,10 @@ pub const STEPS: &[StepDef] = &[
         kind: CMD,
         when: When::Always,
         title: "Pre-flight checks",
-        why: "Stop before any change if the host is not the one the topology describes: computer name, elevation, domain, addresses and drives; on cluster nodes also a full (not Server Core) installation of Enterprise or Datacenter, 64-bit, of the Windows release the topology names, and an account in the Exchange Organization Administrators group, which Exchange setup of a clustered mailbox server needs.",
+        why: "Stop before any change if the host is not the one the topology describes: computer name, elevation, domain, addresses and drives; on cluster nodes also a full (not Server Core) installation of Enterprise or Datacenter, 64-bit, of the Windows release the topology names, an account in the Exchange Organization Administrators group, which Exchange setup of a clustered mailbox server needs, and the other node's registry and administrative shares answering from here, which later steps read.",
         expect: "One OK line per check, then PREFLIGHT OK.",
         verify: "The log beside the script lists every check as OK.",
-        on_failure: "Do not continue on this host. Fix what the failed check names (wrong server, missing address or drive, Standard edition, Server Core, 32-bit, another Windows release, an account outside Exchange Organization Administrators: have it added, then log off and on again) or, if the server is right and the plan is wrong, have the runbook made again for the estate as it is.",
+        on_failure: "Do not continue on this host. Fix what the failed check names (wrong server, missing address or drive, Standard edition, Server Core, 32-bit, another Windows release, an account outside Exchange Organization Administrators: have it added, then log off and on again; the other node's registry or an administrative share out of reach: start the Remote Registry service there, or allow File and Printer Sharing in its Windows Firewall) or, if the server is right and the plan is wrong, have the runbook made again for the estate as it is.",
         after: &[],
         unconfirmed: Some(
             "on a cluster node, run `wmic os get OperatingSystemSKU,OSArchitecture,Version /value` once and check that it prints one `Name=value` line each (for example `OperatingSystemSKU=10`, `OSArchitecture=64-bit`, `Version=6.0.6002` on Windows Server 2008, `Version=6.1.7601` on 2008 R2); the pre-flight reads these lines",

@@ -254,7 +254,33 @@ fn host_value(topology: &Topology, nodes: &HashSet<String>, name: &str) -> Value
         )
         .collect();
     let drives: Vec<String> = host.drives.iter().map(|d| d.letter().to_string()).collect();
-    json!({ "name": host.name, "is_node": is_node, "addresses": addresses, "drives": drives })
+    // The other node of its cluster: the window reads its registry (pending
+    // restarts) and its administrative shares (the storage steps).
+    let peer = topology
+        .clusters
+        .iter()
+        .find(|cluster| {
+            cluster
+                .nodes
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(&host.name))
+        })
+        .and_then(|cluster| {
+            cluster
+                .nodes
+                .iter()
+                .find(|n| !n.eq_ignore_ascii_case(&host.name))
+        })
+        .and_then(|peer| topology.host(peer));
+    let peer_value = peer.map(|peer| {
+        let shares: Vec<String> = peer
+            .drives
+            .iter()
+            .map(|d| format!("\\\\{}\\{}$", peer.name, d.letter()))
+            .collect();
+        json!({ "name": peer.name, "registry": format!("\\\\{}\\HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion", peer.name), "shares": shares })
+    });
+    json!({ "name": host.name, "is_node": is_node, "addresses": addresses, "drives": drives, "peer": peer_value })
 }
 
 /// Adds a step's number to the numbers of its blueprint id, in snake case,

@@ -106,6 +106,42 @@ if not exist E:\ (
 )
 echo OK   drive E: present
 >>"%LOG%" echo OK   drive E: present
+rem The window reads the other node's registry (its pending restarts) and its administrative
+rem shares (the storage steps): both must answer from here before anything changes, or a
+rem later step stops half-way for a reason a restart does not fix.
+reg query "\\MAIL2\HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion" /v CurrentVersion >nul 2>&1
+if errorlevel 1 (
+    set "REASON=the registry of MAIL2 cannot be read from here: start the Remote Registry service on MAIL2 and check that this account is an administrator there"
+    goto :fail
+)
+echo OK   the registry of MAIL2 answers
+>>"%LOG%" echo OK   the registry of MAIL2 answers
+rem pushd maps a share to a free drive letter and fails when it cannot be reached: unlike a
+rem file test, it also proves an empty drive's share.
+pushd "\\MAIL2\C$" >nul 2>&1
+if errorlevel 1 (
+    set "REASON=the administrative share \\MAIL2\C$ cannot be reached from here: allow File and Printer Sharing in the Windows Firewall of MAIL2 and check that this account is an administrator there"
+    goto :fail
+)
+popd
+echo OK   \\MAIL2\C$ answers
+>>"%LOG%" echo OK   \\MAIL2\C$ answers
+pushd "\\MAIL2\D$" >nul 2>&1
+if errorlevel 1 (
+    set "REASON=the administrative share \\MAIL2\D$ cannot be reached from here: allow File and Printer Sharing in the Windows Firewall of MAIL2 and check that this account is an administrator there"
+    goto :fail
+)
+popd
+echo OK   \\MAIL2\D$ answers
+>>"%LOG%" echo OK   \\MAIL2\D$ answers
+pushd "\\MAIL2\E$" >nul 2>&1
+if errorlevel 1 (
+    set "REASON=the administrative share \\MAIL2\E$ cannot be reached from here: allow File and Printer Sharing in the Windows Firewall of MAIL2 and check that this account is an administrator there"
+    goto :fail
+)
+popd
+echo OK   \\MAIL2\E$ answers
+>>"%LOG%" echo OK   \\MAIL2\E$ answers
 echo PREFLIGHT OK
 >>"%LOG%" echo PREFLIGHT OK
 exit /b 0

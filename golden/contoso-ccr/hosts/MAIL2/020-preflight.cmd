@@ -106,6 +106,42 @@ if not exist E:\ (
 )
 echo OK   drive E: present
 >>"%LOG%" echo OK   drive E: present
+rem The window reads the other node's registry (its pending restarts) and its administrative
+rem shares (the storage steps): both must answer from here before anything changes, or a
+rem later step stops half-way for a reason a restart does not fix.
+reg query "\\MAIL1\HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion" /v CurrentVersion >nul 2>&1
+if errorlevel 1 (
+    set "REASON=the registry of MAIL1 cannot be read from here: start the Remote Registry service on MAIL1 and check that this account is an administrator there"
+    goto :fail
+)
+echo OK   the registry of MAIL1 answers
+>>"%LOG%" echo OK   the registry of MAIL1 answers
+rem pushd maps a share to a free drive letter and fails when it cannot be reached: unlike a
+rem file test, it also proves an empty drive's share.
+pushd "\\MAIL1\C$" >nul 2>&1
+if errorlevel 1 (
+    set "REASON=the administrative share \\MAIL1\C$ cannot be reached from here: allow File and Printer Sharing in the Windows Firewall of MAIL1 and check that this account is an administrator there"
+    goto :fail
+)
+popd
+echo OK   \\MAIL1\C$ answers
+>>"%LOG%" echo OK   \\MAIL1\C$ answers
+pushd "\\MAIL1\D$" >nul 2>&1
+if errorlevel 1 (
+    set "REASON=the administrative share \\MAIL1\D$ cannot be reached from here: allow File and Printer Sharing in the Windows Firewall of MAIL1 and check that this account is an administrator there"
+    goto :fail
+)
+popd
+echo OK   \\MAIL1\D$ answers
+>>"%LOG%" echo OK   \\MAIL1\D$ answers
+pushd "\\MAIL1\E$" >nul 2>&1
+if errorlevel 1 (
+    set "REASON=the administrative share \\MAIL1\E$ cannot be reached from here: allow File and Printer Sharing in the Windows Firewall of MAIL1 and check that this account is an administrator there"
+    goto :fail
+)
+popd
+echo OK   \\MAIL1\E$ answers
+>>"%LOG%" echo OK   \\MAIL1\E$ answers
 echo PREFLIGHT OK
 >>"%LOG%" echo PREFLIGHT OK
 exit /b 0

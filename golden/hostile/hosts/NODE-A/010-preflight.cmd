@@ -112,6 +112,50 @@ if not exist F:\ (
 )
 echo OK   drive F: present
 >>"%LOG%" echo OK   drive F: present
+rem The window reads the other node's registry (its pending restarts) and its administrative
+rem shares (the storage steps): both must answer from here before anything changes, or a
+rem later step stops half-way for a reason a restart does not fix.
+reg query "\\NODE-B\HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion" /v CurrentVersion >nul 2>&1
+if errorlevel 1 (
+    set "REASON=the registry of NODE-B cannot be read from here: start the Remote Registry service on NODE-B and check that this account is an administrator there"
+    goto :fail
+)
+echo OK   the registry of NODE-B answers
+>>"%LOG%" echo OK   the registry of NODE-B answers
+rem pushd maps a share to a free drive letter and fails when it cannot be reached: unlike a
+rem file test, it also proves an empty drive's share.
+pushd "\\NODE-B\C$" >nul 2>&1
+if errorlevel 1 (
+    set "REASON=the administrative share \\NODE-B\C$ cannot be reached from here: allow File and Printer Sharing in the Windows Firewall of NODE-B and check that this account is an administrator there"
+    goto :fail
+)
+popd
+echo OK   \\NODE-B\C$ answers
+>>"%LOG%" echo OK   \\NODE-B\C$ answers
+pushd "\\NODE-B\D$" >nul 2>&1
+if errorlevel 1 (
+    set "REASON=the administrative share \\NODE-B\D$ cannot be reached from here: allow File and Printer Sharing in the Windows Firewall of NODE-B and check that this account is an administrator there"
+    goto :fail
+)
+popd
+echo OK   \\NODE-B\D$ answers
+>>"%LOG%" echo OK   \\NODE-B\D$ answers
+pushd "\\NODE-B\E$" >nul 2>&1
+if errorlevel 1 (
+    set "REASON=the administrative share \\NODE-B\E$ cannot be reached from here: allow File and Printer Sharing in the Windows Firewall of NODE-B and check that this account is an administrator there"
+    goto :fail
+)
+popd
+echo OK   \\NODE-B\E$ answers
+>>"%LOG%" echo OK   \\NODE-B\E$ answers
+pushd "\\NODE-B\F$" >nul 2>&1
+if errorlevel 1 (
+    set "REASON=the administrative share \\NODE-B\F$ cannot be reached from here: allow File and Printer Sharing in the Windows Firewall of NODE-B and check that this account is an administrator there"
+    goto :fail
+)
+popd
+echo OK   \\NODE-B\F$ answers
+>>"%LOG%" echo OK   \\NODE-B\F$ answers
 echo PREFLIGHT OK
 >>"%LOG%" echo PREFLIGHT OK
 exit /b 0

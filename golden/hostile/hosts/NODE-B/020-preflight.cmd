@@ -112,6 +112,50 @@ if not exist F:\ (
 )
 echo OK   drive F: present
 >>"%LOG%" echo OK   drive F: present
+rem The window reads the other node's registry (its pending restarts) and its administrative
+rem shares (the storage steps): both must answer from here before anything changes, or a
+rem later step stops half-way for a reason a restart does not fix.
+reg query "\\NODE-A\HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion" /v CurrentVersion >nul 2>&1
+if errorlevel 1 (
+    set "REASON=the registry of NODE-A cannot be read from here: start the Remote Registry service on NODE-A and check that this account is an administrator there"
+    goto :fail
+)
+echo OK   the registry of NODE-A answers
+>>"%LOG%" echo OK   the registry of NODE-A answers
+rem pushd maps a share to a free drive letter and fails when it cannot be reached: unlike a
+rem file test, it also proves an empty drive's share.
+pushd "\\NODE-A\C$" >nul 2>&1
+if errorlevel 1 (
+    set "REASON=the administrative share \\NODE-A\C$ cannot be reached from here: allow File and Printer Sharing in the Windows Firewall of NODE-A and check that this account is an administrator there"
+    goto :fail
+)
+popd
+echo OK   \\NODE-A\C$ answers
+>>"%LOG%" echo OK   \\NODE-A\C$ answers
+pushd "\\NODE-A\D$" >nul 2>&1
+if errorlevel 1 (
+    set "REASON=the administrative share \\NODE-A\D$ cannot be reached from here: allow File and Printer Sharing in the Windows Firewall of NODE-A and check that this account is an administrator there"
+    goto :fail
+)
+popd
+echo OK   \\NODE-A\D$ answers
+>>"%LOG%" echo OK   \\NODE-A\D$ answers
+pushd "\\NODE-A\E$" >nul 2>&1
+if errorlevel 1 (
+    set "REASON=the administrative share \\NODE-A\E$ cannot be reached from here: allow File and Printer Sharing in the Windows Firewall of NODE-A and check that this account is an administrator there"
+    goto :fail
+)
+popd
+echo OK   \\NODE-A\E$ answers
+>>"%LOG%" echo OK   \\NODE-A\E$ answers
+pushd "\\NODE-A\F$" >nul 2>&1
+if errorlevel 1 (
+    set "REASON=the administrative share \\NODE-A\F$ cannot be reached from here: allow File and Printer Sharing in the Windows Firewall of NODE-A and check that this account is an administrator there"
+    goto :fail
+)
+popd
+echo OK   \\NODE-A\F$ answers
+>>"%LOG%" echo OK   \\NODE-A\F$ answers
 echo PREFLIGHT OK
 >>"%LOG%" echo PREFLIGHT OK
 exit /b 0

@@ -112,6 +112,50 @@ if not exist M:\ (
 )
 echo OK   drive M: present
 >>"%LOG%" echo OK   drive M: present
+rem The window reads the other node's registry (its pending restarts) and its administrative
+rem shares (the storage steps): both must answer from here before anything changes, or a
+rem later step stops half-way for a reason a restart does not fix.
+reg query "\\EXMB04\HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion" /v CurrentVersion >nul 2>&1
+if errorlevel 1 (
+    set "REASON=the registry of EXMB04 cannot be read from here: start the Remote Registry service on EXMB04 and check that this account is an administrator there"
+    goto :fail
+)
+echo OK   the registry of EXMB04 answers
+>>"%LOG%" echo OK   the registry of EXMB04 answers
+rem pushd maps a share to a free drive letter and fails when it cannot be reached: unlike a
+rem file test, it also proves an empty drive's share.
+pushd "\\EXMB04\C$" >nul 2>&1
+if errorlevel 1 (
+    set "REASON=the administrative share \\EXMB04\C$ cannot be reached from here: allow File and Printer Sharing in the Windows Firewall of EXMB04 and check that this account is an administrator there"
+    goto :fail
+)
+popd
+echo OK   \\EXMB04\C$ answers
+>>"%LOG%" echo OK   \\EXMB04\C$ answers
+pushd "\\EXMB04\D$" >nul 2>&1
+if errorlevel 1 (
+    set "REASON=the administrative share \\EXMB04\D$ cannot be reached from here: allow File and Printer Sharing in the Windows Firewall of EXMB04 and check that this account is an administrator there"
+    goto :fail
+)
+popd
+echo OK   \\EXMB04\D$ answers
+>>"%LOG%" echo OK   \\EXMB04\D$ answers
+pushd "\\EXMB04\L$" >nul 2>&1
+if errorlevel 1 (
+    set "REASON=the administrative share \\EXMB04\L$ cannot be reached from here: allow File and Printer Sharing in the Windows Firewall of EXMB04 and check that this account is an administrator there"
+    goto :fail
+)
+popd
+echo OK   \\EXMB04\L$ answers
+>>"%LOG%" echo OK   \\EXMB04\L$ answers
+pushd "\\EXMB04\M$" >nul 2>&1
+if errorlevel 1 (
+    set "REASON=the administrative share \\EXMB04\M$ cannot be reached from here: allow File and Printer Sharing in the Windows Firewall of EXMB04 and check that this account is an administrator there"
+    goto :fail
+)
+popd
+echo OK   \\EXMB04\M$ answers
+>>"%LOG%" echo OK   \\EXMB04\M$ answers
 echo PREFLIGHT OK
 >>"%LOG%" echo PREFLIGHT OK
 exit /b 0
