@@ -1327,7 +1327,7 @@ fn the_removal_back_out_brings_the_storage_group_back_over_its_kept_files() {
     let order = [
         "`State: Clean Shutdown`",
         "/mh 'D:\\Exchange\\SG2 Staff\\Staff.edb' | Select-String 'State:'",
-        "`E0*.log`",
+        "`<prefix>*.log`",
         "New-StorageGroup -Server 'CCRMAIL' -Name 'SG2 Staff' -LogFolderPath 'E:\\Exchange\\SG2 Staff' -SystemFolderPath 'E:\\Exchange\\SG2 Staff'",
         "New-MailboxDatabase -StorageGroup 'CCRMAIL\\SG2 Staff' -Name 'Staff' -EdbFilePath 'D:\\Exchange\\SG2 Staff\\Staff.edb'",
         "Set-MailboxDatabase -Identity 'CCRMAIL\\SG2 Staff\\Staff' -AllowFileRestore:$true",

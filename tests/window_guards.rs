@@ -469,6 +469,20 @@ fn the_cold_read_fixes_hold() {
             "{active}"
         );
     }
+    // The removal keeps a file the back-out can bring back only in Clean
+    // Shutdown: it reads the header after the dismount, before removing.
+    let removed = change::tree("storage-group-removed");
+    let removal = script(&removed, "remove-storage-group");
+    in_order(
+        &removal,
+        &[
+            "Dismount-Database -Identity $database -Confirm:$false",
+            "& (Get-Eseutil) /mh $edbPath",
+            "-notmatch 'State:\\s*Clean Shutdown'",
+            "Fail (",
+            "Remove-MailboxDatabase -Identity $database -Confirm:$false",
+        ],
+    );
     // The build's storage steps run where the CMS runs: the check before them
     // proves it is on the first node.
     let seed = golden::generate(&harness::root().join("examples/contoso-ccr.yaml"));

@@ -72,7 +72,7 @@ macro_rules! health_gate {
 #[macro_export]
 macro_rules! health_initializing {
     () => {
-        "A copy that is `Initializing` right after a resume or on a new storage group waits for a closed log: that is no reason to reseed; let users' mail (or a test message to a mailbox of that database) fill a log and run the step again."
+        "A copy that is `Initializing` right after a resume or on a new storage group waits for a closed log: that is no reason to reseed; let users' mail (or a test message to a mailbox of that database; a new database has no mailbox: create a test mailbox in it with `New-Mailbox -Database`, send it a message, and remove the mailbox after the window) fill a log and run the step again."
     };
 }
 

@@ -366,6 +366,29 @@ function Find-Volume {
     $found
 }
 
+# Eseutil copies a large file without the system file cache, which a
+# buffered copy of a multi-GB database fills on Windows Server 2008, and
+# prints its progress while it copies ("Eseutil /Y Copy File Mode",
+# Exchange Server 2007: eseutil /y <source> /d <destination>); its /mh reads
+# a database header ("State: Clean Shutdown" once dismounted cleanly:
+# "Eseutil /M File Dump Mode", Exchange Server 2007). It is eseutil.exe in the Bin folder of the Exchange install path, which setup
+# records as MsiInstallPath under HKLM\SOFTWARE\Microsoft\Exchange\Setup.
+function Get-Eseutil {
+    $setup = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Exchange\Setup' -ErrorAction SilentlyContinue
+    $installPath = ''
+    if ($setup) {
+        $installPath = [string]$setup.MsiInstallPath
+    }
+    if ($installPath.Length -eq 0) {
+        Fail ('cannot read the Exchange install path (MsiInstallPath under HKLM\SOFTWARE\Microsoft\Exchange\Setup) on ' + $env:COMPUTERNAME + ': nothing was changed')
+    }
+    $path = [System.IO.Path]::Combine($installPath, 'Bin\eseutil.exe')
+    if (-not [System.IO.File]::Exists($path)) {
+        Fail ('no eseutil.exe at ' + $path + ' on ' + $env:COMPUTERNAME + ': nothing was changed')
+    }
+    $path
+}
+
 # [System.IO.File]::Exists and [System.IO.Directory]::Exists answer false, not
 # an error, when a share cannot be reached or the caller may not read it
 # (File.Exists and Directory.Exists, .NET Framework class library), so
