@@ -837,7 +837,7 @@ const MOUNT_AND_RESUME: StepDef = StepDef {
         " Never accept an offer to create an empty database."
     ),
     unconfirmed: Some(
-        "the passive node's files are checked through its administrative share (`\\\\NODE\\E$`); if those shares are disabled the step stops and says so. A moved database file is read with `eseutil /mh` from the Bin folder of the Exchange install path (`MsiInstallPath` under `HKLM\\SOFTWARE\\Microsoft\\Exchange\\Setup`) and must show `State: Clean Shutdown`; run it once on a dismounted test database to see that line",
+        "the passive node's files are checked through its administrative share (`\\\\NODE\\D$` for its drive D:, and so on); if those shares are disabled the step stops and says so. A moved database file is read with `eseutil /mh` from the Bin folder of the Exchange install path (`MsiInstallPath` under `HKLM\\SOFTWARE\\Microsoft\\Exchange\\Setup`) and must show `State: Clean Shutdown`; run it once on a dismounted test database to see that line",
     ),
     ..CHANGE_STEP
 };

@@ -325,3 +325,25 @@ fn reseed_advice_is_complete_everywhere() {
     }
     assert!(seen >= 4, "{seen}");
 }
+
+/// Cold read: a step that waits in the copy-health gate is given at least
+/// the gate's longest wait in the runbook's Time.
+#[test]
+fn steps_that_wait_in_the_gate_are_timed_for_it() {
+    for id in [
+        "change-precheck",
+        "change-move-configuration",
+        "change-mount-and-resume",
+        "suspend-and-move-paths",
+        "mount-and-resume",
+        "verify-cms",
+        "final-verification",
+    ] {
+        let minutes = runsheet::plan::window::minutes(id);
+        assert!(
+            minutes >= runsheet::plan::health::WAIT_MINUTES,
+            "{id}: {minutes} min, but the gate alone may wait {} min",
+            runsheet::plan::health::WAIT_MINUTES
+        );
+    }
+}
