@@ -31,7 +31,10 @@ set "QUOTED=%SCRIPT:'=''%"
 set "CODE=%ERRORLEVEL%"
 rem Compared as text: "if errorlevel 1" is false for a negative exit code.
 if "%CODE%"=="0" exit /b 0
-if "%CODE%"=="3010" exit /b 3010
+if "%CODE%"=="3010" (
+    echo %STEP%: exit code 3010: restart %COMPUTERNAME% before the next step.
+    exit /b 3010
+)
 echo %STEP% ended with exit code %CODE%.
 echo If the script printed nothing above, Windows PowerShell did not run it: see step 090 in the runbook.
 exit /b %CODE%
