@@ -761,7 +761,7 @@ macro_rules! configuration_unconfirmed {
             $help,
             " on the first node and check that it lists ",
             $parameters,
-            " and -ConfigurationOnly; then run this step once against a test storage group. The launcher runs Windows PowerShell -NonInteractive, so a question the cmdlet asks in spite of `-Confirm:$false` fails the step after the dismount instead of waiting for an answer (the failure prints the command to run by hand). The dismount is checked with the `Mounted` property of `Get-MailboxDatabase -Status`"
+            " and -ConfigurationOnly; then run this step once against a test storage group. The launcher runs Windows PowerShell -NonInteractive, so a question the cmdlet asks in spite of `-Confirm:$false` (and `-Force`, which the step passes where the cmdlet has it) fails the step after the dismount instead of waiting for an answer (the failure prints the command to run by hand). The dismount is checked with the `Mounted` property of `Get-MailboxDatabase -Status`"
         )
     };
 }

@@ -483,6 +483,49 @@ fn the_cold_read_fixes_hold() {
             "Remove-MailboxDatabase -Identity $database -Confirm:$false",
         ],
     );
+    // Third read: the removal stops on a missing file before it removes; its
+    // back-out creates the database before its file is back in place.
+    in_order(
+        &removal,
+        &[
+            "if (-not [System.IO.File]::Exists($edbPath)) {",
+            "Fail (",
+            "Remove-MailboxDatabase -Identity $database -Confirm:$false",
+        ],
+    );
+    let removal_runbook = String::from_utf8_lossy(&removed["runbook.md"]).into_owned();
+    assert!(
+        removal_runbook.contains("the database is created before its file is in place"),
+        "the back-out follows database portability"
+    );
+    // Third read: the change's configuration step passes -Force where the
+    // cmdlet has it, checked before anything changes; the file step moves
+    // nothing of a copy someone else suspended; the back-out after the mount
+    // moves the kept originals aside first.
+    let moved = change::tree("database-move");
+    let configuration = script(&moved, "move-configuration");
+    in_order(
+        &configuration,
+        &[
+            "$databaseForce = Test-Parameter 'Move-DatabasePath' 'Force'",
+            "Suspend-StorageGroupCopy",
+            "Move-DatabasePath -Identity $database -EdbFilePath $newEdb -ConfigurationOnly -Force -Confirm:$false",
+        ],
+    );
+    let files = script(&moved, "MAIL1/050-move-files");
+    in_order(
+        &files,
+        &[
+            "if (-not (Test-SuspendedByChange $group $copy)) {",
+            "Fail (",
+            "Move-GroupFiles",
+        ],
+    );
+    let moved_runbook = String::from_utf8_lossy(&moved["runbook.md"]).into_owned();
+    assert!(
+        moved_runbook.contains("move the originals this change kept (the `KEPT` lines"),
+        "the back-out after the mount"
+    );
     // The build's storage steps run where the CMS runs: the check before them
     // proves it is on the first node.
     let seed = golden::generate(&harness::root().join("examples/contoso-ccr.yaml"));

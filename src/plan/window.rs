@@ -242,7 +242,7 @@ pub const CHANGE: &[StepWindow] = &[
         outage: Some(
             "the database is dismounted until this step mounts it. Where its database file moved, Exchange Search then indexes it again: for some hours searches in Outlook Web Access and in Outlook without cached mode miss items.",
         ),
-        back_out: "Leaves the database mounted at its new paths and the copy resumed. From here back-out is no simple reversal: mail is written at the new paths, and moving back is a second move (`runsheet change` with the two topologies swapped), with its own outage.",
+        back_out: "Leaves the database mounted at its new paths and the copy resumed. From here back-out is no simple reversal: mail is written at the new paths, and moving back is a second move (`runsheet change` with the two topologies swapped), with its own outage. Before it, move the originals this change kept (its `KEPT` lines) aside on both nodes: they are out of date, and the second move's pre-check refuses files at its target.",
     },
     StepWindow {
         id: "change-confirm-removal",

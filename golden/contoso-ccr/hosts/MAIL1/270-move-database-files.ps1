@@ -105,6 +105,21 @@ function Test-Mounted {
     Fail ('cannot read whether ' + $Database + ' is mounted (Get-MailboxDatabase -Status shows no Mounted value): check that the Microsoft Exchange Information Store service runs, then run this step again')
 }
 
+# Whether a cmdlet has a parameter, read from its parameter sets (Windows
+# PowerShell 1.0 has no Parameters property on a command).
+function Test-Parameter {
+    param([string]$Command, [string]$Name)
+    $found = $false
+    foreach ($set in @((Get-Command $Command).ParameterSets)) {
+        foreach ($parameter in @($set.Parameters)) {
+            if ($parameter.Name -eq $Name) {
+                $found = $true
+            }
+        }
+    }
+    $found
+}
+
 # The first storage group's move, as the steps that do it and wait for it see it.
 $group = 'CCRMAIL\First Storage Group'
 $database = 'CCRMAIL\First Storage Group\Mailbox Database'

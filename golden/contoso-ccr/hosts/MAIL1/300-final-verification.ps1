@@ -105,6 +105,21 @@ function Test-Mounted {
     Fail ('cannot read whether ' + $Database + ' is mounted (Get-MailboxDatabase -Status shows no Mounted value): check that the Microsoft Exchange Information Store service runs, then run this step again')
 }
 
+# Whether a cmdlet has a parameter, read from its parameter sets (Windows
+# PowerShell 1.0 has no Parameters property on a command).
+function Test-Parameter {
+    param([string]$Command, [string]$Name)
+    $found = $false
+    foreach ($set in @((Get-Command $Command).ParameterSets)) {
+        foreach ($parameter in @($set.Parameters)) {
+            if ($parameter.Name -eq $Name) {
+                $found = $true
+            }
+        }
+    }
+    $found
+}
+
 # Replication health, from Get-StorageGroupCopyStatus (Exchange 2007 SP1-SP3,
 # aa997246(v=exchg.80)). Only documented fields are read: Identity,
 # StorageGroupName, SummaryCopyStatus, FailedMessage, Suspend, SuspendComment,

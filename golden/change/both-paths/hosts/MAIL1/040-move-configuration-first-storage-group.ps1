@@ -105,6 +105,21 @@ function Test-Mounted {
     Fail ('cannot read whether ' + $Database + ' is mounted (Get-MailboxDatabase -Status shows no Mounted value): check that the Microsoft Exchange Information Store service runs, then run this step again')
 }
 
+# Whether a cmdlet has a parameter, read from its parameter sets (Windows
+# PowerShell 1.0 has no Parameters property on a command).
+function Test-Parameter {
+    param([string]$Command, [string]$Name)
+    $found = $false
+    foreach ($set in @((Get-Command $Command).ParameterSets)) {
+        foreach ($parameter in @($set.Parameters)) {
+            if ($parameter.Name -eq $Name) {
+                $found = $true
+            }
+        }
+    }
+    $found
+}
+
 # A change acts where the clustered mailbox server runs: the node its
 # OperationalMachines entry marks <Active>.
 function Get-ActiveNode {
@@ -1022,6 +1037,18 @@ if ($state -eq 'old') {
     # No path moved yet: both nodes need room.
     Assert-MoveRoom $group $oldLog $newLog $oldSystem $newSystem $oldEdb $newEdb $nodes $healthy
 }
+# Before anything changes: the moves need -ConfigurationOnly; with it they ask
+# before they act, and -Force, where the cmdlet has it, answers that (the
+# launcher's PowerShell is non-interactive, so an unanswered question would
+# fail the step with the database already dismounted).
+if (-not (Test-Parameter 'Move-DatabasePath' 'ConfigurationOnly')) {
+    Fail ('Move-DatabasePath has no -ConfigurationOnly here: nothing was changed; move this storage group by hand')
+}
+$databaseForce = Test-Parameter 'Move-DatabasePath' 'Force'
+if (-not (Test-Parameter 'Move-StorageGroupPath' 'ConfigurationOnly')) {
+    Fail ('Move-StorageGroupPath has no -ConfigurationOnly here: nothing was changed; move this storage group by hand')
+}
+$groupForce = Test-Parameter 'Move-StorageGroupPath' 'Force'
 
 # The order of the documented procedure: suspend the copy, dismount, then
 # change the paths in the configuration only.
@@ -1058,14 +1085,22 @@ function Invoke-PathMove {
 $current = Get-MailboxDatabase -Identity $database
 if ((Get-PathState ('the database file of ' + $database) ([string]$current.EdbFilePath) $oldEdb $newEdb) -eq 'old') {
     Write-Host ('Database file -> ' + $newEdb)
-    Invoke-PathMove { Move-DatabasePath -Identity $database -EdbFilePath $newEdb -ConfigurationOnly -Confirm:$false } 'Move-DatabasePath -Identity ''CCRMAIL\First Storage Group\Mailbox Database'' -EdbFilePath ''F:\Databases\First Storage Group\Mailbox Database.edb'' -ConfigurationOnly'
+    if ($databaseForce) {
+        Invoke-PathMove { Move-DatabasePath -Identity $database -EdbFilePath $newEdb -ConfigurationOnly -Force -Confirm:$false } 'Move-DatabasePath -Identity ''CCRMAIL\First Storage Group\Mailbox Database'' -EdbFilePath ''F:\Databases\First Storage Group\Mailbox Database.edb'' -ConfigurationOnly'
+    } else {
+        Invoke-PathMove { Move-DatabasePath -Identity $database -EdbFilePath $newEdb -ConfigurationOnly -Confirm:$false } 'Move-DatabasePath -Identity ''CCRMAIL\First Storage Group\Mailbox Database'' -EdbFilePath ''F:\Databases\First Storage Group\Mailbox Database.edb'' -ConfigurationOnly'
+    }
 }
 $currentGroup = Get-StorageGroup -Identity $group
 $logState = Get-PathState ('the log folder of ' + $group) ([string]$currentGroup.LogFolderPath) $oldLog $newLog
 $systemState = Get-PathState ('the system folder of ' + $group) ([string]$currentGroup.SystemFolderPath) $oldSystem $newSystem
 if ($logState -eq 'old' -or $systemState -eq 'old') {
     Write-Host ('Log folder -> ' + $newLog + ', system folder -> ' + $newSystem)
-    Invoke-PathMove { Move-StorageGroupPath -Identity $group -LogFolderPath $newLog -SystemFolderPath $newSystem -ConfigurationOnly -Confirm:$false } 'Move-StorageGroupPath -Identity ''CCRMAIL\First Storage Group'' -LogFolderPath ''G:\Logs\First Storage Group'' -SystemFolderPath ''G:\Logs\First Storage Group'' -ConfigurationOnly'
+    if ($groupForce) {
+        Invoke-PathMove { Move-StorageGroupPath -Identity $group -LogFolderPath $newLog -SystemFolderPath $newSystem -ConfigurationOnly -Force -Confirm:$false } 'Move-StorageGroupPath -Identity ''CCRMAIL\First Storage Group'' -LogFolderPath ''G:\Logs\First Storage Group'' -SystemFolderPath ''G:\Logs\First Storage Group'' -ConfigurationOnly'
+    } else {
+        Invoke-PathMove { Move-StorageGroupPath -Identity $group -LogFolderPath $newLog -SystemFolderPath $newSystem -ConfigurationOnly -Confirm:$false } 'Move-StorageGroupPath -Identity ''CCRMAIL\First Storage Group'' -LogFolderPath ''G:\Logs\First Storage Group'' -SystemFolderPath ''G:\Logs\First Storage Group'' -ConfigurationOnly'
+    }
 }
 
 if ((Get-MoveState $group $database $oldLog $newLog $oldSystem $newSystem $oldEdb $newEdb) -ne 'new') {

@@ -105,6 +105,21 @@ function Test-Mounted {
     Fail ('cannot read whether ' + $Database + ' is mounted (Get-MailboxDatabase -Status shows no Mounted value): check that the Microsoft Exchange Information Store service runs, then run this step again')
 }
 
+# Whether a cmdlet has a parameter, read from its parameter sets (Windows
+# PowerShell 1.0 has no Parameters property on a command).
+function Test-Parameter {
+    param([string]$Command, [string]$Name)
+    $found = $false
+    foreach ($set in @((Get-Command $Command).ParameterSets)) {
+        foreach ($parameter in @($set.Parameters)) {
+            if ($parameter.Name -eq $Name) {
+                $found = $true
+            }
+        }
+    }
+    $found
+}
+
 # A change acts where the clustered mailbox server runs: the node its
 # OperationalMachines entry marks <Active>.
 function Get-ActiveNode {
@@ -1022,6 +1037,14 @@ if ($state -eq 'old') {
     # No path moved yet: both nodes need room.
     Assert-MoveRoom $group $oldLog $newLog $oldSystem $newSystem $oldEdb $newEdb $nodes $healthy
 }
+# Before anything changes: the moves need -ConfigurationOnly; with it they ask
+# before they act, and -Force, where the cmdlet has it, answers that (the
+# launcher's PowerShell is non-interactive, so an unanswered question would
+# fail the step with the database already dismounted).
+if (-not (Test-Parameter 'Move-DatabasePath' 'ConfigurationOnly')) {
+    Fail ('Move-DatabasePath has no -ConfigurationOnly here: nothing was changed; move this storage group by hand')
+}
+$databaseForce = Test-Parameter 'Move-DatabasePath' 'Force'
 
 # The order of the documented procedure: suspend the copy, dismount, then
 # change the paths in the configuration only.
@@ -1058,7 +1081,11 @@ function Invoke-PathMove {
 $current = Get-MailboxDatabase -Identity $database
 if ((Get-PathState ('the database file of ' + $database) ([string]$current.EdbFilePath) $oldEdb $newEdb) -eq 'old') {
     Write-Host ('Database file -> ' + $newEdb)
-    Invoke-PathMove { Move-DatabasePath -Identity $database -EdbFilePath $newEdb -ConfigurationOnly -Confirm:$false } 'Move-DatabasePath -Identity ''EXCMS2\SG03 Sales\Sales'' -EdbFilePath ''D:\Databases\SG03\Sales.edb'' -ConfigurationOnly'
+    if ($databaseForce) {
+        Invoke-PathMove { Move-DatabasePath -Identity $database -EdbFilePath $newEdb -ConfigurationOnly -Force -Confirm:$false } 'Move-DatabasePath -Identity ''EXCMS2\SG03 Sales\Sales'' -EdbFilePath ''D:\Databases\SG03\Sales.edb'' -ConfigurationOnly'
+    } else {
+        Invoke-PathMove { Move-DatabasePath -Identity $database -EdbFilePath $newEdb -ConfigurationOnly -Confirm:$false } 'Move-DatabasePath -Identity ''EXCMS2\SG03 Sales\Sales'' -EdbFilePath ''D:\Databases\SG03\Sales.edb'' -ConfigurationOnly'
+    }
 }
 
 if ((Get-MoveState $group $database $oldLog $newLog $oldSystem $newSystem $oldEdb $newEdb) -ne 'new') {

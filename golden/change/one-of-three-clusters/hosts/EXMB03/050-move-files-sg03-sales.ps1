@@ -105,6 +105,21 @@ function Test-Mounted {
     Fail ('cannot read whether ' + $Database + ' is mounted (Get-MailboxDatabase -Status shows no Mounted value): check that the Microsoft Exchange Information Store service runs, then run this step again')
 }
 
+# Whether a cmdlet has a parameter, read from its parameter sets (Windows
+# PowerShell 1.0 has no Parameters property on a command).
+function Test-Parameter {
+    param([string]$Command, [string]$Name)
+    $found = $false
+    foreach ($set in @((Get-Command $Command).ParameterSets)) {
+        foreach ($parameter in @($set.Parameters)) {
+            if ($parameter.Name -eq $Name) {
+                $found = $true
+            }
+        }
+    }
+    $found
+}
+
 # A change acts where the clustered mailbox server runs: the node its
 # OperationalMachines entry marks <Active>.
 function Get-ActiveNode {
@@ -953,9 +968,15 @@ if ($from.Count -eq 0) {
 
 # With replication running, the passive copy copies and replays logs into
 # the very folders being moved: the copy must be suspended (step 040).
-$copyStatus = [string](Get-StorageGroupCopyStatus -Identity $group).SummaryCopyStatus
+# Suspended by this window (or the reverse change), as the other steps ask:
+# a copy someone else suspended is no ground to move its files.
+$copy = Get-StorageGroupCopyStatus -Identity $group
+$copyStatus = [string]$copy.SummaryCopyStatus
 if ($copyStatus -ne 'Suspended') {
     Fail ('the copy of ' + $group + ' is ' + $copyStatus + ', not Suspended: no file was moved. Run step ' + '040' + ' again (it suspends the copy), then this step')
+}
+if (-not (Test-SuspendedByChange $group $copy)) {
+    Fail ('the copy of ' + $group + ' was suspended by someone else (comment: ' + [string]$copy.SuspendComment + '), not by this change: no file was moved; find out why before going on')
 }
 $needed = @{}
 for ($index = 0; $index -lt $from.Count; $index++) {
