@@ -493,6 +493,16 @@ fn the_cold_read_fixes_hold() {
             "Remove-MailboxDatabase -Identity $database -Confirm:$false",
         ],
     );
+    // Its pre-check proves the other node's shares of the removed group's
+    // drives, which the back-out needs.
+    let removal_precheck = script(&removed, "precheck");
+    in_order(
+        &removal_precheck,
+        &[
+            "$drives += @('E:\\Exchange\\SG2 Staff', 'E:\\Exchange\\SG2 Staff', 'D:\\Exchange\\SG2 Staff\\Staff.edb')",
+            "Assert-AdminShares $nodes $drives",
+        ],
+    );
     let removal_runbook = String::from_utf8_lossy(&removed["runbook.md"]).into_owned();
     assert!(
         removal_runbook.contains("the database is created before its file is in place"),
@@ -537,6 +547,16 @@ fn the_cold_read_fixes_hold() {
             "if ($active -ne $env:COMPUTERNAME) {",
             "-MoveComment",
             "Assert-CopiesHealthy",
+        ],
+    );
+    // The build's file steps move nothing while the copy replicates.
+    let build_files = script(&seed, "270-move-database-files.ps1");
+    in_order(
+        &build_files,
+        &[
+            "if ($copyStatus -ne 'Suspended') {",
+            "Fail (",
+            "Move-GroupFiles",
         ],
     );
     let build_mount = script(&seed, "290-mount-and-resume.ps1");

@@ -547,6 +547,13 @@ if ($from.Count -eq 0) {
     Skip ('The files of ' + $group + ' are in the new folders on this node.')
 }
 
+# With replication running, the passive copy copies and replays logs into
+# the very folders being moved: the copy must be suspended, as step
+# 260 leaves it.
+$copyStatus = [string](Get-StorageGroupCopyStatus -Identity $group).SummaryCopyStatus
+if ($copyStatus -ne 'Suspended') {
+    Fail ('the copy of ' + $group + ' is ' + $copyStatus + ', not Suspended: no file was moved. Run step ' + '260' + ' again (it suspends the copy), then this step')
+}
 Move-GroupFiles
 $gap = Get-NewPlaceGap $env:COMPUTERNAME $prefix $false
 if ($gap.Length -gt 0) {

@@ -770,6 +770,7 @@ Write-Host ('OK   ' + $cms + ' runs on this node')
 # Every drive the window reads or writes on the other node, through its
 # administrative share, before anything changes.
 $drives = @()
+$drives += @('E:\Exchange\SG2 Staff', 'E:\Exchange\SG2 Staff', 'D:\Exchange\SG2 Staff\Staff.edb')
 Assert-AdminShares $nodes $drives
 
 if ((Get-RemovalState $cms 'CCRMAIL\SG2 Staff' 'CCRMAIL\SG2 Staff\Staff' 'E:\Exchange\SG2 Staff' 'E:\Exchange\SG2 Staff' 'D:\Exchange\SG2 Staff\Staff.edb') -eq 'gone') {
