@@ -90,6 +90,11 @@ pub enum Command {
     /// cannot do safely (cluster, CMS, node, witness, network, domain or
     /// platform changes) is refused with its line in NEW: exit 1, nothing
     /// written. OLD and NEW without difference: "no change", exit 0.
+    ///
+    /// Without -o, nothing is written: the change set and the numbered steps
+    /// of the window are printed, each with what it changes and what is
+    /// offline during it (from the platform model), for the review before
+    /// anything is generated; --format json prints them as JSON.
     Change {
         /// The topology the estate runs today.
         #[arg(value_name = "OLD")]
@@ -97,10 +102,24 @@ pub enum Command {
         /// The topology it should run after the window.
         #[arg(value_name = "NEW")]
         new: PathBuf,
-        #[command(flatten)]
-        tree: TreeOptions,
+        /// The output directory; without it, the window is printed, not written.
+        #[arg(short, long, value_name = "DIR")]
+        output: Option<PathBuf>,
+        /// Replace DIR even if it is not an earlier runsheet output.
+        #[arg(long)]
+        force: bool,
+        /// Directory of templates that replace the embedded ones by name
+        /// (see `runsheet templates`).
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
+        /// Output format of the printed window (without -o).
+        #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
+        format: PlanFormat,
     },
     /// Print the ordered steps of the build without writing anything.
+    ///
+    /// Under each step: what it changes and what is offline during it, from
+    /// the platform model that proves the window.
     Plan {
         /// The topology file.
         #[arg(value_name = "FILE")]
@@ -108,6 +127,10 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
         format: PlanFormat,
+        /// The steps of this cluster only, numbered as in the full build.
+        /// Repeat for several clusters.
+        #[arg(long = "cluster", value_name = "NAME")]
+        clusters: Vec<String>,
     },
     /// Compare what two topologies generate, as unified diffs per file.
     ///
@@ -164,21 +187,6 @@ pub enum Command {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
-}
-
-/// Where and how `build` and `change` write their tree.
-#[derive(Debug, clap::Args)]
-pub struct TreeOptions {
-    /// The output directory.
-    #[arg(short, long, value_name = "DIR")]
-    pub output: PathBuf,
-    /// Replace DIR even if it is not an earlier runsheet output.
-    #[arg(long)]
-    pub force: bool,
-    /// Directory of templates that replace the embedded ones by name
-    /// (see `runsheet templates`).
-    #[arg(long, value_name = "DIR")]
-    pub templates: Option<PathBuf>,
 }
 
 /// Output format of findings.
@@ -334,16 +342,34 @@ pub fn run(
             out,
             err,
         ),
-        Command::Change { old, new, tree } => change(
+        Command::Change {
+            old,
+            new,
+            output: None,
+            format,
+            ..
+        } => change_preview((&old, &new), format, color, out, err),
+        Command::Change {
+            old,
+            new,
+            output: Some(output),
+            force,
+            templates,
+            ..
+        } => change(
             (&old, &new),
-            &tree.output,
-            tree.force,
-            tree.templates.as_deref(),
+            &output,
+            force,
+            templates.as_deref(),
             color,
             out,
             err,
         ),
-        Command::Plan { file, format } => plan(&file, format, color, out, err),
+        Command::Plan {
+            file,
+            format,
+            clusters,
+        } => plan(&file, format, &clusters, color, out, err),
         Command::Diff {
             old,
             new,
@@ -760,17 +786,45 @@ fn change(
 fn plan(
     file: &Path,
     format: PlanFormat,
+    clusters: &[String],
     color: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Outcome, Error> {
-    let (_, checked) = load_checked(file, color, err)?;
+    let (source, checked) = load_checked(file, color, err)?;
     let Some(validated) = checked.as_ref().and_then(Checked::validated) else {
         return Ok(Outcome::Invalid);
     };
     let mut plan = crate::plan::plan(validated);
-    crate::prove::annotate_build(validated.topology, &mut plan)
+    let part = if clusters.is_empty() {
+        None
+    } else {
+        let topology = validated.topology;
+        Some(topology.only_clusters(clusters).map_err(|unknown| {
+            let names: Vec<&str> = topology.clusters.iter().map(|c| c.name.as_str()).collect();
+            Error::Usage(format!(
+                "--cluster {unknown}: {} has no cluster of that name; its clusters are {}",
+                source.name,
+                names.join(", ")
+            ))
+        })?)
+    };
+    let topology = match &part {
+        Some(part) => {
+            plan = crate::plan::only(plan, part);
+            part
+        }
+        None => validated.topology,
+    };
+    crate::prove::annotate_build(topology, &mut plan)
         .map_err(|unproven| TemplateError::Unproven(unproven.to_string()))?;
+    write_plan(&plan, format, out)?;
+    Ok(Outcome::Success)
+}
+
+/// The steps of a plan: one aligned line each, with what the platform model
+/// says each changes and what is offline during it; or the steps as JSON.
+fn write_plan(plan: &crate::plan::Plan, format: PlanFormat, out: &mut dyn Write) -> io::Result<()> {
     match format {
         PlanFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &plan.steps).map_err(io::Error::from)?;
@@ -802,7 +856,7 @@ fn plan(
                     step.label(),
                     step.host,
                     step.phase,
-                    step.title
+                    step.full_title()
                 )?;
                 // What the step changes, in the platform model's words.
                 for effect in &step.effects {
@@ -825,6 +879,96 @@ fn plan(
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// `change` without -o: the change set and the window's steps, printed;
+/// nothing written.
+fn change_preview(
+    (old, new): (&Path, &Path),
+    format: PlanFormat,
+    color: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Outcome, Error> {
+    let (old_source, old_checked) = load_checked(old, color, err)?;
+    let (new_source, new_checked) = load_checked(new, color, err)?;
+    let (Some(old_checked), Some(new_checked)) = (old_checked, new_checked) else {
+        return Ok(Outcome::Invalid);
+    };
+    let (Some(old_valid), Some(new_valid)) = (old_checked.validated(), new_checked.validated())
+    else {
+        return Ok(Outcome::Invalid);
+    };
+    let set = crate::change::change_set(old_valid.topology, new_valid.topology);
+    let mut change_plan = crate::change::plan(new_valid.topology, &set);
+    let refused = !set.refusals.is_empty();
+    if !refused && !set.is_empty() {
+        crate::prove::annotate_change(
+            old_valid.topology,
+            new_valid.topology,
+            &set,
+            &mut change_plan,
+        )
+        .map_err(|unproven| TemplateError::Unproven(unproven.to_string()))?;
+    } else {
+        change_plan.plan.steps.clear();
+    }
+    match format {
+        PlanFormat::Json => {
+            let document = serde_json::json!({
+                "old": old_source.name,
+                "new": new_source.name,
+                "changes": set.to_json(),
+                "steps": change_plan.plan.steps,
+            });
+            serde_json::to_writer_pretty(&mut *out, &document).map_err(io::Error::from)?;
+            writeln!(out)?;
+        }
+        PlanFormat::Table => {
+            if set.is_empty() {
+                writeln!(
+                    out,
+                    "no change: {} and {} describe the same estate",
+                    old_source.name, new_source.name
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "changes from {} to {}:",
+                    old_source.name, new_source.name
+                )?;
+                for line in set.summary() {
+                    writeln!(out, "  {line}")?;
+                }
+                if !refused {
+                    writeln!(out)?;
+                    write_plan(&change_plan.plan, format, out)?;
+                }
+            }
+        }
+    }
+    if refused {
+        let diagnostics: Vec<diag::Diagnostic> = set
+            .refusals
+            .iter()
+            .map(crate::change::Refusal::diagnostic)
+            .collect();
+        let report = Report {
+            file: &new_source.name,
+            source: &new_source.text,
+            map: &new_checked.map,
+            diagnostics: &diagnostics,
+        };
+        report.write_human(err, color)?;
+        writeln!(
+            err,
+            "{}: {} that runsheet cannot make safely",
+            new_source.name,
+            plural(diagnostics.len(), "change")
+        )?;
+        return Ok(Outcome::Invalid);
     }
     Ok(Outcome::Success)
 }

@@ -834,3 +834,54 @@ fn the_generated_estates_and_changes_are_valid() {
     // Three moved and one added storage group per cluster.
     assert_eq!(set.changes.len(), 8, "{:?}", set.changes);
 }
+
+/// What the model says of each step is shown before anything is written: for
+/// a part of the estate (`plan --cluster`) and for a change window (`change`
+/// without -o), in a table and as JSON.
+#[test]
+fn plan_and_change_preview_show_what_each_step_does() {
+    let three = crate::harness::path("examples/three-clusters.yaml");
+    let part = crate::harness::run(&["plan", &three, "--cluster", "EXCLU2"]);
+    assert_eq!(part.code, 0, "{}", part.stderr);
+    assert!(part.stdout.contains("[EXCLU2]"), "{}", part.stdout);
+    assert!(!part.stdout.contains("[EXCLU1]"), "{}", part.stdout);
+    assert!(
+        part.stdout
+            .contains("   - EXMB03: Failover Clustering installed"),
+        "{}",
+        part.stdout
+    );
+    let unknown = crate::harness::run(&["plan", &three, "--cluster", "NOPE"]);
+    assert_eq!(unknown.code, 2);
+    assert!(
+        unknown
+            .stderr
+            .contains("its clusters are EXCLU1, EXCLU2, EXCLU3"),
+        "{}",
+        unknown.stderr
+    );
+
+    let old = crate::harness::path("tests/change/database-move/old.yaml");
+    let new = crate::harness::path("tests/change/database-move/new.yaml");
+    let preview = crate::harness::run(&["change", &old, &new]);
+    assert_eq!(preview.code, 0, "{}", preview.stderr);
+    for line in [
+        "changes from ",
+        "040  MAIL1 ps1    2     Suspend replication, dismount and move the paths in the configuration: CCRMAIL\\First Storage Group [MAIL]",
+        "   - First Storage Group\\Mailbox Database dismounted: users of it offline",
+        "   ! outage: First Storage Group\\Mailbox Database offline",
+    ] {
+        assert!(preview.stdout.contains(line), "{line}:\n{}", preview.stdout);
+    }
+    let json = crate::harness::run(&["change", &old, &new, "--format", "json"]);
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(document["changes"][0]["kind"], "move");
+    let steps = document["steps"].as_array().expect("steps");
+    assert!(
+        steps
+            .iter()
+            .any(|s| !s["offline"].as_array().expect("offline").is_empty())
+    );
+    assert!(steps.iter().all(|s| s["effects"].is_array()));
+}
