@@ -133,7 +133,7 @@ pub const CCR2007: &[StepWindow] = &[
         id: "restart-active-node",
         minutes: 15,
         outage: Some(
-            "only if setup asked for the restart: the clustered mailbox server is stopped from Stop-ClusteredMailboxServer until Start-ClusteredMailboxServer after the restart; mailboxes on it cannot be reached.",
+            "only if setup asked for the restart: the clustered mailbox server is stopped from Stop-ClusteredMailboxServer until Start-ClusteredMailboxServer after the restart. On a new server no mailbox lives there yet, so users notice nothing unless mailboxes were moved in early.",
         ),
         back_out: RESTART,
     },
@@ -166,7 +166,7 @@ pub const CCR2007: &[StepWindow] = &[
         id: "suspend-and-move-paths",
         minutes: 20,
         outage: Some(
-            "the database is dismounted from this step until it is mounted again; mailboxes in it cannot be reached.",
+            "the database is dismounted from this step until it is mounted again. On a new server it holds no mailbox yet, so users notice nothing unless mailboxes were moved in early.",
         ),
         back_out: "Leaves replication suspended, the database dismounted and the new paths in the configuration, with the files still in the old folders. To undo: run both `-ConfigurationOnly` moves (`Move-StorageGroupPath`, `Move-DatabasePath`) back to the old paths, which are in this step's log; mount the database; resume the copy with `Resume-StorageGroupCopy`. Never accept an offer to create an empty database when mounting: it would replace every mailbox in that database with an empty one.",
     },
@@ -268,7 +268,7 @@ pub const CCR2007_GATES: &[Gate] = &[
     Gate {
         before: "suspend-and-move-paths",
         title: "before the database is dismounted",
-        why: "The next step dismounts the database: users of its mailboxes lose service until it is mounted again. Continue only when the clustered mailbox server is online, every copy is healthy, the users have been told, and a backup of the storage group is taken.",
+        why: "The next step dismounts the database until the files have moved. On a new server it holds no mailbox yet; if mailboxes were moved in already, their users lose service until it is mounted again, so tell them and take a backup of the storage group first. Continue only when the clustered mailbox server is online and every copy is healthy.",
     },
 ];
 
