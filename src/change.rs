@@ -612,17 +612,14 @@ fn compare_storage(
                     );
                     continue;
                 }
-                let folder = format!(
-                    "{}\\Mailbox\\{FIRST_STORAGE_GROUP}",
-                    new.mailbox
-                        .install_path
-                        .as_deref()
-                        .unwrap_or(DEFAULT_INSTALL_PATH)
+                // Where setup put it: a platform fact, in one place.
+                let setup = crate::platform::rules::setup_first_storage_group(
+                    new.mailbox.install_path.as_deref(),
                 );
                 let from = Paths {
-                    log: folder.clone(),
-                    system: folder.clone(),
-                    edb: Some(format!("{folder}\\{FIRST_DATABASE}.edb")),
+                    log: setup.log_path,
+                    system: setup.system_path,
+                    edb: Some(setup.edb_path),
                 };
                 changes.push(change(
                     group,

@@ -746,12 +746,6 @@ fn estate_yaml(windows: &str, clusters: &[ClusterSpec], folder: &str) -> String 
     yaml
 }
 
-fn validated_plan(yaml: &str) -> Option<(runsheet::check::Checked, ())> {
-    let checked = runsheet::check::check(yaml);
-    checked.validated()?;
-    Some((checked, ()))
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
 
@@ -762,10 +756,10 @@ proptest! {
         clusters in prop::collection::vec(cluster_strategy(), 1..3),
     ) {
         let yaml = estate_yaml(if r2 { "2008-r2" } else { "2008" }, &clusters, "Exchange");
-        let Some((checked, ())) = validated_plan(&yaml) else {
+        let checked = runsheet::check::check(&yaml);
+        let Some(validated) = checked.validated() else {
             return Err(TestCaseError::reject("not a valid estate"));
         };
-        let validated = checked.validated().expect("valid");
         let plan = runsheet::plan::plan(validated);
         let proven = runsheet::prove::build(validated.topology, &plan);
         prop_assert!(proven.is_ok(), "{}\n{}", yaml, proven.err().map(|e| e.to_string()).unwrap_or_default());

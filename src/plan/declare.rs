@@ -68,7 +68,7 @@ pub fn groups_of(cluster: &Cluster) -> Vec<Group> {
 
 /// The cluster running as its topology describes it: the state a change
 /// starts from (OLD) and leads to (NEW), and the end of a build.
-pub fn running(topology: &Topology, cluster: &Cluster) -> State {
+pub fn running(cluster: &Cluster) -> State {
     let nodes: Vec<&str> = cluster.nodes.iter().map(String::as_str).collect();
     let mut state = State::bare(&cluster.name, &nodes);
     for node in state.nodes.values_mut() {
@@ -97,7 +97,6 @@ pub fn running(topology: &Topology, cluster: &Cluster) -> State {
         .map(|group| (group.name.clone(), group))
         .collect();
     state.place_files_as_configured();
-    let _ = topology;
     state
 }
 
@@ -122,24 +121,16 @@ fn witness_share(cluster: &Cluster) -> String {
 pub fn declare_build(topology: &Topology, plan: &Plan) -> Result<Vec<Declared>, Undeclared> {
     let mut declared = Vec::new();
     for (index, cluster) in topology.clusters.iter().enumerate() {
-        let mut target = running(topology, cluster);
-        // A build ends with the policy it set; the prover holds the shell's
-        // least policy at every step.
         let context = Context::new(cluster, None);
         let mut steps = Vec::new();
         for step in plan.steps.iter().filter(|s| s.cluster == Some(index)) {
             steps.push(build_step(step, &context)?);
         }
-        // A build leaves no CMS stopped and every group where the topology
-        // puts it; the rest of `running` is the target as it stands.
-        for node in target.nodes.values_mut() {
-            node.policy = rules::EXCHANGE_SHELL_POLICY;
-        }
         declared.push(Declared {
             cluster: cluster.name.clone(),
             start: bare(topology, cluster),
             steps,
-            target,
+            target: running(cluster),
         });
     }
     Ok(declared)
@@ -180,9 +171,9 @@ pub fn declare_change(
         }
         declared.push(Declared {
             cluster: cluster.name.clone(),
-            start: running(old, old_cluster),
+            start: running(old_cluster),
             steps,
-            target: running(new, cluster),
+            target: running(cluster),
         });
     }
     Ok(declared)

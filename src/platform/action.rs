@@ -489,6 +489,11 @@ impl Action {
                 write_files(state, &passive, &configured);
             }
             Action::Dismount { group } => group_mut(state, group)?.mounted = false,
+            // Mounting a database whose file is not where the configuration
+            // points offers to create an empty database (Mount-Database,
+            // Exchange 2007); the windows never accept, so such a mount
+            // fails. A database never mounted is created empty by its first
+            // mount (New-MailboxDatabase: a new database must be mounted).
             Action::Mount { group } => {
                 let active = state
                     .active_node()
@@ -516,6 +521,10 @@ impl Action {
                     group_mut(state, group)?.mounted = true;
                 }
             }
+            // With -ConfigurationOnly, Move-DatabasePath and
+            // Move-StorageGroupPath change the configuration and no file; on
+            // CCR they refuse to run without it ("Please use the
+            // -ConfigurationOnly option and then manually move the files").
             Action::MoveConfiguration {
                 group,
                 log,
@@ -592,6 +601,9 @@ impl Action {
                     .entry(group.name.clone())
                     .or_insert_with(|| group.clone());
             }
+            // Remove-MailboxDatabase and Remove-StorageGroup remove the objects
+            // from Active Directory and leave every file on disk
+            // (Remove-StorageGroup, aa998295(v=exchg.80)).
             Action::RemoveGroup { group } => {
                 // Dismounted, then removed, in one step that refuses a
                 // database holding a mailbox: nobody loses one meanwhile.

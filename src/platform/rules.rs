@@ -1,7 +1,9 @@
 //! How Windows Server 2008, its failover cluster and Exchange 2007 SP3
 //! behave, as far as the windows depend on it. Each rule is written once,
-//! here, with the page it comes from; conditions, actions and the prover ask
-//! these functions and never decide a platform fact themselves.
+//! with the page it comes from: derived values and thresholds here, which
+//! conditions, actions and the prover ask; what one action does to the state
+//! (a configuration-only move changes no file, a mount without its file
+//! fails, a removal keeps the files) at that action's arm in `action.rs`.
 
 use super::{CopyStatus, Group, Policy, Quorum, State};
 
@@ -114,26 +116,6 @@ pub fn handoff_allowed(state: &State) -> bool {
         .values()
         .all(|group| group.copy == CopyStatus::Healthy)
 }
-
-/// `Move-DatabasePath` and `Move-StorageGroupPath` with
-/// `-ConfigurationOnly` change Exchange's configuration and no file; on a
-/// CCR cluster they refuse to run without it ("This operation cannot be
-/// performed ... in a cluster continuous replication environment. Please use
-/// the -ConfigurationOnly option and then manually move the files.").
-/// Exchange creates no file and deletes none in a configuration-only move.
-pub const CONFIGURATION_ONLY_MOVES_NO_FILE: bool = true;
-
-/// Mounting a database whose file is not where the configuration points
-/// offers to create an empty database (Mount-Database, Exchange 2007); the
-/// windows never accept, so such a mount fails. A database that was never
-/// mounted is created empty by its first mount ("New-MailboxDatabase": a
-/// new database must be mounted after it is created).
-pub const MOUNT_NEEDS_FILES_UNLESS_NEW: bool = true;
-
-/// `Remove-MailboxDatabase` and `Remove-StorageGroup` remove the objects
-/// from Active Directory and leave every file on disk (Remove-StorageGroup,
-/// aa998295(v=exchg.80)).
-pub const REMOVAL_KEEPS_FILES: bool = true;
 
 /// Where Exchange 2007 setup installs when no folder is given.
 pub const DEFAULT_INSTALL_PATH: &str = r"C:\Program Files\Microsoft\Exchange Server";

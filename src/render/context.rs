@@ -19,8 +19,8 @@ use crate::render::escape;
 /// scripts for one window; the runbook says so.
 pub const STAGING_ROOT: &str = r"C:\runsheet";
 
-/// Exchange setup's default installation folder.
-pub const DEFAULT_INSTALL_PATH: &str = r"C:\Program Files\Microsoft\Exchange Server";
+/// Exchange setup's default installation folder (a platform fact: `rules`).
+pub use crate::platform::rules::DEFAULT_INSTALL_PATH;
 
 /// The Setup.com switch that gives the CMS its address on Windows Server 2008.
 /// Unconfirmed by the reference (section 9): kept in one place to change.
@@ -388,7 +388,8 @@ fn cluster_value(topology: &Topology, cluster: &Cluster) -> Value {
             "databases": databases,
         });
         if group.name.eq_ignore_ascii_case(FIRST_STORAGE_GROUP) {
-            let default_folder = format!("{install}\\Mailbox\\{FIRST_STORAGE_GROUP}");
+            let setup_default = crate::platform::rules::setup_first_storage_group(Some(&install));
+            let default_folder = setup_default.log_path;
             let database = group.databases.first();
             first_group = json!({
                 "group": value,
@@ -397,7 +398,7 @@ fn cluster_value(topology: &Topology, cluster: &Cluster) -> Value {
                 "edb_path": database.map(|d| d.edb_path.clone()),
                 "edb_folder": database.map(|d| parent_folder(&d.edb_path)),
                 "default_folder": default_folder,
-                "default_edb": format!("{default_folder}\\{FIRST_DATABASE}.edb"),
+                "default_edb": setup_default.edb_path,
             });
         } else {
             for folder in [group.log_path.clone(), group.system_path.clone()]
