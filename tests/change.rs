@@ -940,7 +940,7 @@ pub(crate) fn assert_sources_kept(label: &str, script: &str) {
         // On the console itself, so eseutil's progress line shows (cold read).
         "$start.Arguments = '/y \"' + $Source + '\" /d \"' + $partial + '\"'",
         "$start.UseShellExecute = $false",
-        "$copy.WaitForExit()",
+        "$eseutilProcess.WaitForExit()",
         "if ($exitCode -ne 0) {",
         "if ((Get-FileBytes $partial) -ne $bytes) {",
         "[System.IO.File]::Move($partial, $Target)",

@@ -929,9 +929,9 @@ function Move-StepFile {
     $start.FileName = $script:eseutil
     $start.Arguments = '/y "' + $Source + '" /d "' + $partial + '"'
     $start.UseShellExecute = $false
-    $copy = [System.Diagnostics.Process]::Start($start)
-    $copy.WaitForExit()
-    $exitCode = $copy.ExitCode
+    $eseutilProcess = [System.Diagnostics.Process]::Start($start)
+    $eseutilProcess.WaitForExit()
+    $exitCode = $eseutilProcess.ExitCode
     Write-Host ('     eseutil /y ended with ' + $exitCode)
     if ($exitCode -ne 0) {
         Fail ('eseutil /y ended with ' + $exitCode + ' copying ' + $Source + '; the source is intact. Read its message above, then run this step again')
